@@ -1,0 +1,226 @@
+/*
+ * adapter.c - queueing, hand-over and firing of an adapter's timers.
+ *
+ * Firing takes the StartIo lock first and only then looks at the queue
+ * under the adapter lock, so that code holding the StartIo lock (a miniport
+ * cancelling or freeing an I/O timer from its StartIo path) always sees the
+ * callback either finished or not yet started, and a cancel or free made
+ * there drops it (SPEC S6.1, S8).
+ */
+#include "adapter.h"
+
+#include "clock.h"
+#include "dispatcher.h"
+#include "registry.h"
+#include "thread_state.h"
+
+st_counters st_unattributed;
+
+uint64_t st_adapter_now_for_arming(const st_adapter *a)
+{
+    return a->clock ? atomic_load_explicit(&a->clock->now, memory_order_acquire)
+                    : st_real_now_ceil();
+}
+
+st_adapter *st_adapter_lock_by_extension(const void *extension)
+{
+    uint64_t serial;
+    st_adapter *a = st_registry_adapter_find(extension, &serial);
+    if (!a)
+        return NULL;
+    pthread_mutex_lock(&a->mutex);
+    if (!a->live || atomic_load(&a->serial) != serial) {
+        pthread_mutex_unlock(&a->mutex);
+        return NULL;
+    }
+    st_adapter_drain_handover(a);
+    return a;
+}
+
+void st_adapter_unlock(st_adapter *a)
+{
+    pthread_mutex_unlock(&a->mutex);
+}
+
+bool st_timer_cancel_pending(st_timer *t)
+{
+    uint64_t arm = atomic_load_explicit(&t->arm, memory_order_acquire);
+    while (arm & ST_PENDING) {
+        if (atomic_compare_exchange_weak_explicit(&t->arm, &arm, arm & ~(uint64_t)ST_PENDING,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return true;
+    }
+    return false;
+}
+
+void st_adapter_queue_arm(st_adapter *a, st_timer *t, uint64_t order,
+                          uint64_t due, uint64_t deadline)
+{
+    if (stq_queued(&t->node))
+        stq_remove(&a->queue, &t->node);
+    t->node.due = due;
+    t->node.deadline = deadline;
+    t->node.seq = order;
+    stq_insert(&a->queue, &t->node);
+    st_dispatcher_note_arm(a);
+}
+
+/* Applies one hand-over unless it was cancelled, superseded or freed since. */
+static void apply_handover(st_adapter *a, const st_handover *e)
+{
+    st_timer *t = e->timer;
+    if (e->adapter_serial != atomic_load(&a->serial) || !a->live)
+        return;
+    if (e->handle && atomic_load(&t->handle) != e->handle)
+        return;
+    if (atomic_load(&t->arm) != ((e->order << 1) | ST_PENDING))
+        return;
+    t->callback = e->callback;
+    t->legacy_callback = e->legacy_callback;
+    t->context = e->context;
+    st_adapter_queue_arm(a, t, e->order, e->due, e->deadline);
+}
+
+void st_adapter_drain_handover(st_adapter *a)
+{
+    for (;;) {
+        st_handover *e = &a->handover[a->handover_head % ST_HANDOVER_SLOTS];
+        if (atomic_load_explicit(&e->turn, memory_order_acquire) != a->handover_head + 1)
+            return;
+        st_handover copy = *e;
+        atomic_store_explicit(&e->turn, a->handover_head + ST_HANDOVER_SLOTS,
+                              memory_order_release);
+        a->handover_head++;
+        apply_handover(a, &copy);
+    }
+}
+
+/*
+ * A bounded multi-producer queue (a ticket per cell): producers claim a cell
+ * by advancing the tail, fill it, then publish it by setting its turn. No
+ * lock, no allocation: safe in a signal handler (SPEC S5.7).
+ */
+bool st_adapter_hand_over(st_adapter *a, const st_handover *entry)
+{
+    uint64_t pos = atomic_load_explicit(&a->handover_tail, memory_order_relaxed);
+    for (;;) {
+        st_handover *cell = &a->handover[pos % ST_HANDOVER_SLOTS];
+        uint64_t turn = atomic_load_explicit(&cell->turn, memory_order_acquire);
+        int64_t lag = (int64_t)(turn - pos);
+        if (lag == 0) {
+            if (atomic_compare_exchange_weak_explicit(&a->handover_tail, &pos, pos + 1,
+                                                      memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                cell->timer = entry->timer;
+                cell->handle = entry->handle;
+                cell->adapter_serial = entry->adapter_serial;
+                cell->order = entry->order;
+                cell->due = entry->due;
+                cell->deadline = entry->deadline;
+                cell->callback = entry->callback;
+                cell->legacy_callback = entry->legacy_callback;
+                cell->context = entry->context;
+                atomic_store_explicit(&cell->turn, pos + 1, memory_order_release);
+                return true;
+            }
+        } else if (lag < 0) {
+            return false; /* full: the consumer has not freed this cell yet */
+        } else {
+            pos = atomic_load_explicit(&a->handover_tail, memory_order_relaxed);
+        }
+    }
+}
+
+/* The first queued timer that is still pending for the arm it was queued
+ * with; nodes cancelled or superseded above DISPATCH_LEVEL are dropped. */
+static st_timer *first_live(st_adapter *a)
+{
+    for (;;) {
+        stq_node *node = stq_first(&a->queue);
+        if (!node)
+            return NULL;
+        st_timer *t = (st_timer *)node;
+        if (atomic_load(&t->arm) == ((node->seq << 1) | ST_PENDING))
+            return t;
+        stq_remove(&a->queue, node);
+    }
+}
+
+bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t *due, uint64_t *order)
+{
+    bool found = false;
+    pthread_mutex_lock(&a->mutex);
+    if (a->live && atomic_load(&a->serial) == serial) {
+        st_adapter_drain_handover(a);
+        st_timer *t = first_live(a);
+        if (t) {
+            *due = t->node.due;
+            *order = t->node.seq;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&a->mutex);
+    return found;
+}
+
+static void record_lateness(st_adapter *a, uint64_t lateness)
+{
+    ST_COUNT(a, lateness_total_us, lateness);
+    st_atomic_max(&a->stats.lateness_max_us, lateness);
+}
+
+/* Runs one callback as Windows would: DISPATCH_LEVEL, StartIo lock held. */
+static void run_callback(st_adapter *a, st_timer *t, void *extension)
+{
+    st_thread saved = st_self;
+    st_self.irql = DISPATCH_LEVEL;
+    st_self.callback_adapter = a;
+    st_self.callback_timer = t;
+    if (a->clock)
+        st_self.bound_clock = a->clock;
+    if (t->is_legacy)
+        t->legacy_callback(extension);
+    else
+        t->callback(extension, t->context);
+    st_self = saved;
+}
+
+bool st_adapter_fire_due(st_adapter *a)
+{
+    st_lock_acquire(&a->startio);
+    pthread_mutex_lock(&a->mutex);
+    st_adapter_drain_handover(a);
+    uint64_t now = a->clock ? atomic_load(&a->clock->now) : st_real_now_floor();
+    st_timer *t = a->live ? first_live(a) : NULL;
+    if (!t || t->node.due > now) {
+        pthread_mutex_unlock(&a->mutex);
+        st_lock_release(&a->startio);
+        return false;
+    }
+    stq_remove(&a->queue, &t->node);
+    /* Starting the callback ends the pending state, unless a lock-free
+     * cancel got there first (S5.5, S5.6). */
+    uint64_t expected = (t->node.seq << 1) | ST_PENDING;
+    bool start = atomic_compare_exchange_strong(&t->arm, &expected, t->node.seq << 1);
+    if (start) {
+        a->running = t;
+        ST_COUNT(a, fired, 1);
+        if (t->is_legacy)
+            ST_COUNT(a, legacy_fired, 1);
+        record_lateness(a, now - t->node.due);
+        void *extension = atomic_load(&a->extension);
+        pthread_mutex_unlock(&a->mutex);
+        run_callback(a, t, extension);
+        pthread_mutex_lock(&a->mutex);
+        a->running = NULL;
+        if (t->release_after_callback) {
+            t->release_after_callback = false;
+            st_registry_timer_give_back(t);
+        }
+        pthread_cond_broadcast(&a->idle);
+    }
+    pthread_mutex_unlock(&a->mutex);
+    st_lock_release(&a->startio);
+    return true;
+}

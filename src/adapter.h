@@ -1,0 +1,177 @@
+/*
+ * adapter.h - adapters and their timers: the state behind a HwDeviceExtension.
+ *
+ * Every adapter has one mutex (`mutex`, "the adapter lock") guarding its
+ * queue, its timer list and the fields marked so below. Lock order:
+ * StartIo lock, then the adapter lock, then the registry lock; a virtual
+ * clock's list lock is never held while an adapter lock is taken.
+ *
+ * A timer's pending state lives in one atomic word, `arm`, because arms and
+ * cancels above DISPATCH_LEVEL (SPEC S5.7) change it without any lock:
+ *     arm = (order << 1) | pending
+ * where `order` is the global arm order of the latest arm. An arm sets it
+ * with a compare-and-swap from a non-pending value, a cancel or the start of
+ * the callback clears `pending` for that very order. So BUSY is decided at
+ * the call, and a callback starts at most once per arm.
+ */
+#ifndef STORTIMER_ADAPTER_H
+#define STORTIMER_ADAPTER_H
+
+#include "lock.h"
+#include "stortimer.h"
+#include "timer_queue.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ST_PENDING 1u
+
+typedef struct st_adapter st_adapter;
+
+typedef struct st_timer {
+    stq_node node;                   /* first: the queue sees only this */
+    _Atomic uint64_t handle;         /* the live handle's value; 0 when free */
+    _Atomic uint64_t arm;            /* (order << 1) | pending */
+    _Atomic(st_adapter *) adapter;   /* owner while live */
+    _Atomic uint64_t tomb_handle;    /* last handle freed from this slot */
+    _Atomic uint64_t tomb_adapter;   /* serial of the adapter it was freed from */
+    /* Under the adapter lock: */
+    PHW_TIMER_EX callback;           /* of the queued arm */
+    PVOID context;
+    PHW_TIMER legacy_callback;       /* set on the adapter's legacy timer only */
+    bool is_legacy;
+    bool release_after_callback;     /* freed by its own callback */
+    struct st_timer *prev, *next;    /* adapter's live list; registry free list */
+    uint32_t slot;                   /* index in the handle table */
+} st_timer;
+
+/* An arm or cancel made above DISPATCH_LEVEL, waiting to be applied. */
+typedef struct st_handover {
+    _Atomic uint64_t turn;           /* bounded MPSC queue sequence */
+    st_timer *timer;
+    uint64_t handle;                 /* 0 for the legacy timer */
+    uint64_t adapter_serial;
+    uint64_t order;                  /* the arm word's order */
+    uint64_t due, deadline;
+    PHW_TIMER_EX callback;
+    PHW_TIMER legacy_callback;
+    PVOID context;
+} st_handover;
+
+#define ST_HANDOVER_SLOTS 256u
+
+/* The summed counters of stortimer_stats, listed once. */
+#define ST_COUNTERS(X)                                                        \
+    X(timers_initialized) X(timers_freed) X(timers_leaked) X(armed)           \
+    X(cancelled) X(busy) X(fired) X(legacy_armed) X(legacy_fired)             \
+    X(handed_over) X(rejected) X(notification_misuse) X(lock_misuse)          \
+    X(wakeups) X(lateness_total_us)
+
+typedef struct st_counters {
+#define ST_DECLARE_COUNTER(name) _Atomic uint64_t name;
+    ST_COUNTERS(ST_DECLARE_COUNTER)
+#undef ST_DECLARE_COUNTER
+    _Atomic uint64_t lateness_max_us;  /* a maximum, not a sum */
+} st_counters;
+
+/* Zeroes an adapter's counters for a new adapter in its slot. */
+void st_counters_reset(st_counters *c);
+
+/* Adds a removed adapter's counters to the process totals. */
+void st_counters_retire(const st_counters *c);
+
+/* Raises an atomic maximum. */
+void st_atomic_max(_Atomic uint64_t *max, uint64_t value);
+
+struct st_adapter {
+    /* Read without locks, to find an adapter from its extension pointer. */
+    _Atomic(void *) extension;       /* published while live, else NULL */
+    _Atomic uint64_t serial;         /* new on every creation in this slot */
+
+    pthread_mutex_t mutex;           /* the adapter lock */
+    pthread_cond_t idle;             /* broadcast when a callback returns */
+    st_lock startio, dpc, interrupt_own;
+    st_lock *interrupt;              /* &startio in half-duplex mode */
+
+    /* Under the adapter lock: */
+    bool live;
+    stq queue;
+    st_timer *timers;                /* live extended timers */
+    uint32_t timer_count, max_timers;
+    st_timer legacy;                 /* the RequestTimerCall slot */
+    st_timer *running;               /* timer whose callback runs now */
+    stortimer_clock *clock;          /* NULL: real clock */
+    st_adapter *clock_prev, *clock_next; /* under the clock's list lock */
+
+    /* Real-clock dispatcher (dispatcher.c). */
+    pthread_t thread;
+    bool has_thread, stopping;
+    _Atomic uint32_t wake_word;      /* futex: bumped to wake the dispatcher */
+    uint64_t planned_wake;           /* when the dispatcher means to wake */
+
+    /* Hand-over queue, lock-free producers, consumer under the adapter lock. */
+    _Atomic uint64_t handover_tail;
+    uint64_t handover_head;
+    st_handover handover[ST_HANDOVER_SLOTS];
+
+    st_counters stats;
+    st_adapter *free_next;           /* registry free list */
+};
+
+/* Finds a live adapter by extension pointer and locks it; NULL if none. */
+st_adapter *st_adapter_lock_by_extension(const void *extension);
+
+/* Unlocks an adapter locked by the call above. */
+void st_adapter_unlock(st_adapter *a);
+
+/* Applies hand-overs queued above DISPATCH_LEVEL. Adapter lock held. */
+void st_adapter_drain_handover(st_adapter *a);
+
+/*
+ * Queues an arm of `t` (pending bit already set with `order`) and wakes the
+ * dispatcher if it must now wake earlier. Adapter lock held.
+ */
+void st_adapter_queue_arm(st_adapter *a, st_timer *t, uint64_t order,
+                          uint64_t due, uint64_t deadline);
+
+/*
+ * Clears the pending bit of `t` if set. Returns true when a pending arm was
+ * cancelled. Lock-free (any IRQL); the queue node is dropped lazily.
+ */
+bool st_timer_cancel_pending(st_timer *t);
+
+/*
+ * Runs the first queued callback of the adapter if it is due at `now`:
+ * takes the StartIo lock, re-checks under the adapter lock, calls it at
+ * DISPATCH_LEVEL. Returns false when nothing was due (true: look again).
+ */
+bool st_adapter_fire_due(st_adapter *a);
+
+/*
+ * Queues a request made above DISPATCH_LEVEL for the adapter lock's next
+ * holder. Lock-free, allocation-free; false when the queue is full.
+ */
+bool st_adapter_hand_over(st_adapter *a, const st_handover *entry);
+
+/* Reads the first due time and its order, for virtual clock stepping. */
+bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t *due, uint64_t *order);
+
+/* The adapter's clock time now, for computing due times. */
+uint64_t st_adapter_now_for_arming(const st_adapter *a);
+
+/* Counts into an adapter's statistics (relaxed atomics). */
+#define ST_COUNT(a, field, n) \
+    atomic_fetch_add_explicit(&(a)->stats.field, (n), memory_order_relaxed)
+
+/* Counts misuse that names no live adapter. */
+extern st_counters st_unattributed;
+
+/* Saturating addition: a due time never wraps to an early one (S5.3). */
+static inline uint64_t st_add_saturating(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+#endif

@@ -1,0 +1,143 @@
+/* adapter_lifecycle.c - creating and removing adapters (SPEC S3). */
+#include "adapter.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "dispatcher.h"
+#include "registry.h"
+#include "thread_state.h"
+
+static _Atomic uint64_t adapter_serials;
+
+/* Resets a slot's per-adapter state for a new adapter. */
+static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
+{
+    a->max_timers = config->max_timers;
+    a->interrupt = config->half_duplex ? &a->startio : &a->interrupt_own;
+    a->clock = config->clock;
+    a->timers = NULL;
+    a->timer_count = 0;
+    a->running = NULL;
+    st_counters_reset(&a->stats);
+
+    st_timer *legacy = &a->legacy;
+    atomic_store(&legacy->handle, 0);
+    atomic_store(&legacy->arm, 0);
+    atomic_store(&legacy->adapter, a);
+    legacy->is_legacy = true;
+    legacy->node.pos[0] = legacy->node.pos[1] = 0;
+    atomic_store(&a->serial, atomic_fetch_add(&adapter_serials, 1) + 1);
+}
+
+ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
+                               PVOID *hw_device_extension)
+{
+    static const stortimer_adapter_config defaults;
+    if (!hw_device_extension)
+        return STOR_STATUS_INVALID_PARAMETER;
+    *hw_device_extension = NULL;
+    if (!config)
+        config = &defaults;
+
+    st_adapter *a = st_registry_adapter_take();
+    if (!a)
+        return STOR_STATUS_INSUFFICIENT_RESOURCES;
+    /* At least one byte, so that every extension is a distinct pointer. */
+    void *extension = st_calloc(1, config->extension_size ? config->extension_size : 1);
+    pthread_mutex_lock(&a->mutex);
+    adapter_setup(a, config);
+    bool ok = extension && stq_reserve(&a->queue, 1);
+    pthread_mutex_unlock(&a->mutex);
+    if (ok && !a->clock)
+        ok = st_dispatcher_start(a);
+    if (!ok) {
+        st_free(extension);
+        stq_free(&a->queue);
+        st_registry_adapter_give_back(a);
+        return STOR_STATUS_INSUFFICIENT_RESOURCES;
+    }
+    if (a->clock)
+        st_clock_attach(a->clock, a);
+    pthread_mutex_lock(&a->mutex);
+    a->live = true;
+    atomic_store_explicit(&a->extension, extension, memory_order_release);
+    pthread_mutex_unlock(&a->mutex);
+    *hw_device_extension = extension;
+    return STOR_STATUS_SUCCESS;
+}
+
+/* True when the calling thread holds one of the adapter's locks. */
+static bool holds_adapter_lock(const st_adapter *a)
+{
+    return st_lock_held_by_me(&a->startio) || st_lock_held_by_me(&a->dpc) ||
+           st_lock_held_by_me(a->interrupt);
+}
+
+/* Cancels everything pending and waits for a running callback. Lock held. */
+static void quiesce(st_adapter *a)
+{
+    for (st_timer *t = a->timers; t; t = t->next)
+        st_timer_cancel_pending(t);
+    st_timer_cancel_pending(&a->legacy);
+    while (stq_first(&a->queue))
+        stq_remove(&a->queue, stq_first(&a->queue));
+    while (a->running)
+        pthread_cond_wait(&a->idle, &a->mutex);
+}
+
+/* Frees the timers the miniport never freed; returns how many. Lock held. */
+static ULONG free_leftover_timers(st_adapter *a)
+{
+    ULONG leaked = 0;
+    uint64_t serial = atomic_load(&a->serial);
+    while (a->timers) {
+        st_timer *t = a->timers;
+        a->timers = t->next;
+        atomic_store(&t->tomb_adapter, serial);
+        atomic_store(&t->tomb_handle, atomic_load(&t->handle));
+        atomic_store(&t->handle, 0);
+        st_registry_timer_give_back(t);
+        leaked++;
+    }
+    a->timer_count = 0;
+    return leaked;
+}
+
+ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
+{
+    uint64_t serial;
+    st_adapter *a = st_registry_adapter_find(hw_device_extension, &serial);
+    if (!a)
+        return STOR_STATUS_INVALID_PARAMETER;
+    if (st_self.callback_adapter == a || holds_adapter_lock(a))
+        return STOR_STATUS_INVALID_DEVICE_STATE;
+
+    pthread_mutex_lock(&a->mutex);
+    if (!a->live || atomic_load(&a->serial) != serial) {
+        pthread_mutex_unlock(&a->mutex);
+        return STOR_STATUS_INVALID_PARAMETER; /* removed meanwhile */
+    }
+    a->live = false;
+    atomic_store_explicit(&a->extension, NULL, memory_order_release);
+    quiesce(a);
+    pthread_mutex_unlock(&a->mutex);
+
+    st_dispatcher_stop(a);
+    if (a->clock)
+        st_clock_detach(a->clock, a);
+
+    pthread_mutex_lock(&a->mutex);
+    quiesce(a); /* a callback may have armed again before it saw us */
+    ULONG leaked = free_leftover_timers(a);
+    st_adapter_drain_handover(a);
+    stq_free(&a->queue);
+    ST_COUNT(a, timers_leaked, leaked);
+    st_counters_retire(&a->stats);
+    pthread_mutex_unlock(&a->mutex);
+
+    st_free(hw_device_extension);
+    st_registry_adapter_give_back(a);
+    if (leaked_timers)
+        *leaked_timers = leaked;
+    return STOR_STATUS_SUCCESS;
+}

@@ -1,0 +1,184 @@
+/*
+ * clock.c - time, virtual stepping, and StorPortStallExecution.
+ *
+ * A virtual clock steps from fire time to fire time: each step picks, over
+ * every adapter on the clock, the queued timer with the smallest (due, arm
+ * order), moves the clock to its due time and runs it. So callbacks run in
+ * order (S8), zero-window timers fire exactly at their due time, and a
+ * callback that re-arms its timer counts from its own fire time (S11).
+ */
+#include "clock.h"
+
+#include "alloc.h"
+#include "report.h"
+#include "thread_state.h"
+
+#include <errno.h>
+#include <time.h>
+
+static uint64_t real_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t st_real_now_floor(void)
+{
+    return real_now_ns() / 1000u;
+}
+
+uint64_t st_real_now_ceil(void)
+{
+    return (real_now_ns() + 999u) / 1000u;
+}
+
+stortimer_clock *stortimer_clock_virtual_create(void)
+{
+    stortimer_clock *clock = st_calloc(1, sizeof *clock);
+    if (!clock)
+        return NULL;
+    atomic_init(&clock->now, 0);
+    pthread_mutex_init(&clock->list_lock, NULL);
+    pthread_mutex_init(&clock->advance_lock, NULL);
+    return clock;
+}
+
+void stortimer_clock_destroy(stortimer_clock *clock)
+{
+    if (!clock)
+        return;
+    pthread_mutex_lock(&clock->list_lock);
+    uint32_t adapters = clock->adapter_count;
+    pthread_mutex_unlock(&clock->list_lock);
+    if (adapters) {
+        st_report("stortimer_clock_destroy: %u adapter(s) still use this clock; "
+                  "remove them first (clock not destroyed)", adapters);
+        return;
+    }
+    pthread_mutex_destroy(&clock->list_lock);
+    pthread_mutex_destroy(&clock->advance_lock);
+    st_free(clock);
+}
+
+ULONGLONG stortimer_clock_now(const stortimer_clock *clock)
+{
+    return clock ? atomic_load_explicit(&clock->now, memory_order_acquire)
+                 : st_real_now_floor();
+}
+
+void st_clock_raise_to(stortimer_clock *clock, uint64_t time)
+{
+    uint64_t now = atomic_load_explicit(&clock->now, memory_order_relaxed);
+    while (now < time &&
+           !atomic_compare_exchange_weak_explicit(&clock->now, &now, time,
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+void st_clock_attach(stortimer_clock *clock, st_adapter *a)
+{
+    pthread_mutex_lock(&clock->list_lock);
+    a->clock_prev = NULL;
+    a->clock_next = clock->adapters;
+    if (clock->adapters)
+        clock->adapters->clock_prev = a;
+    clock->adapters = a;
+    clock->adapter_count++;
+    pthread_mutex_unlock(&clock->list_lock);
+}
+
+void st_clock_detach(stortimer_clock *clock, st_adapter *a)
+{
+    pthread_mutex_lock(&clock->list_lock);
+    if (a->clock_prev)
+        a->clock_prev->clock_next = a->clock_next;
+    else
+        clock->adapters = a->clock_next;
+    if (a->clock_next)
+        a->clock_next->clock_prev = a->clock_prev;
+    a->clock_prev = a->clock_next = NULL;
+    clock->adapter_count--;
+    pthread_mutex_unlock(&clock->list_lock);
+}
+
+/* The adapter holding the clock's earliest queued timer, by (due, order). */
+static st_adapter *pick_next(stortimer_clock *clock, uint64_t *due)
+{
+    st_adapter *best = NULL;
+    uint64_t best_due = UINT64_MAX, best_order = UINT64_MAX;
+    pthread_mutex_lock(&clock->list_lock);
+    for (st_adapter *a = clock->adapters; a; a = a->clock_next) {
+        uint64_t d, order;
+        /* Its callbacks need the StartIo lock we hold: they run later, late. */
+        if (st_lock_held_by_me(&a->startio))
+            continue;
+        if (st_adapter_peek(a, atomic_load(&a->serial), &d, &order) &&
+            (d < best_due || (d == best_due && order < best_order))) {
+            best = a;
+            best_due = d;
+            best_order = order;
+        }
+    }
+    pthread_mutex_unlock(&clock->list_lock);
+    *due = best_due;
+    return best;
+}
+
+void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
+{
+    if (!clock) {
+        st_report("stortimer_clock_advance: the real clock cannot be advanced");
+        return;
+    }
+    if (st_self.advancing == clock ||
+        (st_self.callback_adapter && st_self.callback_adapter->clock == clock)) {
+        st_report("stortimer_clock_advance: called from a callback of this clock; "
+                  "use StorPortStallExecution to let time pass there (ignored)");
+        return;
+    }
+    pthread_mutex_lock(&clock->advance_lock);
+    stortimer_clock *outer = st_self.advancing;
+    st_self.advancing = clock;
+    uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
+    for (;;) {
+        uint64_t due;
+        st_adapter *a = pick_next(clock, &due);
+        if (!a || due > target)
+            break;
+        st_clock_raise_to(clock, due);
+        st_adapter_fire_due(a);
+    }
+    st_clock_raise_to(clock, target);
+    st_self.advancing = outer;
+    pthread_mutex_unlock(&clock->advance_lock);
+}
+
+static void stall_real(ULONG delay)
+{
+    uint64_t target = real_now_ns() + (uint64_t)delay * 1000u;
+    /* Short stalls spin, as KeStallExecutionProcessor does; longer ones sleep. */
+    if (delay < 100) {
+        while (real_now_ns() < target) {
+        }
+        return;
+    }
+    struct timespec ts = {(time_t)(target / 1000000000u), (long)(target % 1000000000u)};
+    while (real_now_ns() < target) {
+        int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        if (rc != 0 && rc != EINTR)
+            break;
+    }
+    while (real_now_ns() < target) {
+    }
+}
+
+VOID StorPortStallExecution(ULONG Delay)
+{
+    stortimer_clock *clock = st_self.bound_clock;
+    if (clock)
+        st_clock_raise_to(clock, st_add_saturating(stortimer_clock_now(clock), Delay));
+    else
+        stall_real(Delay);
+}

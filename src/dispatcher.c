@@ -1,0 +1,107 @@
+/* dispatcher.c - real-clock callback threads (SPEC S8, S11). */
+#include "dispatcher.h"
+
+#include "clock.h"
+
+#include <linux/futex.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Past this, a wake time is "never" for the kernel as well. */
+#define ST_FAR_FUTURE_US (UINT64_C(1) << 60)
+
+static void futex_wait_until(_Atomic uint32_t *word, uint32_t expected, uint64_t wake_us)
+{
+    struct timespec deadline, *timeout = NULL;
+    if (wake_us < ST_FAR_FUTURE_US) {
+        deadline.tv_sec = (time_t)(wake_us / 1000000u);
+        deadline.tv_nsec = (long)(wake_us % 1000000u) * 1000;
+        timeout = &deadline;
+    }
+    /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+            expected, timeout, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+void st_dispatcher_kick(st_adapter *a)
+{
+    atomic_fetch_add_explicit(&a->wake_word, 1, memory_order_release);
+    syscall(SYS_futex, (uint32_t *)&a->wake_word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
+            1, NULL, NULL, 0);
+}
+
+uint64_t st_wake_time(const stq *queue)
+{
+    const stq_node *first = stq_first(queue);
+    if (!first)
+        return UINT64_MAX;
+    uint64_t closing = stq_first_deadline(queue);
+    uint64_t aim = closing > ST_WAKE_MARGIN_US ? closing - ST_WAKE_MARGIN_US : 0;
+    return aim > first->due ? aim : first->due;
+}
+
+void st_dispatcher_note_arm(st_adapter *a)
+{
+    if (!a->has_thread)
+        return;
+    uint64_t wake = st_wake_time(&a->queue);
+    if (wake < a->planned_wake) {
+        a->planned_wake = wake;
+        st_dispatcher_kick(a);
+    }
+}
+
+static void *dispatcher_main(void *arg)
+{
+    st_adapter *a = arg;
+    /* Ask for the kernel's finest timer slack: our lateness is its floor. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    for (;;) {
+        while (st_adapter_fire_due(a)) {
+        }
+        pthread_mutex_lock(&a->mutex);
+        if (a->stopping) {
+            pthread_mutex_unlock(&a->mutex);
+            return NULL;
+        }
+        st_adapter_drain_handover(a);
+        uint32_t word = atomic_load_explicit(&a->wake_word, memory_order_acquire);
+        uint64_t wake = st_wake_time(&a->queue);
+        if (wake <= st_real_now_floor()) {
+            pthread_mutex_unlock(&a->mutex);
+            continue;
+        }
+        a->planned_wake = wake;
+        pthread_mutex_unlock(&a->mutex);
+
+        futex_wait_until(&a->wake_word, word, wake);
+        ST_COUNT(a, wakeups, 1);
+        pthread_mutex_lock(&a->mutex);
+        a->planned_wake = 0; /* awake: arms need not kick until we sleep again */
+        pthread_mutex_unlock(&a->mutex);
+    }
+}
+
+bool st_dispatcher_start(st_adapter *a)
+{
+    a->stopping = false;
+    a->planned_wake = 0;
+    if (pthread_create(&a->thread, NULL, dispatcher_main, a) != 0)
+        return false;
+    a->has_thread = true;
+    return true;
+}
+
+void st_dispatcher_stop(st_adapter *a)
+{
+    if (!a->has_thread)
+        return;
+    pthread_mutex_lock(&a->mutex);
+    a->stopping = true;
+    pthread_mutex_unlock(&a->mutex);
+    st_dispatcher_kick(a);
+    pthread_join(a->thread, NULL);
+    a->has_thread = false;
+}

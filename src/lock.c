@@ -1,0 +1,28 @@
+/* lock.c - owner-aware mutexes. */
+#include "lock.h"
+
+#include "thread_state.h"
+
+void st_lock_init(st_lock *lock)
+{
+    pthread_mutex_init(&lock->mutex, NULL);
+    atomic_init(&lock->owner, NULL);
+}
+
+void st_lock_acquire(st_lock *lock)
+{
+    pthread_mutex_lock(&lock->mutex);
+    atomic_store_explicit(&lock->owner, st_thread_token(), memory_order_relaxed);
+}
+
+void st_lock_release(st_lock *lock)
+{
+    atomic_store_explicit(&lock->owner, NULL, memory_order_relaxed);
+    pthread_mutex_unlock(&lock->mutex);
+}
+
+bool st_lock_held_by_me(const st_lock *lock)
+{
+    /* Only the owner itself can see its own token here, so relaxed is exact. */
+    return atomic_load_explicit(&lock->owner, memory_order_relaxed) == st_thread_token();
+}

@@ -1,0 +1,24 @@
+/*
+ * lock.h - the adapter's DpcLock, StartIoLock and InterruptLock.
+ *
+ * A mutex that knows its owner, so that a thread taking a lock it already
+ * holds (a deadlock on Windows) is told so instead of hanging (SPEC S8).
+ */
+#ifndef STORTIMER_LOCK_H
+#define STORTIMER_LOCK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+typedef struct st_lock {
+    pthread_mutex_t mutex;
+    _Atomic(const void *) owner; /* st_thread_token() of the holder, or NULL */
+} st_lock;
+
+void st_lock_init(st_lock *lock);
+void st_lock_acquire(st_lock *lock);
+void st_lock_release(st_lock *lock);
+bool st_lock_held_by_me(const st_lock *lock);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * registry.h - where adapters and timers live, and how a pointer or a handle
+ * finds them without ever being dereferenced (SPEC S3, S4).
+ *
+ * Both tables grow in chunks that are never freed, so a lookup racing a
+ * removal reads memory that is still ours, and lookups take no lock (they
+ * may run above DISPATCH_LEVEL, in a signal handler). A slot is reused only
+ * with a new serial, so a stale pointer or handle never matches.
+ */
+#ifndef STORTIMER_REGISTRY_H
+#define STORTIMER_REGISTRY_H
+
+#include "adapter.h"
+
+/* An adapter slot with its locks ready, not yet published; NULL if no memory. */
+st_adapter *st_registry_adapter_take(void);
+
+/* Returns a slot whose adapter was removed. */
+void st_registry_adapter_give_back(st_adapter *a);
+
+/*
+ * The live adapter whose extension is `extension`, with its serial as read;
+ * NULL if none. Lock-free; compares pointers only.
+ */
+st_adapter *st_registry_adapter_find(const void *extension, uint64_t *serial);
+
+/*
+ * The adapter lock at address `object`, found by comparing addresses only,
+ * with its adapter in *adapter; NULL if `object` is no lock of ours.
+ */
+st_lock *st_registry_find_lock(const void *object, st_adapter **adapter);
+
+/* Calls visit on every adapter slot ever made (live or not). */
+void st_registry_adapters_visit(void (*visit)(st_adapter *a, void *ctx), void *ctx);
+
+/*
+ * A free timer slot carrying a handle value never issued before (the caller
+ * publishes it in t->handle); NULL if no memory.
+ */
+st_timer *st_registry_timer_take(uint64_t *handle);
+
+/*
+ * Returns a freed timer's slot. Freed slots wait in a first-in first-out
+ * quarantine before reuse, so that a stale handle is recognised as freed
+ * (UNSUCCESSFUL) rather than unknown for as long as possible.
+ */
+void st_registry_timer_give_back(st_timer *t);
+
+/* The slot a handle value points at, or NULL if it names no slot. Lock-free. */
+st_timer *st_registry_timer_at(uint64_t handle);
+
+#endif

@@ -1,0 +1,194 @@
+/* SPEC S4: StorPortInitializeTimer - checks in order, handles, idle timers. */
+#include "harness.h"
+
+#include <stdlib.h>
+
+static PVOID virtual_adapter(ULONG max_timers)
+{
+    static fixture fx = {"virtual", NULL};
+    if (!fx.clock)
+        fx.clock = stortimer_clock_virtual_create();
+    return fx_adapter(&fx, max_timers);
+}
+
+TEST(s4_1_above_dispatch_is_invalid_irql)
+{
+    PVOID ext = virtual_adapter(0);
+    PVOID handle = (PVOID)0x1;
+    KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    ULONG status = StorPortInitializeTimer(ext, &handle);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_INVALID_IRQL);
+    CHECK(handle == NULL);
+}
+
+TEST(s4_1_irql_is_checked_before_parameters)
+{
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    ULONG status = StorPortInitializeTimer(NULL, NULL);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_INVALID_IRQL);
+}
+
+TEST(s4_1_dispatch_level_is_allowed)
+{
+    PVOID ext = virtual_adapter(0), handle = NULL;
+    KIRQL old = stortimer_irql_raise(DISPATCH_LEVEL);
+    ULONG status = StorPortInitializeTimer(ext, &handle);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_SUCCESS);
+    CHECK(handle != NULL);
+}
+
+TEST(s4_2_null_extension_is_invalid_parameter)
+{
+    PVOID handle = (PVOID)0x1;
+    CHECK_STATUS(StorPortInitializeTimer(NULL, &handle), STOR_STATUS_INVALID_PARAMETER);
+    CHECK(handle == NULL);
+}
+
+TEST(s4_2_null_handle_pointer_is_invalid_parameter)
+{
+    PVOID ext = virtual_adapter(0);
+    CHECK_STATUS(StorPortInitializeTimer(ext, NULL), STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s4_2_unknown_extension_is_invalid_parameter)
+{
+    PVOID handle = (PVOID)0x1;
+    char not_an_adapter[64];
+    CHECK_STATUS(StorPortInitializeTimer(not_an_adapter, &handle),
+                 STOR_STATUS_INVALID_PARAMETER);
+    CHECK(handle == NULL);
+    /* Never dereferenced: an address that would fault is just as invalid. */
+    CHECK_STATUS(StorPortInitializeTimer((PVOID)0x10, &handle), STOR_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(StorPortInitializeTimer((PVOID)(uintptr_t)-8, &handle),
+                 STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s4_2_interior_pointer_of_extension_is_invalid_parameter)
+{
+    PVOID ext = virtual_adapter(0), handle;
+    CHECK_STATUS(StorPortInitializeTimer((char *)ext + 8, &handle),
+                 STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s4_2_removed_adapter_is_invalid_parameter)
+{
+    PVOID ext = virtual_adapter(0), handle = (PVOID)0x1;
+    fx_remove(ext);
+    CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_INVALID_PARAMETER);
+    CHECK(handle == NULL);
+}
+
+TEST(s4_3_max_timers_reached_is_unsuccessful)
+{
+    PVOID ext = virtual_adapter(4), handles[4], extra = (PVOID)0x1;
+    for (int i = 0; i < 4; i++)
+        CHECK_STATUS(StorPortInitializeTimer(ext, &handles[i]), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortInitializeTimer(ext, &extra), STOR_STATUS_UNSUCCESSFUL);
+    CHECK(extra == NULL);
+}
+
+TEST(s4_3_freeing_a_timer_makes_room_again)
+{
+    PVOID ext = virtual_adapter(4), handles[4], extra;
+    for (int i = 0; i < 4; i++)
+        CHECK_STATUS(StorPortInitializeTimer(ext, &handles[i]), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortFreeTimer(ext, handles[2]), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortInitializeTimer(ext, &extra), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortInitializeTimer(ext, &extra), STOR_STATUS_UNSUCCESSFUL);
+}
+
+TEST(s4_3_max_timers_zero_means_no_limit)
+{
+    PVOID ext = virtual_adapter(0);
+    for (int i = 0; i < 2000; i++) {
+        PVOID handle;
+        CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
+    }
+    stortimer_stats stats;
+    CHECK_STATUS(stortimer_stats_read(ext, &stats), STOR_STATUS_SUCCESS);
+    CHECK_EQ(stats.timers_live, 2000);
+}
+
+TEST(s4_3_limit_is_per_adapter)
+{
+    PVOID a = virtual_adapter(4), b = virtual_adapter(4), handle;
+    for (int i = 0; i < 4; i++)
+        CHECK_STATUS(StorPortInitializeTimer(a, &handle), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortInitializeTimer(b, &handle), STOR_STATUS_SUCCESS);
+}
+
+TEST(s4_3_parameter_errors_come_before_the_limit)
+{
+    PVOID ext = virtual_adapter(1), handle;
+    CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortInitializeTimer(ext, NULL), STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s4_5_handles_are_non_null_and_distinct)
+{
+    PVOID ext = virtual_adapter(0), handles[100];
+    for (int i = 0; i < 100; i++) {
+        CHECK_STATUS(StorPortInitializeTimer(ext, &handles[i]), STOR_STATUS_SUCCESS);
+        CHECK(handles[i] != NULL);
+        for (int j = 0; j < i; j++)
+            CHECK(handles[i] != handles[j]);
+    }
+}
+
+TEST(s4_5_freed_handles_are_never_reissued)
+{
+    PVOID ext = virtual_adapter(0);
+    enum { ROUNDS = 5000 };
+    PVOID *seen = calloc(ROUNDS, sizeof *seen);
+    CHECK(seen != NULL);
+    for (int i = 0; i < ROUNDS; i++) {
+        CHECK_STATUS(StorPortInitializeTimer(ext, &seen[i]), STOR_STATUS_SUCCESS);
+        CHECK_STATUS(StorPortFreeTimer(ext, seen[i]), STOR_STATUS_SUCCESS);
+    }
+    for (int i = 0; i < ROUNDS; i++)
+        for (int j = i + 1; j < ROUNDS; j++)
+            CHECK(seen[i] != seen[j]);
+    free(seen);
+}
+
+TEST(s4_5_handles_are_unique_across_adapters)
+{
+    PVOID a = virtual_adapter(0), b = virtual_adapter(0), ha, hb;
+    CHECK_STATUS(StorPortInitializeTimer(a, &ha), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortInitializeTimer(b, &hb), STOR_STATUS_SUCCESS);
+    CHECK(ha != hb);
+}
+
+TEST(s4_5_stale_handle_is_told_apart_from_new_timer)
+{
+    PVOID ext = virtual_adapter(0), old, fresh;
+    CHECK_STATUS(StorPortInitializeTimer(ext, &old), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortFreeTimer(ext, old), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortInitializeTimer(ext, &fresh), STOR_STATUS_SUCCESS);
+    CHECK(fresh != old);
+    CHECK_STATUS(StorPortRequestTimer(ext, old, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(StorPortFreeTimer(ext, old), STOR_STATUS_UNSUCCESSFUL);
+    CHECK_STATUS(StorPortFreeTimer(ext, fresh), STOR_STATUS_SUCCESS);
+}
+
+TEST_BOTH(s4_5_new_timer_is_idle)
+{
+    PVOID ext = fx_adapter(fx, 0), handle;
+    probe p;
+    probe_init(&p, fx, ext);
+    CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
+    fx_pass(fx, 20000);
+    CHECK_EQ(atomic_load(&p.fired), 0);
+    /* Idle: a cancel is a no-op, and the first arm is not BUSY. */
+    CHECK_STATUS(StorPortRequestTimer(ext, handle, probe_callback, &p, 0, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, handle, probe_callback, &p, 1000, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 1000);
+    CHECK(fx_await(fx, &p.fired, 1));
+    CHECK_EQ(fx_remove(ext), 1);
+}

@@ -1,0 +1,592 @@
+/* SPEC S5 (and S12): StorPortRequestTimer at or below DISPATCH_LEVEL. */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+static fixture plain_fx = {"virtual", NULL};
+
+static PVOID plain_adapter(void)
+{
+    if (!plain_fx.clock)
+        plain_fx.clock = stortimer_clock_virtual_create();
+    return fx_adapter(&plain_fx, 0);
+}
+
+static PVOID new_timer(PVOID ext)
+{
+    PVOID handle = NULL;
+    CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
+    return handle;
+}
+
+/* ---- S5.1, S5.2: argument checks ---- */
+
+TEST(s5_1_null_extension_is_invalid_parameter)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    CHECK_STATUS(StorPortRequestTimer(NULL, timer, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s5_1_null_handle_is_invalid_parameter)
+{
+    PVOID ext = plain_adapter();
+    CHECK_STATUS(StorPortRequestTimer(ext, NULL, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s5_1_null_callback_is_invalid_parameter)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, NULL, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s5_1_null_callback_is_invalid_even_to_cancel)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, NULL, NULL, 0, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s5_2_unknown_extension_is_invalid_parameter)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    char elsewhere[32];
+    CHECK_STATUS(StorPortRequestTimer(elsewhere, timer, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(StorPortRequestTimer((PVOID)0x40, timer, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s5_2_never_issued_handle_is_invalid_parameter)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    int local;
+    PVOID forged[] = {(PVOID)0x1, (PVOID)0x1234, &local, ext,
+                      (PVOID)((uintptr_t)timer + 1), (PVOID)((uintptr_t)timer - 1),
+                      (PVOID)((uintptr_t)timer ^ ((uintptr_t)1 << 40)), (PVOID)UINTPTR_MAX};
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+        CHECK_STATUS(StorPortRequestTimer(ext, forged[i], probe_callback, NULL, 100, 0),
+                     STOR_STATUS_INVALID_PARAMETER);
+        CHECK_STATUS(StorPortRequestTimer(ext, forged[i], probe_callback, NULL, 0, 0),
+                     STOR_STATUS_INVALID_PARAMETER);
+    }
+}
+
+TEST(s5_2_freed_handle_is_invalid_parameter)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    CHECK_STATUS(StorPortFreeTimer(ext, timer), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, NULL, 0, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+}
+
+TEST(s5_2_handle_of_another_adapter_is_invalid_parameter)
+{
+    PVOID a = plain_adapter(), b = plain_adapter(), timer_of_a = new_timer(a);
+    CHECK_STATUS(StorPortRequestTimer(b, timer_of_a, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(StorPortRequestTimer(b, timer_of_a, probe_callback, NULL, 0, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+    /* And the rejected call changed nothing on the owner. */
+    CHECK_STATUS(StorPortRequestTimer(a, timer_of_a, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_SUCCESS);
+}
+
+TEST(s5_2_handle_of_removed_adapter_is_invalid_parameter)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    fx_remove(ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+}
+
+/* ---- S5.3: BUSY ---- */
+
+TEST_BOTH(s5_3_arming_a_pending_timer_is_busy)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    probe p;
+    probe_init(&p, fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 5000, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 5000, 0),
+                 STOR_STATUS_BUSY);
+    stortimer_stats stats;
+    CHECK_STATUS(stortimer_stats_read(ext, &stats), STOR_STATUS_SUCCESS);
+    CHECK_EQ(stats.busy, 1);
+}
+
+TEST_BOTH(s5_3_busy_changes_nothing)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    probe first, second;
+    probe_init(&first, fx, ext);
+    probe_init(&second, fx, ext);
+    ULONGLONG armed_at = fx_now(fx);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &first, 3000, 0),
+                 STOR_STATUS_SUCCESS);
+    /* A shorter time, another callback context: refused, original intact. */
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &second, 100, 0),
+                 STOR_STATUS_BUSY);
+    fx_pass(fx, 2999);
+    if (fx->clock)
+        CHECK_EQ(atomic_load(&first.fired), 0);
+    fx_pass(fx, 1);
+    CHECK(fx_await(fx, &first.fired, 1));
+    fx_settle(fx);
+    CHECK_EQ(atomic_load(&second.fired), 0);
+    CHECK_EQ(atomic_load(&first.fired), 1);
+    CHECK(first.at[0] - armed_at >= 3000);
+    if (fx->clock)
+        CHECK_EQ(first.at[0], 3000);
+}
+
+TEST_BOTH(s5_3_after_firing_the_timer_can_be_armed_again)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    probe p;
+    probe_init(&p, fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 500, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 500);
+    CHECK(fx_await(fx, &p.fired, 1));
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 500, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 500);
+    CHECK(fx_await(fx, &p.fired, 2));
+}
+
+TEST(s5_3_after_cancel_the_timer_can_be_armed_again)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, NULL, 500, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, NULL, 0, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, NULL, 500, 0),
+                 STOR_STATUS_SUCCESS);
+}
+
+/* ---- S5.4: arming ---- */
+
+TEST_BOTH(s5_4_callback_fires_exactly_once_with_extension_and_context)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    probe p;
+    probe_init(&p, fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 1000, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 1000);
+    CHECK(fx_await(fx, &p.fired, 1));
+    fx_pass(fx, 10000);
+    fx_settle(fx);
+    CHECK_EQ(atomic_load(&p.fired), 1);
+    CHECK(p.seen_extension[0] == ext);
+    CHECK(p.seen_context[0] == &p);
+}
+
+static int null_context_calls;
+static PVOID null_context_seen = (PVOID)0x1;
+
+static VOID record_null_context(PVOID DeviceExtension, PVOID Context)
+{
+    (void)DeviceExtension;
+    null_context_calls++;
+    null_context_seen = Context;
+}
+
+TEST(s5_4_context_may_be_null)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, record_null_context, NULL, 10, 0),
+                 STOR_STATUS_SUCCESS);
+    stortimer_clock_advance(plain_fx.clock, 10);
+    CHECK_EQ(null_context_calls, 1);
+    CHECK(null_context_seen == NULL);
+}
+
+TEST(s5_4_each_arm_uses_its_own_callback_and_context)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    probe first, second;
+    probe_init(&first, &plain_fx, ext);
+    probe_init(&second, &plain_fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &first, 10, 0),
+                 STOR_STATUS_SUCCESS);
+    stortimer_clock_advance(plain_fx.clock, 10);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &second, 10, 0),
+                 STOR_STATUS_SUCCESS);
+    stortimer_clock_advance(plain_fx.clock, 10);
+    CHECK_EQ(atomic_load(&first.fired), 1);
+    CHECK_EQ(atomic_load(&second.fired), 1);
+    CHECK(second.seen_context[0] == &second);
+}
+
+TEST_BOTH(s5_4_many_timers_each_fire_once)
+{
+    enum { N = 40 };
+    PVOID ext = fx_adapter(fx, 0);
+    probe p[N];
+    for (int i = 0; i < N; i++) {
+        probe_init(&p[i], fx, ext);
+        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p[i],
+                                          100 + (ULONGLONG)(i * 37 % N) * 50, 0),
+                     STOR_STATUS_SUCCESS);
+    }
+    fx_pass(fx, 100 + N * 50);
+    for (int i = 0; i < N; i++)
+        CHECK(fx_await(fx, &p[i].fired, 1));
+    fx_settle(fx);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ(atomic_load(&p[i].fired), 1);
+}
+
+/* ---- S5.1 (sub-clause): never early ---- */
+
+TEST_BOTH(s5_4_1_never_early)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    static const ULONGLONG values[] = {1, 7, 100, 999, 2500, 10000};
+    enum { N = sizeof values / sizeof values[0] };
+    probe p[N];
+    ULONGLONG called_at[N];
+    for (int i = 0; i < N; i++) {
+        probe_init(&p[i], fx, ext);
+        called_at[i] = fx_now(fx);
+        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p[i],
+                                          values[i], 0),
+                     STOR_STATUS_SUCCESS);
+    }
+    if (fx->clock) {
+        /* One microsecond before each due time, nothing of it has run. */
+        for (int i = 0; i < N; i++) {
+            stortimer_clock_advance(fx->clock, values[i] - 1 - fx_now(fx));
+            CHECK_EQ(atomic_load(&p[i].fired), 0);
+            stortimer_clock_advance(fx->clock, 1);
+            CHECK_EQ(atomic_load(&p[i].fired), 1);
+        }
+    }
+    fx_pass(fx, 10000);
+    for (int i = 0; i < N; i++) {
+        CHECK(fx_await(fx, &p[i].fired, 1));
+        CHECK(p[i].at[0] >= called_at[i] + values[i]);
+    }
+}
+
+TEST_REAL(s5_4_1_never_early_measured_against_clock_gettime)
+{
+    /* Measured in nanoseconds outside the library, so rounding cannot hide. */
+    PVOID ext = fx_adapter(fx, 0);
+    for (int round = 0; round < 30; round++) {
+        probe p;
+        probe_init(&p, fx, ext);
+        struct timespec before, after;
+        PVOID timer = new_timer(ext);
+        ULONGLONG value = 100 + (ULONGLONG)round * 97;
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, value, 0),
+                     STOR_STATUS_SUCCESS);
+        CHECK(fx_await(fx, &p.fired, 1));
+        clock_gettime(CLOCK_MONOTONIC, &after);
+        long long ns = (after.tv_sec - before.tv_sec) * 1000000000LL +
+                       (after.tv_nsec - before.tv_nsec);
+        CHECK(ns >= (long long)value * 1000);
+        CHECK(p.at[0] * 1000 >= (ULONGLONG)before.tv_sec * 1000000000u +
+                                    (ULONGLONG)before.tv_nsec + value * 1000 - 999);
+        CHECK_STATUS(StorPortFreeTimer(ext, timer), STOR_STATUS_SUCCESS);
+    }
+}
+
+/* ---- S5.2 (sub-clause): the window ---- */
+
+TEST(s5_4_2_delay_below_32_us_is_no_window)
+{
+    PVOID ext = plain_adapter();
+    for (ULONGLONG delay = 0; delay < 32; delay++) {
+        probe p;
+        probe_init(&p, &plain_fx, ext);
+        ULONGLONG start = stortimer_clock_now(plain_fx.clock);
+        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p, 50, delay),
+                     STOR_STATUS_SUCCESS);
+        stortimer_clock_advance(plain_fx.clock, 50);
+        CHECK_EQ(atomic_load(&p.fired), 1);
+        CHECK_EQ(p.at[0], start + 50);
+    }
+}
+
+TEST_BOTH(s5_4_2_callback_fires_inside_its_window)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    enum { N = 12 };
+    probe p[N];
+    ULONGLONG called_at[N], value[N], window[N];
+    for (int i = 0; i < N; i++) {
+        probe_init(&p[i], fx, ext);
+        value[i] = 2000 + (ULONGLONG)i * 300;
+        window[i] = 32 + (ULONGLONG)i * 1500;
+        called_at[i] = fx_now(fx);
+        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p[i],
+                                          value[i], window[i]),
+                     STOR_STATUS_SUCCESS);
+    }
+    fx_pass(fx, 2000 + N * 300 + N * 1500);
+    for (int i = 0; i < N; i++) {
+        CHECK(fx_await(fx, &p[i].fired, 1));
+        CHECK(p[i].at[0] >= called_at[i] + value[i]);
+        /* On the virtual clock there is no scheduling delay: the window is exact. */
+        if (fx->clock)
+            CHECK(p[i].at[0] <= called_at[i] + value[i] + window[i]);
+    }
+}
+
+TEST_REAL(s5_4_2_windows_let_one_wakeup_serve_many_timers)
+{
+    /* 40 timers due within 2 ms of each other, each with a 20 ms window. */
+    enum { N = 40 };
+    PVOID ext = fx_adapter(fx, 0);
+    probe p[N];
+    for (int i = 0; i < N; i++) {
+        probe_init(&p[i], fx, ext);
+        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p[i],
+                                          30000 + (ULONGLONG)i * 50, 20000),
+                     STOR_STATUS_SUCCESS);
+    }
+    for (int i = 0; i < N; i++)
+        CHECK(fx_await(fx, &p[i].fired, 1));
+    stortimer_stats stats;
+    CHECK_STATUS(stortimer_stats_read(ext, &stats), STOR_STATUS_SUCCESS);
+    CHECK_EQ(stats.fired, N);
+    /* Without coalescing this takes about N wake-ups. */
+    CHECK(stats.wakeups * 4 <= stats.fired);
+}
+
+/* ---- S5.3 (sub-clause): saturation ---- */
+
+TEST(s5_4_3_huge_timer_value_saturates_instead_of_wrapping)
+{
+    PVOID ext = plain_adapter();
+    probe p;
+    probe_init(&p, &plain_fx, ext);
+    stortimer_clock_advance(plain_fx.clock, 5000);
+    CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p,
+                                      UINT64_MAX, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p,
+                                      UINT64_MAX - 4000, UINT64_MAX),
+                 STOR_STATUS_SUCCESS);
+    stortimer_clock_advance(plain_fx.clock, UINT64_MAX / 2);
+    CHECK_EQ(atomic_load(&p.fired), 0);
+}
+
+TEST(s5_4_3_huge_window_still_fires_not_before_due)
+{
+    PVOID ext = plain_adapter();
+    probe p;
+    probe_init(&p, &plain_fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p, 300,
+                                      UINT64_MAX),
+                 STOR_STATUS_SUCCESS);
+    stortimer_clock_advance(plain_fx.clock, 299);
+    CHECK_EQ(atomic_load(&p.fired), 0);
+    stortimer_clock_advance(plain_fx.clock, 1);
+    CHECK_EQ(atomic_load(&p.fired), 1);
+}
+
+TEST_REAL(s5_4_3_huge_value_on_real_clock_does_not_fire)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    probe p;
+    probe_init(&p, fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p,
+                                      UINT64_MAX, UINT64_MAX),
+                 STOR_STATUS_SUCCESS);
+    fx_settle(fx);
+    CHECK_EQ(atomic_load(&p.fired), 0);
+    CHECK_EQ(fx_remove(ext), 1);
+}
+
+/* ---- S5.5: cancel ---- */
+
+TEST_BOTH(s5_5_cancel_stops_a_pending_callback)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    probe p;
+    probe_init(&p, fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 2000, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 500);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 0, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 5000);
+    fx_settle(fx);
+    CHECK_EQ(atomic_load(&p.fired), 0);
+    stortimer_stats stats;
+    CHECK_STATUS(stortimer_stats_read(ext, &stats), STOR_STATUS_SUCCESS);
+    CHECK_EQ(stats.cancelled, 1);
+}
+
+TEST_BOTH(s5_5_cancel_of_an_idle_timer_succeeds)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    probe p;
+    probe_init(&p, fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 0, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 100);
+    CHECK(fx_await(fx, &p.fired, 1));
+    /* After it fired, nothing is pending: cancel still succeeds. */
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 0, 0),
+                 STOR_STATUS_SUCCESS);
+}
+
+static VOID other_callback(PVOID DeviceExtension, PVOID Context)
+{
+    (void)DeviceExtension;
+    (void)Context;
+}
+
+TEST(s12_cancel_succeeds_with_a_different_callback)
+{
+    PVOID ext = plain_adapter(), timer = new_timer(ext);
+    probe p;
+    probe_init(&p, &plain_fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, other_callback, NULL, 0, 12345),
+                 STOR_STATUS_SUCCESS);
+    stortimer_clock_advance(plain_fx.clock, 1000);
+    CHECK_EQ(atomic_load(&p.fired), 0);
+}
+
+TEST_BOTH(s5_5_cancel_then_rearm_fires_only_the_new_request)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    probe old_request, new_request;
+    probe_init(&old_request, fx, ext);
+    probe_init(&new_request, fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &old_request, 1000, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &old_request, 0, 0),
+                 STOR_STATUS_SUCCESS);
+    ULONGLONG armed_at = fx_now(fx);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &new_request, 3000, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 3000);
+    CHECK(fx_await(fx, &new_request.fired, 1));
+    fx_settle(fx);
+    CHECK_EQ(atomic_load(&old_request.fired), 0);
+    CHECK(new_request.at[0] >= armed_at + 3000);
+}
+
+/* A callback that stays inside until told to leave. */
+typedef struct slow_callback {
+    _Atomic int entered, may_leave, left;
+} slow_callback;
+
+static VOID slow_callback_fn(PVOID DeviceExtension, PVOID Context)
+{
+    (void)DeviceExtension;
+    slow_callback *s = Context;
+    atomic_store(&s->entered, 1);
+    while (!atomic_load(&s->may_leave))
+        sleep_us(200);
+    atomic_store(&s->left, 1);
+}
+
+TEST_REAL(s5_5_cancel_does_not_wait_for_a_started_callback)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    slow_callback s = {0};
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, slow_callback_fn, &s, 100, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK(fx_await(fx, &s.entered, 1));
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, slow_callback_fn, &s, 0, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_EQ(atomic_load(&s.left), 0); /* cancel returned while it still ran */
+    atomic_store(&s.may_leave, 1);
+    CHECK(fx_await(fx, &s.left, 1));
+}
+
+/* ---- S5.6: re-arming ---- */
+
+static void rearm_until_five(probe *p, PVOID extension)
+{
+    if (atomic_load(&p->fired) + 1 < 5)
+        CHECK_STATUS(StorPortRequestTimer(extension, p->user, probe_callback, p, 1000, 0),
+                     STOR_STATUS_SUCCESS);
+}
+
+TEST_BOTH(s5_6_callback_rearms_its_own_timer)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    probe p;
+    probe_init(&p, fx, ext);
+    p.then = rearm_until_five;
+    p.user = timer;
+    ULONGLONG start = fx_now(fx);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 1000, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 10000);
+    CHECK(fx_await(fx, &p.fired, 5));
+    fx_settle(fx);
+    CHECK_EQ(atomic_load(&p.fired), 5);
+    for (int i = 0; i < 5; i++) {
+        CHECK(p.at[i] >= start + 1000 * (ULONGLONG)(i + 1));
+        if (fx->clock)
+            CHECK_EQ(p.at[i], start + 1000 * (ULONGLONG)(i + 1));
+    }
+}
+
+TEST_REAL(s5_6_timer_is_not_pending_while_its_callback_runs)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    slow_callback s = {0};
+    probe p;
+    probe_init(&p, fx, ext);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, slow_callback_fn, &s, 100, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK(fx_await(fx, &s.entered, 1));
+    /* Started, so no longer pending: another thread may arm it again. */
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
+                 STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
+                 STOR_STATUS_BUSY);
+    atomic_store(&s.may_leave, 1);
+    CHECK(fx_await(fx, &p.fired, 1));
+}
+
+static void try_busy_inside(probe *p, PVOID extension)
+{
+    /* Arm once from inside (allowed), then a second arm is BUSY. */
+    ULONG first = StorPortRequestTimer(extension, p->user, probe_callback, p, 5000, 0);
+    ULONG second = StorPortRequestTimer(extension, p->user, probe_callback, p, 5000, 0);
+    if (atomic_load(&p->fired) == 0) {
+        CHECK_STATUS(first, STOR_STATUS_SUCCESS);
+        CHECK_STATUS(second, STOR_STATUS_BUSY);
+        CHECK_STATUS(StorPortRequestTimer(extension, p->user, probe_callback, p, 0, 0),
+                     STOR_STATUS_SUCCESS);
+    }
+}
+
+TEST_BOTH(s5_6_rearm_inside_callback_then_busy_then_cancel)
+{
+    PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
+    probe p;
+    probe_init(&p, fx, ext);
+    p.then = try_busy_inside;
+    p.user = timer;
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
+                 STOR_STATUS_SUCCESS);
+    fx_pass(fx, 100);
+    CHECK(fx_await(fx, &p.fired, 1));
+    fx_pass(fx, 10000);
+    fx_settle(fx);
+    CHECK_EQ(atomic_load(&p.fired), 1);
+}
