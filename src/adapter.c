@@ -170,8 +170,17 @@ static void record_lateness(st_adapter *a, uint64_t lateness)
     st_atomic_max(&a->stats.lateness_max_us, lateness);
 }
 
+/* What a callback is called with, copied under the adapter lock: once it
+ * has started, the timer may be armed again (with other values) meanwhile. */
+typedef struct st_call {
+    PHW_TIMER_EX callback;
+    PHW_TIMER legacy_callback;
+    PVOID context;
+    void *extension;
+} st_call;
+
 /* Runs one callback as Windows would: DISPATCH_LEVEL, StartIo lock held. */
-static void run_callback(st_adapter *a, st_timer *t, void *extension)
+static void run_callback(st_adapter *a, st_timer *t, const st_call *call)
 {
     st_thread saved = st_self;
     st_self.irql = DISPATCH_LEVEL;
@@ -179,10 +188,10 @@ static void run_callback(st_adapter *a, st_timer *t, void *extension)
     st_self.callback_timer = t;
     if (a->clock)
         st_self.bound_clock = a->clock;
-    if (t->is_legacy)
-        t->legacy_callback(extension);
+    if (call->legacy_callback)
+        call->legacy_callback(call->extension);
     else
-        t->callback(extension, t->context);
+        call->callback(call->extension, call->context);
     st_self = saved;
 }
 
@@ -209,9 +218,14 @@ bool st_adapter_fire_due(st_adapter *a)
         if (t->is_legacy)
             ST_COUNT(a, legacy_fired, 1);
         record_lateness(a, now - t->node.due);
-        void *extension = atomic_load(&a->extension);
+        st_call call = {
+            .callback = t->callback,
+            .legacy_callback = t->is_legacy ? t->legacy_callback : NULL,
+            .context = t->context,
+            .extension = atomic_load(&a->extension),
+        };
         pthread_mutex_unlock(&a->mutex);
-        run_callback(a, t, extension);
+        run_callback(a, t, &call);
         pthread_mutex_lock(&a->mutex);
         a->running = NULL;
         if (t->release_after_callback) {

@@ -77,8 +77,10 @@ static bool holds_adapter_lock(const st_adapter *a)
 static void quiesce(st_adapter *a)
 {
     for (st_timer *t = a->timers; t; t = t->next)
-        st_timer_cancel_pending(t);
-    st_timer_cancel_pending(&a->legacy);
+        if (st_timer_cancel_pending(t))
+            ST_COUNT(a, cancelled, 1);
+    if (st_timer_cancel_pending(&a->legacy))
+        ST_COUNT(a, cancelled, 1);
     while (stq_first(&a->queue))
         stq_remove(&a->queue, stq_first(&a->queue));
     while (a->running)

@@ -105,6 +105,8 @@ TEST_BOTH(s5_7_cancel_above_dispatch)
     /* Not pending any more: it can be armed again. */
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
                  STOR_STATUS_SUCCESS);
+    fx_pass(fx, 100);
+    CHECK(fx_await(fx, &p.fired, 1));
 }
 
 TEST_BOTH(s5_7_arm_and_cancel_both_above_dispatch)
@@ -209,7 +211,7 @@ TEST_BOTH(s5_7_signal_handler_arms_a_timer)
     CHECK_EQ(stortimer_irql_current(), PASSIVE_LEVEL);
 }
 
-static volatile sig_atomic_t keep_interrupting;
+static _Atomic int keep_interrupting;
 
 static void *interrupter(void *arg)
 {

@@ -119,6 +119,7 @@ TEST_BOTH(s5_3_arming_a_pending_timer_is_busy)
     stortimer_stats stats;
     CHECK_STATUS(stortimer_stats_read(ext, &stats), STOR_STATUS_SUCCESS);
     CHECK_EQ(stats.busy, 1);
+    CHECK_EQ(fx_remove(ext), 1); /* before the probe on our stack goes */
 }
 
 TEST_BOTH(s5_3_busy_changes_nothing)
