@@ -40,8 +40,10 @@ ULONGLONG stortimer_clock_now(const stortimer_clock *clock);
  * that falls due, in order (SPEC S8), on the calling thread, before it
  * returns. The clock steps through the fire times: inside a callback it reads
  * that callback's fire time. Reported and ignored for the real clock and when
- * called from a callback. Callbacks of an adapter whose StartIo lock the
- * calling thread holds cannot run; they run late, at a later advance.
+ * called from any timer callback (of any clock). Callbacks of an adapter
+ * whose StartIo lock the calling thread holds cannot run; they run late, at
+ * a later advance. A callback's StallExecution may move the clock past the
+ * target: callbacks due by then still run before the advance returns.
  */
 void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds);
 
@@ -60,15 +62,17 @@ KIRQL stortimer_irql_current(void);
 
 /*
  * Raises the calling thread's IRQL to new_irql and returns the old one.
- * Raising to a lower level is a bug (it bugchecks on Windows): reported, and
- * the IRQL is left as it was. Async-signal-safe.
+ * Raising to a lower level is a bug (it bugchecks on Windows): the IRQL is
+ * left as it was, and reported when the thread was at or below
+ * DISPATCH_LEVEL (above it, we may be in a signal handler, where reporting
+ * is not safe). Async-signal-safe.
  */
 KIRQL stortimer_irql_raise(KIRQL new_irql);
 
 /*
  * Lowers the calling thread's IRQL back to old_irql (the value raise
- * returned). Lowering to a higher level is reported and ignored.
- * Async-signal-safe.
+ * returned). Lowering to a higher level is ignored, and reported under the
+ * same rule as above. Async-signal-safe.
  */
 void stortimer_irql_lower(KIRQL old_irql);
 

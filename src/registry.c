@@ -13,7 +13,7 @@
 #define ST_TIMER_CHUNKS ((1u << ST_SLOT_BITS) / ST_TIMER_CHUNK)
 #define ST_ADAPTER_CHUNK 8u
 #define ST_ADAPTER_CHUNKS 4096u
-#define ST_QUARANTINE 1024u
+#define ST_QUARANTINE 4096u
 
 _Static_assert(sizeof(void *) >= 8, "handles need 64-bit pointers");
 

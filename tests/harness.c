@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,4 +259,66 @@ bool reports_contain(const char *needle)
 void reports_release(void)
 {
     stortimer_set_report_handler(NULL, NULL);
+}
+
+/* ---- shared shortcuts ---- */
+
+uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+long thread_id(void)
+{
+    return (long)syscall(SYS_gettid);
+}
+
+fixture *virtual_fixture(void)
+{
+    static fixture fx = {"virtual", NULL};
+    if (!fx.clock) {
+        fx.clock = stortimer_clock_virtual_create();
+        CHECK(fx.clock != NULL);
+    }
+    return &fx;
+}
+
+PVOID virtual_adapter(ULONG max_timers)
+{
+    return fx_adapter(virtual_fixture(), max_timers);
+}
+
+PVOID new_timer(PVOID ext)
+{
+    PVOID handle = NULL;
+    CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
+    CHECK(handle != NULL);
+    return handle;
+}
+
+void arm(PVOID ext, PVOID handle, PHW_TIMER_EX callback, PVOID context,
+         ULONGLONG value, ULONGLONG window)
+{
+    CHECK_STATUS(StorPortRequestTimer(ext, handle, callback, context, value, window),
+                 STOR_STATUS_SUCCESS);
+}
+
+bool wait_for(_Atomic int *flag, int target, int limit_ms)
+{
+    uint64_t end = mono_ns() + (uint64_t)limit_ms * 1000000u;
+    while (atomic_load(flag) < target) {
+        if (mono_ns() > end)
+            return false;
+        sleep_us(100);
+    }
+    return true;
+}
+
+stortimer_stats stats_of(PVOID ext)
+{
+    stortimer_stats stats;
+    CHECK_STATUS(stortimer_stats_read(ext, &stats), STOR_STATUS_SUCCESS);
+    return stats;
 }

@@ -138,4 +138,30 @@ int reports_count(void);
 bool reports_contain(const char *needle);
 void reports_release(void);
 
+
+/* ---- shared shortcuts ---- */
+
+/* CLOCK_MONOTONIC in nanoseconds, and the kernel's id of the calling thread. */
+uint64_t mono_ns(void);
+long thread_id(void);
+
+/* One virtual clock fixture per test process, for exact-time checks. */
+fixture *virtual_fixture(void);
+
+/* An adapter on virtual_fixture()'s clock. */
+PVOID virtual_adapter(ULONG max_timers);
+
+/* A new timer of the adapter; fails the test if it cannot be made. */
+PVOID new_timer(PVOID ext);
+
+/* Arms a timer, checking SUCCESS. */
+void arm(PVOID ext, PVOID handle, PHW_TIMER_EX callback, PVOID context,
+         ULONGLONG value, ULONGLONG window);
+
+/* Polls until *flag >= target for at most limit_ms of real time. */
+bool wait_for(_Atomic int *flag, int target, int limit_ms);
+
+/* An adapter's statistics (NULL: the process's), checking SUCCESS. */
+stortimer_stats stats_of(PVOID ext);
+
 #endif

@@ -4,13 +4,6 @@
  */
 #include "harness.h"
 
-static PVOID new_timer(PVOID ext)
-{
-    PVOID handle = NULL;
-    CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
-    return handle;
-}
-
 /* ---- a port-start state machine polling every 10 ms (S5.3, S5.6) ---- */
 
 typedef struct port {
@@ -82,13 +75,14 @@ TEST_BOTH(pattern_io_timeouts_cancelled_on_completion_under_startio_lock)
     for (int i = 0; i < 8; i++)
         io.timer[i] = new_timer(ext);
     STOR_LOCK_HANDLE lock;
-    /* HwStartIo: arm a 20 ms timeout per I/O. */
+    /* HwStartIo: arm a 500 ms timeout per I/O (long enough that a loaded
+     * machine still completes the others in time on the real clock). */
     StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
     for (int i = 0; i < 8; i++)
-        CHECK_STATUS(StorPortRequestTimer(ext, io.timer[i], io_timed_out, &io, 20000, 2000),
+        CHECK_STATUS(StorPortRequestTimer(ext, io.timer[i], io_timed_out, &io, 500000, 20000),
                      STOR_STATUS_SUCCESS);
     StorPortReleaseSpinLock(ext, &lock);
-    fx_pass(fx, 5000);
+    fx_pass(fx, 1000);
     /* Completion of all but I/O 3, again under the StartIo lock. */
     StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
     for (int i = 0; i < 8; i++)
@@ -96,7 +90,7 @@ TEST_BOTH(pattern_io_timeouts_cancelled_on_completion_under_startio_lock)
             CHECK_STATUS(StorPortRequestTimer(ext, io.timer[i], io_timed_out, &io, 0, 0),
                          STOR_STATUS_SUCCESS);
     StorPortReleaseSpinLock(ext, &lock);
-    fx_pass(fx, 20000);
+    fx_pass(fx, 520000);
     CHECK(fx_await(fx, &io.fired, 1));
     fx_settle(fx);
     CHECK_EQ(atomic_load(&io.fired), 1);
@@ -113,7 +107,7 @@ TEST_BOTH(pattern_cancel_then_free_on_shutdown)
     for (int i = 0; i < 6; i++) {
         timers[i] = new_timer(ext);
         CHECK_STATUS(StorPortRequestTimer(ext, timers[i], probe_callback, &p,
-                                          3000 + (ULONGLONG)i * 100, 0),
+                                          300000 + (ULONGLONG)i * 100, 0),
                      STOR_STATUS_SUCCESS);
     }
     for (int i = 0; i < 6; i++) {
@@ -121,7 +115,7 @@ TEST_BOTH(pattern_cancel_then_free_on_shutdown)
                      STOR_STATUS_SUCCESS);
         CHECK_STATUS(StorPortFreeTimer(ext, timers[i]), STOR_STATUS_SUCCESS);
     }
-    fx_pass(fx, 10000);
+    fx_pass(fx, 310000);
     fx_settle(fx);
     CHECK_EQ(atomic_load(&p.fired), 0);
     CHECK_EQ(fx_remove(ext), 0);

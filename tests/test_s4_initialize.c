@@ -3,14 +3,6 @@
 
 #include <stdlib.h>
 
-static PVOID virtual_adapter(ULONG max_timers)
-{
-    static fixture fx = {"virtual", NULL};
-    if (!fx.clock)
-        fx.clock = stortimer_clock_virtual_create();
-    return fx_adapter(&fx, max_timers);
-}
-
 TEST(s4_1_above_dispatch_is_invalid_irql)
 {
     PVOID ext = virtual_adapter(0);
@@ -191,4 +183,29 @@ TEST_BOTH(s4_5_new_timer_is_idle)
     fx_pass(fx, 1000);
     CHECK(fx_await(fx, &p.fired, 1));
     CHECK_EQ(fx_remove(ext), 1);
+}
+
+TEST(s4_5_stale_handle_never_reaches_the_timer_reusing_its_slot)
+{
+    /* Past the quarantine the slot is reused: the stale handle is still
+     * told apart from the live timer that now lives there. */
+    PVOID ext = virtual_adapter(0), stale, live[16];
+    CHECK_STATUS(StorPortInitializeTimer(ext, &stale), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortFreeTimer(ext, stale), STOR_STATUS_SUCCESS);
+    for (int i = 0; i < 10000; i++) {
+        PVOID other;
+        CHECK_STATUS(StorPortInitializeTimer(ext, &other), STOR_STATUS_SUCCESS);
+        CHECK_STATUS(StorPortFreeTimer(ext, other), STOR_STATUS_SUCCESS);
+    }
+    for (int i = 0; i < 16; i++)
+        CHECK_STATUS(StorPortInitializeTimer(ext, &live[i]), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortRequestTimer(ext, stale, probe_callback, NULL, 100, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+    ULONG status = StorPortFreeTimer(ext, stale);
+    CHECK(status == STOR_STATUS_UNSUCCESSFUL || status == STOR_STATUS_INVALID_PARAMETER);
+    stortimer_stats stats;
+    CHECK_STATUS(stortimer_stats_read(ext, &stats), STOR_STATUS_SUCCESS);
+    CHECK_EQ(stats.timers_live, 16);
+    for (int i = 0; i < 16; i++)
+        CHECK_STATUS(StorPortFreeTimer(ext, live[i]), STOR_STATUS_SUCCESS);
 }

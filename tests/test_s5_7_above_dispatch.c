@@ -10,13 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-static PVOID new_timer(PVOID ext)
-{
-    PVOID handle = NULL;
-    CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
-    return handle;
-}
-
 /* Calls StorPortRequestTimer as an interrupt service routine would. */
 static ULONG request_at_device_level(PVOID ext, PVOID timer, PVOID context,
                                      ULONGLONG value, ULONGLONG delay)
@@ -96,10 +89,10 @@ TEST_BOTH(s5_7_cancel_above_dispatch)
     PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
     probe p;
     probe_init(&p, fx, ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 3000, 0),
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 200000, 0),
                  STOR_STATUS_SUCCESS);
     CHECK_STATUS(request_at_device_level(ext, timer, &p, 0, 0), STOR_STATUS_SUCCESS);
-    fx_pass(fx, 6000);
+    fx_pass(fx, 250000);
     fx_settle(fx);
     CHECK_EQ(atomic_load(&p.fired), 0);
     /* Not pending any more: it can be armed again. */
@@ -115,12 +108,12 @@ TEST_BOTH(s5_7_arm_and_cancel_both_above_dispatch)
     probe p;
     probe_init(&p, fx, ext);
     KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 2000, 0),
+    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 200000, 0),
                  STOR_STATUS_SUCCESS);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 0, 0),
                  STOR_STATUS_SUCCESS);
     stortimer_irql_lower(old);
-    fx_pass(fx, 5000);
+    fx_pass(fx, 250000);
     fx_settle(fx);
     CHECK_EQ(atomic_load(&p.fired), 0);
 }
