@@ -195,9 +195,12 @@ static void run_callback(st_adapter *a, st_timer *t, const st_call *call)
     st_self = saved;
 }
 
-bool st_adapter_fire_due(st_adapter *a)
+st_fire_result st_adapter_fire_due(st_adapter *a, bool wait_for_startio)
 {
-    st_lock_acquire(&a->startio);
+    if (wait_for_startio)
+        st_lock_acquire(&a->startio);
+    else if (!st_lock_try_acquire(&a->startio))
+        return ST_FIRE_LOCK_BUSY;
     pthread_mutex_lock(&a->mutex);
     st_adapter_drain_handover(a);
     uint64_t now = a->clock ? atomic_load(&a->clock->now) : st_real_now_floor();
@@ -205,7 +208,7 @@ bool st_adapter_fire_due(st_adapter *a)
     if (!t || t->node.due > now) {
         pthread_mutex_unlock(&a->mutex);
         st_lock_release(&a->startio);
-        return false;
+        return ST_FIRE_NOTHING;
     }
     stq_remove(&a->queue, &t->node);
     /* Starting the callback ends the pending state, unless a lock-free
@@ -230,11 +233,11 @@ bool st_adapter_fire_due(st_adapter *a)
         a->running = NULL;
         if (t->release_after_callback) {
             t->release_after_callback = false;
-            st_registry_timer_give_back(t);
+            st_registry_timer_give_back(a, t);
         }
         pthread_cond_broadcast(&a->idle);
     }
     pthread_mutex_unlock(&a->mutex);
     st_lock_release(&a->startio);
-    return true;
+    return ST_FIRE_AGAIN;
 }

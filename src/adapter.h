@@ -35,15 +35,16 @@ typedef struct st_timer {
     _Atomic uint64_t handle;         /* the live handle's value; 0 when free */
     _Atomic uint64_t arm;            /* (order << 1) | pending */
     _Atomic(st_adapter *) adapter;   /* owner while live */
-    _Atomic uint64_t tomb_handle;    /* last handle freed from this slot */
-    _Atomic uint64_t tomb_adapter;   /* serial of the adapter it was freed from */
+    _Atomic uint64_t generation;     /* issues from this slot so far */
+    _Atomic uint64_t owner_serial;   /* adapter whose handles this slot issues */
+    _Atomic uint64_t owner_since;    /* first generation issued to that owner */
     /* Under the adapter lock: */
     PHW_TIMER_EX callback;           /* of the queued arm */
     PVOID context;
     PHW_TIMER legacy_callback;       /* set on the adapter's legacy timer only */
     bool is_legacy;
     bool release_after_callback;     /* freed by its own callback */
-    struct st_timer *prev, *next;    /* adapter's live list; registry free list */
+    struct st_timer *prev, *next;    /* adapter's live list; free lists */
     uint32_t slot;                   /* index in the handle table */
 } st_timer;
 
@@ -99,6 +100,7 @@ struct st_adapter {
     bool live;
     stq queue;
     st_timer *timers;                /* live extended timers */
+    st_timer *free_timers;           /* slots this adapter freed, for reuse */
     uint32_t timer_count, max_timers;
     st_timer legacy;                 /* the RequestTimerCall slot */
     st_timer *running;               /* timer whose callback runs now */
@@ -143,11 +145,14 @@ void st_adapter_queue_arm(st_adapter *a, st_timer *t, uint64_t order,
 bool st_timer_cancel_pending(st_timer *t);
 
 /*
- * Runs the first queued callback of the adapter if it is due at `now`:
- * takes the StartIo lock, re-checks under the adapter lock, calls it at
- * DISPATCH_LEVEL. Returns false when nothing was due (true: look again).
+ * Runs the first queued callback of the adapter if it is due now: takes
+ * the StartIo lock, re-checks under the adapter lock, calls it at
+ * DISPATCH_LEVEL. Returns ST_FIRE_NOTHING when nothing was due,
+ * ST_FIRE_AGAIN when the caller should look again, and (only when told not
+ * to wait for the lock) ST_FIRE_LOCK_BUSY when another thread holds it.
  */
-bool st_adapter_fire_due(st_adapter *a);
+typedef enum st_fire_result { ST_FIRE_NOTHING, ST_FIRE_AGAIN, ST_FIRE_LOCK_BUSY } st_fire_result;
+st_fire_result st_adapter_fire_due(st_adapter *a, bool wait_for_startio);
 
 /*
  * Queues a request made above DISPATCH_LEVEL for the adapter lock's next

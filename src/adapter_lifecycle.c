@@ -16,6 +16,7 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
     a->interrupt = config->half_duplex ? &a->startio : &a->interrupt_own;
     a->clock = config->clock;
     a->timers = NULL;
+    a->free_timers = NULL;
     a->timer_count = 0;
     a->running = NULL;
     st_counters_reset(&a->stats);
@@ -91,17 +92,15 @@ static void quiesce(st_adapter *a)
 static ULONG free_leftover_timers(st_adapter *a)
 {
     ULONG leaked = 0;
-    uint64_t serial = atomic_load(&a->serial);
     while (a->timers) {
         st_timer *t = a->timers;
         a->timers = t->next;
-        atomic_store(&t->tomb_adapter, serial);
-        atomic_store(&t->tomb_handle, atomic_load(&t->handle));
         atomic_store(&t->handle, 0);
-        st_registry_timer_give_back(t);
+        st_registry_timer_give_back(a, t);
         leaked++;
     }
     a->timer_count = 0;
+    st_registry_timers_release(a);
     return leaked;
 }
 

@@ -151,7 +151,14 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
         if (!a || due > (now > target ? now : target))
             break;
         st_clock_raise_to(clock, due);
-        st_adapter_fire_due(a);
+        if (st_adapter_fire_due(a, false) == ST_FIRE_LOCK_BUSY) {
+            /* Another thread holds that StartIo lock: wait for it without
+             * holding the advance lock, which it may be waiting for. */
+            pthread_mutex_unlock(&clock->advance_lock);
+            st_lock_acquire(&a->startio);
+            st_lock_release(&a->startio);
+            pthread_mutex_lock(&clock->advance_lock);
+        }
     }
     st_clock_raise_to(clock, target);
     st_self.advancing = NULL;

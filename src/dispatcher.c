@@ -59,7 +59,7 @@ static void *dispatcher_main(void *arg)
     /* Ask for the kernel's finest timer slack: our lateness is its floor. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     for (;;) {
-        while (st_adapter_fire_due(a)) {
+        while (st_adapter_fire_due(a, true) != ST_FIRE_NOTHING) {
         }
         pthread_mutex_lock(&a->mutex);
         if (a->stopping) {

@@ -15,6 +15,14 @@ void st_lock_acquire(st_lock *lock)
     atomic_store_explicit(&lock->owner, st_thread_token(), memory_order_relaxed);
 }
 
+bool st_lock_try_acquire(st_lock *lock)
+{
+    if (pthread_mutex_trylock(&lock->mutex) != 0)
+        return false;
+    atomic_store_explicit(&lock->owner, st_thread_token(), memory_order_relaxed);
+    return true;
+}
+
 void st_lock_release(st_lock *lock)
 {
     atomic_store_explicit(&lock->owner, NULL, memory_order_relaxed);

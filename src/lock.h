@@ -18,6 +18,7 @@ typedef struct st_lock {
 
 void st_lock_init(st_lock *lock);
 void st_lock_acquire(st_lock *lock);
+bool st_lock_try_acquire(st_lock *lock);
 void st_lock_release(st_lock *lock);
 bool st_lock_held_by_me(const st_lock *lock);
 

@@ -6,14 +6,12 @@
 #include <pthread.h>
 #include <string.h>
 
-/* Handle value: (serial << ST_SLOT_BITS) | slot. Serials start at 1, so a
- * handle is never NULL, and 40 bits of serial outlast any process. */
+/* A handle carries a slot index of ST_SLOT_BITS and a 40-bit generation. */
 #define ST_SLOT_BITS 24u
 #define ST_TIMER_CHUNK 1024u
 #define ST_TIMER_CHUNKS ((1u << ST_SLOT_BITS) / ST_TIMER_CHUNK)
 #define ST_ADAPTER_CHUNK 8u
 #define ST_ADAPTER_CHUNKS 4096u
-#define ST_QUARANTINE 4096u
 
 _Static_assert(sizeof(void *) >= 8, "handles need 64-bit pointers");
 
@@ -122,11 +120,51 @@ void st_registry_adapters_visit(void (*visit)(st_adapter *a, void *ctx), void *c
 
 /* ---- timers ---- */
 
+/*
+ * A handle is the slot index and the slot's generation, (generation << 24) |
+ * slot, passed through a fixed 64-bit permutation (a four-round Feistel
+ * network). The permutation keeps handles unique (it is a bijection) and
+ * makes them sparse: a handle changed by one bit, or made up, decodes to a
+ * generation far beyond anything its slot has issued, so it is told apart
+ * from every real handle, live or freed.
+ */
+static const uint32_t handle_keys[4] = {0x9E3779B9u, 0x7F4A7C15u, 0xF39CC060u, 0x5CEDC834u};
+
+static uint32_t mix(uint32_t x, uint32_t key)
+{
+    x ^= key;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return x;
+}
+
+static uint64_t encode_handle(uint64_t plain)
+{
+    uint32_t left = (uint32_t)(plain >> 32), right = (uint32_t)plain;
+    for (int round = 0; round < 4; round++) {
+        uint32_t next = left ^ mix(right, handle_keys[round]);
+        left = right;
+        right = next;
+    }
+    return (uint64_t)left << 32 | right;
+}
+
+static uint64_t decode_handle(uint64_t handle)
+{
+    uint32_t left = (uint32_t)(handle >> 32), right = (uint32_t)handle;
+    for (int round = 3; round >= 0; round--) {
+        uint32_t previous = right ^ mix(left, handle_keys[round]);
+        right = left;
+        left = previous;
+    }
+    return (uint64_t)left << 32 | right;
+}
+
 static _Atomic(st_timer *) timer_chunks[ST_TIMER_CHUNKS];
 static uint32_t timers_made;             /* under registry_lock */
-static uint64_t next_serial = 1;         /* under registry_lock */
-static st_timer *free_head, *free_tail;  /* FIFO, under registry_lock */
-static uint32_t free_count;
+static st_timer *pool;                   /* slots of no adapter, under registry_lock */
 
 static st_timer *timer_slot(uint32_t slot)
 {
@@ -151,55 +189,76 @@ static st_timer *make_timer_slot(void)
     return timer_slot(timers_made++);
 }
 
-static st_timer *pop_free_timer(void)
-{
-    st_timer *t = free_head;
-    free_head = t->next;
-    if (!free_head)
-        free_tail = NULL;
-    free_count--;
-    return t;
-}
-
-st_timer *st_registry_timer_take(uint64_t *handle)
+/* A slot from the common pool, now owned by adapter `a`. */
+static st_timer *adopt_slot(st_adapter *a)
 {
     pthread_mutex_lock(&registry_lock);
-    st_timer *t = NULL;
-    if (free_count > ST_QUARANTINE)
-        t = pop_free_timer();
-    if (!t)
-        t = make_timer_slot();
-    if (!t && free_count)
-        t = pop_free_timer(); /* table full: shorten the quarantine */
+    st_timer *t = pool;
     if (t)
-        *handle = (next_serial++ << ST_SLOT_BITS) | t->slot;
+        pool = t->next;
+    else
+        t = make_timer_slot();
     pthread_mutex_unlock(&registry_lock);
     if (t) {
-        t->prev = t->next = NULL;
-        t->release_after_callback = false;
-        t->callback = NULL;
-        t->context = NULL;
+        atomic_store(&t->owner_since, atomic_load(&t->generation) + 1);
+        atomic_store(&t->owner_serial, atomic_load(&a->serial));
     }
     return t;
 }
 
-void st_registry_timer_give_back(st_timer *t)
+st_timer *st_registry_timer_take(st_adapter *a, uint64_t *handle)
+{
+    st_timer *t = a->free_timers;
+    if (t)
+        a->free_timers = t->next;
+    else if (!(t = adopt_slot(a)))
+        return NULL;
+    uint64_t value;
+    do { /* 0 is no handle: skip the one generation that would encode to it */
+        uint64_t generation = atomic_fetch_add(&t->generation, 1) + 1;
+        value = encode_handle(generation << ST_SLOT_BITS | t->slot);
+    } while (value == 0);
+    *handle = value;
+    t->prev = t->next = NULL;
+    t->release_after_callback = false;
+    t->callback = NULL;
+    t->context = NULL;
+    return t;
+}
+
+void st_registry_timer_give_back(st_adapter *a, st_timer *t)
+{
+    t->next = a->free_timers;
+    a->free_timers = t;
+}
+
+void st_registry_timers_release(st_adapter *a)
 {
     pthread_mutex_lock(&registry_lock);
-    t->next = NULL;
-    if (free_tail)
-        free_tail->next = t;
-    else
-        free_head = t;
-    free_tail = t;
-    free_count++;
+    while (a->free_timers) {
+        st_timer *t = a->free_timers;
+        a->free_timers = t->next;
+        atomic_store(&t->owner_serial, 0);
+        t->next = pool;
+        pool = t;
+    }
     pthread_mutex_unlock(&registry_lock);
 }
 
-st_timer *st_registry_timer_at(uint64_t handle)
+st_timer *st_registry_timer_at(uint64_t handle, uint64_t *generation)
 {
-    uint32_t slot = (uint32_t)(handle & ((1u << ST_SLOT_BITS) - 1));
-    if (handle >> ST_SLOT_BITS == 0)
-        return NULL;
-    return timer_slot(slot);
+    uint64_t plain = decode_handle(handle);
+    st_timer *t = timer_slot((uint32_t)(plain & ((1u << ST_SLOT_BITS) - 1)));
+    *generation = plain >> ST_SLOT_BITS;
+    return t;
+}
+
+bool st_registry_timer_was_freed(const st_adapter *a, uint64_t handle)
+{
+    uint64_t generation;
+    st_timer *t = st_registry_timer_at(handle, &generation);
+    return t && atomic_load(&t->owner_serial) == atomic_load(&a->serial) &&
+           generation >= atomic_load(&t->owner_since) &&
+           generation <= atomic_load(&t->generation) &&
+           atomic_load(&t->handle) != handle;
 }

@@ -34,19 +34,30 @@ st_lock *st_registry_find_lock(const void *object, st_adapter **adapter);
 void st_registry_adapters_visit(void (*visit)(st_adapter *a, void *ctx), void *ctx);
 
 /*
- * A free timer slot carrying a handle value never issued before (the caller
- * publishes it in t->handle); NULL if no memory.
+ * A timer slot for adapter `a` (adapter lock held) with a handle value never
+ * issued before (the caller publishes it in t->handle); NULL if no memory.
+ * Slots the adapter freed are reused first: a slot serves one adapter from
+ * the moment it takes it until the adapter is removed.
  */
-st_timer *st_registry_timer_take(uint64_t *handle);
+st_timer *st_registry_timer_take(st_adapter *a, uint64_t *handle);
+
+/* Keeps a freed slot for the adapter's next timer (adapter lock held). */
+void st_registry_timer_give_back(st_adapter *a, st_timer *t);
+
+/* Returns every slot of a removed adapter to the common pool. */
+void st_registry_timers_release(st_adapter *a);
 
 /*
- * Returns a freed timer's slot. Freed slots wait in a first-in first-out
- * quarantine before reuse, so that a stale handle is recognised as freed
- * (UNSUCCESSFUL) rather than unknown for as long as possible.
+ * The slot a handle value names and the generation it was issued as; NULL
+ * if it names no slot. Lock-free, arithmetic only.
  */
-void st_registry_timer_give_back(st_timer *t);
+st_timer *st_registry_timer_at(uint64_t handle, uint64_t *generation);
 
-/* The slot a handle value points at, or NULL if it names no slot. Lock-free. */
-st_timer *st_registry_timer_at(uint64_t handle);
+/*
+ * Whether `handle` was issued to adapter `a` and freed since. Exact for the
+ * adapter's whole life: a slot's generations are issued one after another
+ * and the slot stays with its adapter. Adapter lock held.
+ */
+bool st_registry_timer_was_freed(const st_adapter *a, uint64_t handle);
 
 #endif

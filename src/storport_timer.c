@@ -62,7 +62,7 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
         status = STOR_STATUS_UNSUCCESSFUL;
     /* Room for every timer plus the legacy one: arming never allocates. */
     else if (!stq_reserve(&a->queue, a->timer_count + 2) ||
-             !(t = st_registry_timer_take(&handle)))
+             !(t = st_registry_timer_take(a, &handle)))
         status = STOR_STATUS_INSUFFICIENT_RESOURCES;
     if (status != STOR_STATUS_SUCCESS) {
         st_adapter_unlock(a);
@@ -92,8 +92,8 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
  */
 static st_timer *resolve(PVOID extension, PVOID handle, st_adapter **adapter)
 {
-    uint64_t value = handle_value(handle);
-    st_timer *t = st_registry_timer_at(value);
+    uint64_t value = handle_value(handle), generation;
+    st_timer *t = st_registry_timer_at(value, &generation);
     if (!t || atomic_load_explicit(&t->handle, memory_order_acquire) != value)
         return NULL;
     st_adapter *a = atomic_load_explicit(&t->adapter, memory_order_acquire);
@@ -224,13 +224,6 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
 
 /* ---- S6 ---- */
 
-/* Whether `handle` was issued to adapter `a` and freed since. */
-static bool freed_from(const st_timer *t, uint64_t handle, const st_adapter *a)
-{
-    return t && atomic_load(&t->tomb_handle) == handle &&
-           atomic_load(&t->tomb_adapter) == atomic_load(&a->serial);
-}
-
 ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
 {
     if (st_self.irql > DISPATCH_LEVEL)
@@ -241,18 +234,17 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     if (!a)
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
 
-    uint64_t handle = handle_value(TimerHandle);
-    st_timer *t = st_registry_timer_at(handle);
+    uint64_t handle = handle_value(TimerHandle), generation;
+    st_timer *t = st_registry_timer_at(handle, &generation);
     if (!t || atomic_load(&t->handle) != handle || atomic_load(&t->adapter) != a) {
-        ULONG status = freed_from(t, handle, a) ? STOR_STATUS_UNSUCCESSFUL
-                                                : STOR_STATUS_INVALID_PARAMETER;
+        ULONG status = st_registry_timer_was_freed(a, handle)
+                           ? STOR_STATUS_UNSUCCESSFUL
+                           : STOR_STATUS_INVALID_PARAMETER;
         st_adapter_unlock(a);
         return reject(a, status);
     }
 
     /* Dead at once: no later call can arm it, no queued arm can start. */
-    atomic_store(&t->tomb_adapter, atomic_load(&a->serial));
-    atomic_store(&t->tomb_handle, handle);
     atomic_store_explicit(&t->handle, 0, memory_order_release);
     cancel(a, t, true);
     if (t->prev)
@@ -272,7 +264,7 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     else {
         while (a->running == t)
             pthread_cond_wait(&a->idle, &a->mutex);
-        st_registry_timer_give_back(t);
+        st_registry_timer_give_back(a, t);
     }
     st_adapter_unlock(a);
     return STOR_STATUS_SUCCESS;

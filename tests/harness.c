@@ -322,3 +322,10 @@ stortimer_stats stats_of(PVOID ext)
     CHECK_STATUS(stortimer_stats_read(ext, &stats), STOR_STATUS_SUCCESS);
     return stats;
 }
+
+void *advance_thread(void *arg)
+{
+    advancer *a = arg;
+    stortimer_clock_advance(a->clock, a->us);
+    return NULL;
+}

@@ -164,4 +164,21 @@ bool wait_for(_Atomic int *flag, int target, int limit_ms);
 /* An adapter's statistics (NULL: the process's), checking SUCCESS. */
 stortimer_stats stats_of(PVOID ext);
 
+/* Checks a fire time: exact on a virtual clock, never early on the real one. */
+#define check_fired_at(fx, at, called, value)                                     \
+    do {                                                                          \
+        if ((fx)->clock)                                                          \
+            CHECK_EQ((at), (called) + (value));                                   \
+        else                                                                      \
+            CHECK((at) - (called) >= (value));                                    \
+    } while (0)
+
+/* Advances a virtual clock on another thread (so that callbacks run there):
+ * thread_start(advance_thread, &(advancer){clock, us}). */
+typedef struct advancer {
+    stortimer_clock *clock;
+    ULONGLONG us;
+} advancer;
+void *advance_thread(void *arg);
+
 #endif

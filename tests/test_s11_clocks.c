@@ -201,16 +201,16 @@ TEST(s11_advance_runs_due_callbacks_in_order_on_the_advancing_thread)
     fx_remove(ext);
 }
 
-typedef struct advancer {
+typedef struct watched_advance {
     stortimer_clock *clock;
     fire_log *log;
     long tid;
     int fired_when_returned;
-} advancer;
+} watched_advance;
 
 static void *advance_from_thread(void *arg)
 {
-    advancer *a = arg;
+    watched_advance *a = arg;
     a->tid = thread_id();
     stortimer_clock_advance(a->clock, 1000);
     a->fired_when_returned = atomic_load(&a->log->n);
@@ -224,7 +224,7 @@ TEST(s11_advance_runs_callbacks_on_whichever_thread_advances)
     fire_log log = {.clock = clock};
     item it = {.log = &log, .id = 0};
     arm(ext, new_timer(ext), log_callback, &it, 500, 0);   /* armed here */
-    advancer adv = {clock, &log, 0, 0};
+    watched_advance adv = {clock, &log, 0, 0};
     thread_join(thread_start(advance_from_thread, &adv));
     CHECK_EQ(adv.fired_when_returned, 1);
     CHECK(log.tid[0] == adv.tid);
