@@ -1,0 +1,86 @@
+/*
+ * The real-clock dispatcher thread: it sleeps until the next fire time, with
+ * no polling loop and no fixed tick, and wakes early only when an earlier
+ * timer is armed (or a request arrives from above DISPATCH_LEVEL).
+ */
+#include "harness.h"
+
+TEST_REAL(dispatcher_idle_adapter_never_wakes)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    new_timer(ext);
+    sleep_us(200000);
+    CHECK_EQ(stats_of(ext).wakeups, 0);
+}
+
+TEST_REAL(dispatcher_armed_far_away_does_not_tick)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    probe p;
+    probe_init(&p, fx, ext);
+    arm(ext, new_timer(ext), probe_callback, &p, 60ULL * 1000 * 1000, 0);
+    sleep_us(200000);
+    /* One wake-up to learn of the arm, none while the minute passes. */
+    CHECK(stats_of(ext).wakeups <= 1);
+    CHECK_EQ(fx_remove(ext), 1);
+}
+
+TEST_REAL(dispatcher_wakes_about_once_per_fire_time)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    probe p;
+    probe_init(&p, fx, ext);
+    arm(ext, new_timer(ext), probe_callback, &p, 30000, 0);
+    CHECK(fx_await(fx, &p.fired, 1));
+    sleep_us(100000);
+    stortimer_stats stats = stats_of(ext);
+    /* Learning of the arm, then the fire time: no polling in between. */
+    CHECK(stats.wakeups >= 1 && stats.wakeups <= 3);
+}
+
+TEST_REAL(dispatcher_wakes_early_for_an_earlier_timer)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    probe late, early;
+    probe_init(&late, fx, ext);
+    probe_init(&early, fx, ext);
+    arm(ext, new_timer(ext), probe_callback, &late, 10ULL * 1000 * 1000, 0);
+    sleep_us(20000); /* the dispatcher is asleep until the 10 s timer */
+    uint64_t start = fx_now(fx);
+    arm(ext, new_timer(ext), probe_callback, &early, 5000, 0);
+    CHECK(fx_await(fx, &early.fired, 1));
+    CHECK(early.at[0] >= start + 5000);
+    CHECK(early.at[0] < start + 5ULL * 1000 * 1000); /* not held back by the 10 s one */
+    CHECK_EQ(atomic_load(&late.fired), 0);
+    CHECK_EQ(fx_remove(ext), 2);
+}
+
+TEST_REAL(dispatcher_later_arms_do_not_wake_it)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    probe first, later;
+    probe_init(&first, fx, ext);
+    probe_init(&later, fx, ext);
+    arm(ext, new_timer(ext), probe_callback, &first, 300000, 0);
+    sleep_us(20000);
+    ULONGLONG before = stats_of(ext).wakeups;
+    for (int i = 0; i < 30; i++)
+        arm(ext, new_timer(ext), probe_callback, &later, 400000 + (ULONGLONG)i * 1000, 0);
+    sleep_us(50000);
+    CHECK_EQ(stats_of(ext).wakeups, before);
+    CHECK_EQ(fx_remove(ext), 31);
+}
+
+TEST_REAL(dispatcher_wakes_for_an_arm_above_dispatch)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    probe p;
+    probe_init(&p, fx, ext);
+    PVOID timer = new_timer(ext);
+    KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    ULONG status = StorPortRequestTimer(ext, timer, probe_callback, &p, 2000, 0);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_SUCCESS);
+    /* No later call on the adapter: the dispatcher alone takes the hand-over. */
+    CHECK(fx_await(fx, &p.fired, 1));
+}
