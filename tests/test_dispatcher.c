@@ -3,6 +3,7 @@
  * no polling loop and no fixed tick, and wakes early only when an earlier
  * timer is armed (or a request arrives from above DISPATCH_LEVEL).
  */
+#include "clock.h"
 #include "harness.h"
 
 TEST_REAL(dispatcher_idle_adapter_never_wakes)
@@ -83,4 +84,21 @@ TEST_REAL(dispatcher_wakes_for_an_arm_above_dispatch)
     CHECK_STATUS(status, STOR_STATUS_SUCCESS);
     /* No later call on the adapter: the dispatcher alone takes the hand-over. */
     CHECK(fx_await(fx, &p.fired, 1));
+}
+
+/* ---- never early, to the nanosecond (white-box: src/clock.h) ---- */
+
+
+TEST(real_clock_rounds_call_times_up_and_fire_checks_down)
+{
+    /* A call's time rounds up and "is it due" rounds down, so that
+     * fire - call >= TimerValue holds in nanoseconds, not just microseconds. */
+    for (int i = 0; i < 20000; i++) {
+        uint64_t before = mono_ns();
+        uint64_t call_us = st_real_now_ceil();
+        uint64_t due_check_us = st_real_now_floor();
+        uint64_t after = mono_ns();
+        CHECK(call_us * 1000 >= before);
+        CHECK(due_check_us * 1000 <= after);
+    }
 }
