@@ -70,6 +70,8 @@ void st_adapter_queue_arm(st_adapter *a, st_timer *t, uint64_t order,
 static void apply_handover(st_adapter *a, const st_handover *e)
 {
     st_timer *t = e->timer;
+    if (!t)
+        return; /* a reserved cell whose request was refused */
     if (e->adapter_serial != atomic_load(&a->serial) || !a->live)
         return;
     if (e->handle && atomic_load(&t->handle) != e->handle)
@@ -97,11 +99,11 @@ void st_adapter_drain_handover(st_adapter *a)
 }
 
 /*
- * A bounded multi-producer queue (a ticket per cell): producers claim a cell
- * by advancing the tail, fill it, then publish it by setting its turn. No
- * lock, no allocation: safe in a signal handler (SPEC S5.7).
+ * A bounded multi-producer queue (a ticket per cell): a producer claims a
+ * cell by advancing the tail, fills it, then publishes it by setting its
+ * turn. No lock, no allocation: safe in a signal handler (SPEC S5.7).
  */
-bool st_adapter_hand_over(st_adapter *a, const st_handover *entry)
+st_handover *st_handover_reserve(st_adapter *a, uint64_t *ticket)
 {
     uint64_t pos = atomic_load_explicit(&a->handover_tail, memory_order_relaxed);
     for (;;) {
@@ -112,24 +114,29 @@ bool st_adapter_hand_over(st_adapter *a, const st_handover *entry)
             if (atomic_compare_exchange_weak_explicit(&a->handover_tail, &pos, pos + 1,
                                                       memory_order_relaxed,
                                                       memory_order_relaxed)) {
-                cell->timer = entry->timer;
-                cell->handle = entry->handle;
-                cell->adapter_serial = entry->adapter_serial;
-                cell->order = entry->order;
-                cell->due = entry->due;
-                cell->deadline = entry->deadline;
-                cell->callback = entry->callback;
-                cell->legacy_callback = entry->legacy_callback;
-                cell->context = entry->context;
-                atomic_store_explicit(&cell->turn, pos + 1, memory_order_release);
-                return true;
+                *ticket = pos;
+                return cell;
             }
         } else if (lag < 0) {
-            return false; /* full: the consumer has not freed this cell yet */
+            return NULL; /* full: the consumer has not freed this cell yet */
         } else {
             pos = atomic_load_explicit(&a->handover_tail, memory_order_relaxed);
         }
     }
+}
+
+void st_handover_publish(st_handover *cell, uint64_t ticket, const st_handover *content)
+{
+    cell->timer = content->timer;
+    cell->handle = content->handle;
+    cell->adapter_serial = content->adapter_serial;
+    cell->order = content->order;
+    cell->due = content->due;
+    cell->deadline = content->deadline;
+    cell->callback = content->callback;
+    cell->legacy_callback = content->legacy_callback;
+    cell->context = content->context;
+    atomic_store_explicit(&cell->turn, ticket + 1, memory_order_release);
 }
 
 /* The first queued timer that is still pending for the arm it was queued
@@ -195,7 +202,7 @@ static void run_callback(st_adapter *a, st_timer *t, const st_call *call)
     st_self = saved;
 }
 
-st_fire_result st_adapter_fire_due(st_adapter *a, bool wait_for_startio)
+st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for_startio)
 {
     if (wait_for_startio)
         st_lock_acquire(&a->startio);
@@ -204,7 +211,8 @@ st_fire_result st_adapter_fire_due(st_adapter *a, bool wait_for_startio)
     pthread_mutex_lock(&a->mutex);
     st_adapter_drain_handover(a);
     uint64_t now = a->clock ? atomic_load(&a->clock->now) : st_real_now_floor();
-    st_timer *t = a->live ? first_live(a) : NULL;
+    bool same = a->live && atomic_load(&a->serial) == serial;
+    st_timer *t = same ? first_live(a) : NULL;
     if (!t || t->node.due > now) {
         pthread_mutex_unlock(&a->mutex);
         st_lock_release(&a->startio);

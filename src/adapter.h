@@ -98,6 +98,7 @@ struct st_adapter {
 
     /* Under the adapter lock: */
     bool live;
+    bool counted;                    /* its counters are not yet retired */
     stq queue;
     st_timer *timers;                /* live extended timers */
     st_timer *free_timers;           /* slots this adapter freed, for reuse */
@@ -145,20 +146,24 @@ void st_adapter_queue_arm(st_adapter *a, st_timer *t, uint64_t order,
 bool st_timer_cancel_pending(st_timer *t);
 
 /*
- * Runs the first queued callback of the adapter if it is due now: takes
+ * Runs the first queued callback of the adapter (if it is still the one of
+ * that serial) if it is due now: takes
  * the StartIo lock, re-checks under the adapter lock, calls it at
  * DISPATCH_LEVEL. Returns ST_FIRE_NOTHING when nothing was due,
  * ST_FIRE_AGAIN when the caller should look again, and (only when told not
  * to wait for the lock) ST_FIRE_LOCK_BUSY when another thread holds it.
  */
 typedef enum st_fire_result { ST_FIRE_NOTHING, ST_FIRE_AGAIN, ST_FIRE_LOCK_BUSY } st_fire_result;
-st_fire_result st_adapter_fire_due(st_adapter *a, bool wait_for_startio);
+st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for_startio);
 
 /*
- * Queues a request made above DISPATCH_LEVEL for the adapter lock's next
- * holder. Lock-free, allocation-free; false when the queue is full.
+ * Reserves a cell of the hand-over queue for a request made above
+ * DISPATCH_LEVEL; NULL when the queue is full. Every reserved cell must be
+ * published (with timer NULL when the request was refused): the adapter
+ * lock's next holder applies cells in order. Lock-free, allocation-free.
  */
-bool st_adapter_hand_over(st_adapter *a, const st_handover *entry);
+st_handover *st_handover_reserve(st_adapter *a, uint64_t *ticket);
+void st_handover_publish(st_handover *cell, uint64_t ticket, const st_handover *content);
 
 /* Reads the first due time and its order, for virtual clock stepping. */
 bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t *due, uint64_t *order);

@@ -2,6 +2,7 @@
 #include "adapter.h"
 
 #include "alloc.h"
+#include "arm_word.h"
 #include "clock.h"
 #include "dispatcher.h"
 #include "registry.h"
@@ -23,7 +24,7 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
 
     st_timer *legacy = &a->legacy;
     atomic_store(&legacy->handle, 0);
-    atomic_store(&legacy->arm, 0);
+    atomic_store(&legacy->arm, st_next_order() << 1);
     atomic_store(&legacy->adapter, a);
     legacy->is_legacy = true;
     legacy->node.pos[0] = legacy->node.pos[1] = 0;
@@ -61,7 +62,8 @@ ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
         st_clock_attach(a->clock, a);
     pthread_mutex_lock(&a->mutex);
     a->live = true;
-    atomic_store_explicit(&a->extension, extension, memory_order_release);
+    a->counted = true;
+    atomic_store(&a->extension, extension);
     pthread_mutex_unlock(&a->mutex);
     *hw_device_extension = extension;
     return STOR_STATUS_SUCCESS;
@@ -119,7 +121,7 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
         return STOR_STATUS_INVALID_PARAMETER; /* removed meanwhile */
     }
     a->live = false;
-    atomic_store_explicit(&a->extension, NULL, memory_order_release);
+    atomic_store(&a->extension, NULL);
     quiesce(a);
     pthread_mutex_unlock(&a->mutex);
 
@@ -134,6 +136,7 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
     stq_free(&a->queue);
     ST_COUNT(a, timers_leaked, leaked);
     st_counters_retire(&a->stats);
+    a->counted = false;
     pthread_mutex_unlock(&a->mutex);
 
     st_free(hw_device_extension);

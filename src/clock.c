@@ -104,25 +104,28 @@ void st_clock_detach(stortimer_clock *clock, st_adapter *a)
 }
 
 /* The adapter holding the clock's earliest queued timer, by (due, order). */
-static st_adapter *pick_next(stortimer_clock *clock, uint64_t *due)
+static st_adapter *pick_next(stortimer_clock *clock, uint64_t *due, uint64_t *serial)
 {
     st_adapter *best = NULL;
-    uint64_t best_due = UINT64_MAX, best_order = UINT64_MAX;
+    uint64_t best_due = UINT64_MAX, best_order = UINT64_MAX, best_serial = 0;
     pthread_mutex_lock(&clock->list_lock);
     for (st_adapter *a = clock->adapters; a; a = a->clock_next) {
         uint64_t d, order;
         /* Its callbacks need the StartIo lock we hold: they run later, late. */
         if (st_lock_held_by_me(&a->startio))
             continue;
-        if (st_adapter_peek(a, atomic_load(&a->serial), &d, &order) &&
+        uint64_t s = atomic_load(&a->serial);
+        if (st_adapter_peek(a, s, &d, &order) &&
             (d < best_due || (d == best_due && order < best_order))) {
             best = a;
             best_due = d;
             best_order = order;
+            best_serial = s;
         }
     }
     pthread_mutex_unlock(&clock->list_lock);
     *due = best_due;
+    *serial = best_serial;
     return best;
 }
 
@@ -143,15 +146,15 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
     st_self.advancing = clock;
     uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
     for (;;) {
-        uint64_t due;
-        st_adapter *a = pick_next(clock, &due);
+        uint64_t due, serial;
+        st_adapter *a = pick_next(clock, &due, &serial);
         /* A callback's stall may have moved the clock past the target:
          * whatever is due by then runs before we return, late (S9). */
         uint64_t now = stortimer_clock_now(clock);
         if (!a || due > (now > target ? now : target))
             break;
         st_clock_raise_to(clock, due);
-        if (st_adapter_fire_due(a, false) == ST_FIRE_LOCK_BUSY) {
+        if (st_adapter_fire_due(a, serial, false) == ST_FIRE_LOCK_BUSY) {
             /* Another thread holds that StartIo lock: wait for it without
              * holding the advance lock, which it may be waiting for. */
             pthread_mutex_unlock(&clock->advance_lock);

@@ -58,16 +58,19 @@ static void *dispatcher_main(void *arg)
     st_adapter *a = arg;
     /* Ask for the kernel's finest timer slack: our lateness is its floor. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    uint64_t serial = atomic_load(&a->serial); /* the thread lives as long as it */
     for (;;) {
-        while (st_adapter_fire_due(a, true) != ST_FIRE_NOTHING) {
+        while (st_adapter_fire_due(a, serial, true) != ST_FIRE_NOTHING) {
         }
+        /* Read before draining: a hand-over published after the drain bumps
+         * the word after this read, so the wait below returns at once. */
+        uint32_t word = atomic_load_explicit(&a->wake_word, memory_order_acquire);
         pthread_mutex_lock(&a->mutex);
         if (a->stopping) {
             pthread_mutex_unlock(&a->mutex);
             return NULL;
         }
         st_adapter_drain_handover(a);
-        uint32_t word = atomic_load_explicit(&a->wake_word, memory_order_acquire);
         uint64_t wake = st_wake_time(&a->queue);
         if (wake <= st_real_now_floor()) {
             pthread_mutex_unlock(&a->mutex);

@@ -2,6 +2,7 @@
 #include "registry.h"
 
 #include "alloc.h"
+#include "arm_word.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -232,6 +233,15 @@ void st_registry_timer_give_back(st_adapter *a, st_timer *t)
     a->free_timers = t;
 }
 
+void st_registry_timer_to_pool(st_timer *t)
+{
+    pthread_mutex_lock(&registry_lock);
+    atomic_store(&t->owner_serial, 0);
+    t->next = pool;
+    pool = t;
+    pthread_mutex_unlock(&registry_lock);
+}
+
 void st_registry_timers_release(st_adapter *a)
 {
     pthread_mutex_lock(&registry_lock);
@@ -261,4 +271,12 @@ bool st_registry_timer_was_freed(const st_adapter *a, uint64_t handle)
            generation >= atomic_load(&t->owner_since) &&
            generation <= atomic_load(&t->generation) &&
            atomic_load(&t->handle) != handle;
+}
+
+bool st_owner_live(const st_owner *o)
+{
+    if (o->handle)
+        return atomic_load(&o->timer->handle) == o->handle;
+    return atomic_load(&o->adapter->extension) == o->extension &&
+           atomic_load(&o->adapter->serial) == o->serial;
 }

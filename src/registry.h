@@ -44,6 +44,9 @@ st_timer *st_registry_timer_take(st_adapter *a, uint64_t *handle);
 /* Keeps a freed slot for the adapter's next timer (adapter lock held). */
 void st_registry_timer_give_back(st_adapter *a, st_timer *t);
 
+/* Returns a freed slot to the common pool (its adapter is gone). */
+void st_registry_timer_to_pool(st_timer *t);
+
 /* Returns every slot of a removed adapter to the common pool. */
 void st_registry_timers_release(st_adapter *a);
 

@@ -56,7 +56,7 @@ void st_atomic_max(_Atomic uint64_t *max, uint64_t value)
 static void add_live_adapter(st_adapter *a, void *ctx)
 {
     pthread_mutex_lock(&a->mutex);
-    if (a->live)
+    if (a->counted)
         add_counters(ctx, &a->stats);
     pthread_mutex_unlock(&a->mutex);
 }

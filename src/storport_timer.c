@@ -4,23 +4,18 @@
  *
  * A thin checking layer: each routine checks its arguments in the order
  * SPEC S4-S7 gives, finds its adapter and timer, and hands a plain request
- * to the adapter. Status codes are decided here and nowhere else.
+ * to the adapter. Status codes are decided here and nowhere else. Pending
+ * state changes go through arm_word.h at every IRQL.
  */
 #include "adapter.h"
+#include "arm_word.h"
 #include "clock.h"
 #include "dispatcher.h"
 #include "registry.h"
 #include "thread_state.h"
 
+#include <errno.h>
 #include <stdarg.h>
-
-static _Atomic uint64_t arm_orders;
-
-/* A new arm order: the global sequence that breaks ties between due times. */
-static uint64_t next_order(void)
-{
-    return atomic_fetch_add_explicit(&arm_orders, 1, memory_order_relaxed) + 1;
-}
 
 /* Counts a rejected call against its adapter, and answers. */
 static ULONG reject(st_adapter *a, ULONG status)
@@ -68,7 +63,8 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
         st_adapter_unlock(a);
         return reject(a, status);
     }
-    atomic_store(&t->arm, 0);
+    /* Idle, with an order newer than any request made on the slot before. */
+    atomic_store(&t->arm, st_next_order() << 1);
     atomic_store(&t->adapter, a);
     t->is_legacy = false;
     t->next = a->timers;
@@ -76,7 +72,7 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
         a->timers->prev = t;
     a->timers = t;
     a->timer_count++;
-    atomic_store_explicit(&t->handle, handle, memory_order_release);
+    atomic_store(&t->handle, handle);
     ST_COUNT(a, timers_initialized, 1);
     st_adapter_unlock(a);
     *TimerHandle = (PVOID)(uintptr_t)handle;
@@ -87,80 +83,98 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
 
 /*
  * Finds the live timer behind a handle and its adapter, reading only our
- * own tables. The answer is re-checked under the adapter lock (or by the
- * hand-over) because a free or removal may race with it.
+ * own tables. Whatever races with it (a free, a removal, a reuse of the
+ * slot) is caught by the arm word's owner check or the adapter lock.
  */
 static st_timer *resolve(PVOID extension, PVOID handle, st_adapter **adapter)
 {
     uint64_t value = handle_value(handle), generation;
     st_timer *t = st_registry_timer_at(value, &generation);
-    if (!t || atomic_load_explicit(&t->handle, memory_order_acquire) != value)
+    if (!t || atomic_load(&t->handle) != value)
         return NULL;
-    st_adapter *a = atomic_load_explicit(&t->adapter, memory_order_acquire);
-    if (!a || atomic_load_explicit(&a->extension, memory_order_acquire) != extension)
+    st_adapter *a = atomic_load(&t->adapter);
+    if (!a || atomic_load(&a->extension) != extension)
         return NULL;
     *adapter = a;
     return t;
 }
 
-/* Sets the pending bit for a new arm unless already pending (S5.3). */
-static bool claim_pending(st_timer *t, uint64_t order)
+/* The status of an arm or replace, counted once for both IRQL paths. */
+static ULONG arm_status(st_adapter *a, st_claim claim)
 {
-    uint64_t arm = atomic_load_explicit(&t->arm, memory_order_acquire);
-    do {
-        if (arm & ST_PENDING)
-            return false;
-    } while (!atomic_compare_exchange_weak_explicit(&t->arm, &arm, (order << 1) | ST_PENDING,
-                                                    memory_order_acq_rel,
-                                                    memory_order_acquire));
-    return true;
-}
-
-/* Undoes a claim whose hand-over could not be queued, if it is still ours. */
-static void unclaim(st_timer *t, uint64_t order)
-{
-    uint64_t expected = (order << 1) | ST_PENDING;
-    atomic_compare_exchange_strong(&t->arm, &expected, order << 1);
-}
-
-/* S5.7: above DISPATCH_LEVEL no lock and no allocation; hand the arm over. */
-static ULONG hand_over(st_adapter *a, st_handover *request)
-{
-    if (!st_adapter_hand_over(a, request))
-        return STOR_STATUS_INSUFFICIENT_RESOURCES;
-    ST_COUNT(a, handed_over, 1);
-    if (!a->clock)
-        st_dispatcher_kick(a);
-    return STOR_STATUS_SUCCESS;
-}
-
-static ULONG request_above_dispatch(st_adapter *a, st_timer *t, uint64_t handle,
-                                    st_handover *request)
-{
-    request->timer = t;
-    request->handle = handle;
-    request->adapter_serial = atomic_load(&a->serial);
-    request->order = next_order();
-    if (!claim_pending(t, request->order)) {
+    switch (claim) {
+    case ST_CLAIM_GONE:
+        return reject(a, STOR_STATUS_INVALID_PARAMETER);
+    case ST_CLAIM_BUSY:
         ST_COUNT(a, busy, 1);
         return STOR_STATUS_BUSY;
+    case ST_CLAIM_REPLACED:
+        ST_COUNT(a, cancelled, 1);
+        /* fall through */
+    default:
+        ST_COUNT(a, armed, 1);
+        return STOR_STATUS_SUCCESS;
     }
-    ULONG status = hand_over(a, request);
-    if (status != STOR_STATUS_SUCCESS) {
-        unclaim(t, request->order);
-        return reject(a, status);
+}
+
+/*
+ * S5.7: above DISPATCH_LEVEL, no lock and no allocation. A hand-over cell
+ * is reserved first, so that a full queue refuses the request before it
+ * changes anything; then the arm word decides, at the call.
+ */
+static ULONG hand_over(st_adapter *a, const st_owner *owner, st_claim_kind kind,
+                       st_handover *request)
+{
+    uint64_t ticket;
+    st_handover *cell = st_handover_reserve(a, &ticket);
+    if (!cell)
+        return reject(a, STOR_STATUS_INSUFFICIENT_RESOURCES);
+    st_claim claim = st_claim_arm_word(owner, kind, &request->order);
+    bool armed = claim == ST_CLAIM_DONE || claim == ST_CLAIM_REPLACED;
+    if (!armed)
+        request->timer = NULL; /* publish the cell as a no-op */
+    st_handover_publish(cell, ticket, request);
+    ULONG status = arm_status(a, claim);
+    if (armed) {
+        ST_COUNT(a, handed_over, 1);
+        if (!a->clock)
+            st_dispatcher_kick(a);
     }
-    ST_COUNT(a, armed, 1);
+    return status;
+}
+
+/*
+ * Cancels (S5.5). Lock-free, so it works at any IRQL; holding the adapter
+ * lock it also unqueues the node now instead of when it reaches the front.
+ */
+static ULONG cancel(st_adapter *a, const st_owner *owner, bool locked)
+{
+    uint64_t order;
+    st_claim claim = st_claim_arm_word(owner, ST_CANCEL, &order);
+    if (claim == ST_CLAIM_GONE)
+        return reject(a, STOR_STATUS_INVALID_PARAMETER);
+    if (claim == ST_CLAIM_DONE)
+        ST_COUNT(a, cancelled, 1);
+    if (locked && stq_queued(&owner->timer->node))
+        stq_remove(&a->queue, &owner->timer->node);
     return STOR_STATUS_SUCCESS;
 }
 
-/* Cancels a pending arm (S5.5); the queue node goes now or, lock-free, lazily. */
-static void cancel(st_adapter *a, st_timer *t, bool locked)
+/* Arms at or below DISPATCH_LEVEL, under the adapter lock. */
+static ULONG arm_locked(st_adapter *a, const st_owner *owner, st_claim_kind kind,
+                        const st_handover *request)
 {
-    if (st_timer_cancel_pending(t))
-        ST_COUNT(a, cancelled, 1);
-    if (locked && stq_queued(&t->node))
-        stq_remove(&a->queue, &t->node);
+    uint64_t order;
+    st_claim claim = st_claim_arm_word(owner, kind, &order);
+    ULONG status = arm_status(a, claim);
+    if (status == STOR_STATUS_SUCCESS) {
+        st_timer *t = owner->timer;
+        t->callback = request->callback;
+        t->legacy_callback = request->legacy_callback;
+        t->context = request->context;
+        st_adapter_queue_arm(a, t, order, request->due, request->deadline);
+    }
+    return status;
 }
 
 ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
@@ -173,50 +187,37 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
     st_timer *t = resolve(HwDeviceExtension, TimerHandle, &a);
     if (!t)
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
-    uint64_t handle = handle_value(TimerHandle);
+    st_owner owner = {.timer = t, .handle = handle_value(TimerHandle)};
     bool above_dispatch = st_self.irql > DISPATCH_LEVEL;
-
-    if (TimerValue == 0) {
-        if (above_dispatch) {
-            cancel(a, t, false);
-            return STOR_STATUS_SUCCESS;
-        }
-        pthread_mutex_lock(&a->mutex);
-        bool valid = a->live && atomic_load(&t->handle) == handle;
-        if (valid)
-            cancel(a, t, true);
-        pthread_mutex_unlock(&a->mutex);
-        return valid ? STOR_STATUS_SUCCESS : reject(a, STOR_STATUS_INVALID_PARAMETER);
-    }
 
     /* S5.2: windows under 32 us are no window; S5.3: saturate, never wrap. */
     uint64_t window = TolerableDelay < 32 ? 0 : TolerableDelay;
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), TimerValue);
     st_handover request = {
+        .timer = t,
+        .handle = owner.handle,
+        .adapter_serial = atomic_load(&a->serial),
         .due = due,
         .deadline = st_add_saturating(due, window),
         .callback = TimerCallback,
         .context = CallbackContext,
     };
-    if (above_dispatch)
-        return request_above_dispatch(a, t, handle, &request);
-
+    ULONG status;
+    if (above_dispatch) {
+        int saved_errno = errno; /* we may be in a signal handler */
+        status = TimerValue ? hand_over(a, &owner, ST_ARM, &request)
+                            : cancel(a, &owner, false);
+        errno = saved_errno;
+        return status;
+    }
     pthread_mutex_lock(&a->mutex);
-    ULONG status = STOR_STATUS_SUCCESS;
-    if (!a->live || atomic_load(&t->handle) != handle) {
+    if (!a->live)
         status = reject(a, STOR_STATUS_INVALID_PARAMETER);
-    } else {
+    else if (TimerValue == 0)
+        status = cancel(a, &owner, true);
+    else {
         st_adapter_drain_handover(a);
-        uint64_t order = next_order();
-        if (!claim_pending(t, order)) {
-            ST_COUNT(a, busy, 1);
-            status = STOR_STATUS_BUSY;
-        } else {
-            t->callback = TimerCallback;
-            t->context = CallbackContext;
-            st_adapter_queue_arm(a, t, order, request.due, request.deadline);
-            ST_COUNT(a, armed, 1);
-        }
+        status = arm_locked(a, &owner, ST_ARM, &request);
     }
     pthread_mutex_unlock(&a->mutex);
     return status;
@@ -245,8 +246,11 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     }
 
     /* Dead at once: no later call can arm it, no queued arm can start. */
-    atomic_store_explicit(&t->handle, 0, memory_order_release);
-    cancel(a, t, true);
+    atomic_store(&t->handle, 0);
+    if (st_timer_cancel_pending(t))
+        ST_COUNT(a, cancelled, 1);
+    if (stq_queued(&t->node))
+        stq_remove(&a->queue, &t->node);
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -259,25 +263,23 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     /* S6.1: wait for a running callback, unless it is ours (it runs to its
      * end and the slot is reclaimed after). Holding the StartIo lock, none
      * can be running. */
-    if (a->running == t && st_self.callback_timer == t)
+    if (a->running == t && st_self.callback_timer == t) {
         t->release_after_callback = true;
-    else {
+    } else {
+        uint64_t serial = atomic_load(&a->serial);
         while (a->running == t)
             pthread_cond_wait(&a->idle, &a->mutex);
-        st_registry_timer_give_back(a, t);
+        /* The adapter may have been removed (even reused) while we waited. */
+        if (a->live && atomic_load(&a->serial) == serial)
+            st_registry_timer_give_back(a, t);
+        else
+            st_registry_timer_to_pool(t);
     }
     st_adapter_unlock(a);
     return STOR_STATUS_SUCCESS;
 }
 
 /* ---- S7 ---- */
-
-/* The legacy timer never answers BUSY: a new arm replaces a pending one. */
-static void replace_legacy_arm(st_adapter *a, st_timer *t, uint64_t order)
-{
-    if (atomic_exchange(&t->arm, (order << 1) | ST_PENDING) & ST_PENDING)
-        ST_COUNT(a, cancelled, 1);
-}
 
 static void request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value)
 {
@@ -288,49 +290,35 @@ static void request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value
                                   memory_order_relaxed);
         return;
     }
-    st_timer *t = &a->legacy;
-    bool above_dispatch = st_self.irql > DISPATCH_LEVEL;
-    if (value == 0) {
-        if (above_dispatch) {
-            cancel(a, t, false);
-            return;
-        }
-        pthread_mutex_lock(&a->mutex);
-        if (a->live && atomic_load(&a->serial) == serial)
-            cancel(a, t, true);
-        pthread_mutex_unlock(&a->mutex);
-        return;
-    }
-    if (!routine) {
+    if (value && !routine) {
         ST_COUNT(a, notification_misuse, 1);
         return;
     }
-
+    st_owner owner = {.timer = &a->legacy, .adapter = a, .extension = extension,
+                      .serial = serial};
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), value);
-    uint64_t order = next_order();
     st_handover request = {
-        .timer = t, .adapter_serial = serial, .order = order,
+        .timer = &a->legacy, .adapter_serial = serial,
         .due = due, .deadline = due, .legacy_callback = routine,
     };
-    if (above_dispatch) {
-        replace_legacy_arm(a, t, order);
-        if (hand_over(a, &request) != STOR_STATUS_SUCCESS) {
-            unclaim(t, order);
-            ST_COUNT(a, rejected, 1);
+    if (st_self.irql > DISPATCH_LEVEL) {
+        int saved_errno = errno; /* we may be in a signal handler */
+        if (value) {
+            if (hand_over(a, &owner, ST_REPLACE, &request) == STOR_STATUS_SUCCESS)
+                ST_COUNT(a, legacy_armed, 1);
         } else {
-            ST_COUNT(a, armed, 1);
-            ST_COUNT(a, legacy_armed, 1);
+            cancel(a, &owner, false);
         }
+        errno = saved_errno;
         return;
     }
     pthread_mutex_lock(&a->mutex);
     if (a->live && atomic_load(&a->serial) == serial) {
         st_adapter_drain_handover(a);
-        replace_legacy_arm(a, t, order);
-        t->legacy_callback = routine;
-        st_adapter_queue_arm(a, t, order, due, due);
-        ST_COUNT(a, armed, 1);
-        ST_COUNT(a, legacy_armed, 1);
+        if (!value)
+            cancel(a, &owner, true);
+        else if (arm_locked(a, &owner, ST_REPLACE, &request) == STOR_STATUS_SUCCESS)
+            ST_COUNT(a, legacy_armed, 1);
     }
     pthread_mutex_unlock(&a->mutex);
 }

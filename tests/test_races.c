@@ -1,0 +1,243 @@
+/*
+ * Races that need a precise interleaving, forced by wrapping internal calls
+ * at link time (-Wl,--wrap, see CMakeLists.txt). Each wrapper does nothing
+ * until a test arms it.
+ */
+#include "arm_word.h"
+#include "harness.h"
+
+#include <pthread.h>
+
+/* ---- S5.7: a stale request above DISPATCH_LEVEL and a reused slot ---- */
+
+bool __real_st_owner_live(const st_owner *owner);
+
+/* Runs in the window between a request's ownership check and its claim. */
+static void (*in_claim_window)(void);
+
+bool __wrap_st_owner_live(const st_owner *owner)
+{
+    bool live = __real_st_owner_live(owner);
+    void (*window)(void) = in_claim_window;
+    if (live && window && stortimer_irql_current() > DISPATCH_LEVEL) {
+        in_claim_window = NULL;
+        KIRQL saved = stortimer_irql_current();
+        stortimer_irql_lower(PASSIVE_LEVEL); /* "another thread" */
+        window();
+        stortimer_irql_raise(saved);
+    }
+    return live;
+}
+
+static PVOID race_ext, old_handle, new_handle;
+static probe new_probe;
+
+static void free_old_and_start_new(void)
+{
+    CHECK_STATUS(StorPortFreeTimer(race_ext, old_handle), STOR_STATUS_SUCCESS);
+    new_handle = new_timer(race_ext); /* reuses the freed slot */
+}
+
+static void free_old_and_arm_new(void)
+{
+    free_old_and_start_new();
+    arm(race_ext, new_handle, probe_callback, &new_probe, 1000, 0);
+}
+
+TEST(s5_7_stale_arm_cannot_reach_the_timer_reusing_its_slot)
+{
+    race_ext = virtual_adapter(0);
+    old_handle = new_timer(race_ext);
+    probe_init(&new_probe, virtual_fixture(), race_ext);
+    in_claim_window = free_old_and_start_new;
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    ULONG status = StorPortRequestTimer(race_ext, old_handle, probe_callback, &new_probe, 100, 0);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_INVALID_PARAMETER);
+    /* The new timer is idle: its first arm is no BUSY, and it fires. */
+    arm(race_ext, new_handle, probe_callback, &new_probe, 1000, 0);
+    stortimer_clock_advance(virtual_fixture()->clock, 1000);
+    CHECK_EQ(atomic_load(&new_probe.fired), 1);
+}
+
+TEST(s5_7_stale_cancel_cannot_reach_the_timer_reusing_its_slot)
+{
+    race_ext = virtual_adapter(0);
+    old_handle = new_timer(race_ext);
+    probe_init(&new_probe, virtual_fixture(), race_ext);
+    in_claim_window = free_old_and_arm_new;
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    ULONG status = StorPortRequestTimer(race_ext, old_handle, probe_callback, NULL, 0, 0);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_INVALID_PARAMETER);
+    stortimer_clock_advance(virtual_fixture()->clock, 5000);
+    CHECK_EQ(atomic_load(&new_probe.fired), 1);
+}
+
+/* ---- S5.7: a hand-over published while the dispatcher drains ---- */
+
+void __real_st_adapter_drain_handover(st_adapter *a);
+
+static _Atomic int arm_during_drain;
+static _Atomic long test_thread_id;
+static PVOID drain_ext, drain_timer;
+static probe drain_probe;
+
+void __wrap_st_adapter_drain_handover(st_adapter *a)
+{
+    __real_st_adapter_drain_handover(a);
+    /* On the dispatcher thread only: just after its drain, before it plans
+     * its sleep. */
+    if (thread_id() != atomic_load(&test_thread_id) && atomic_exchange(&arm_during_drain, 0)) {
+        KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+        CHECK_STATUS(StorPortRequestTimer(drain_ext, drain_timer, probe_callback,
+                                          &drain_probe, 1000, 0),
+                     STOR_STATUS_SUCCESS);
+        stortimer_irql_lower(old);
+    }
+}
+
+TEST_REAL(s5_7_hand_over_during_the_dispatchers_drain_is_not_lost)
+{
+    drain_ext = fx_adapter(fx, 0);
+    drain_timer = new_timer(drain_ext);
+    probe_init(&drain_probe, fx, drain_ext);
+    probe far;
+    probe_init(&far, fx, drain_ext);
+    sleep_us(20000); /* the dispatcher sleeps with nothing queued */
+    atomic_store(&test_thread_id, thread_id());
+    atomic_store(&arm_during_drain, 1);
+    /* An arm a minute away wakes it once to plan; the injection rides on that. */
+    arm(drain_ext, new_timer(drain_ext), probe_callback, &far, 60ULL * 1000 * 1000, 0);
+    CHECK(fx_await(fx, &drain_probe.fired, 1));
+    CHECK_EQ(fx_remove(drain_ext), 2);
+}
+
+/* ---- S6.1 with S3: a free that waits out a whole removal ---- */
+
+int __real_pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex);
+
+static _Thread_local int slow_to_wake;
+static _Atomic int may_wake;
+
+int __wrap_pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
+{
+    int result = __real_pthread_cond_wait(cond, mutex);
+    if (slow_to_wake) { /* preempted right after the wake-up, mutex let go */
+        pthread_mutex_unlock(mutex);
+        while (!atomic_load(&may_wake))
+            sleep_us(1000);
+        pthread_mutex_lock(mutex);
+    }
+    return result;
+}
+
+static PVOID remove_ext, remove_timer;
+static _Atomic int in_slow_callback;
+
+static VOID slow_callback(PVOID DeviceExtension, PVOID Context)
+{
+    (void)DeviceExtension;
+    (void)Context;
+    atomic_store(&in_slow_callback, 1);
+    sleep_us(100000);
+}
+
+static void *free_while_running(void *arg)
+{
+    (void)arg;
+    slow_to_wake = 1;
+    CHECK_STATUS(StorPortFreeTimer(remove_ext, remove_timer), STOR_STATUS_SUCCESS);
+    return NULL;
+}
+
+TEST_REAL(s6_1_free_that_outlives_a_removal_does_not_touch_the_next_adapter)
+{
+    remove_ext = fx_adapter(fx, 0);
+    remove_timer = new_timer(remove_ext);
+    arm(remove_ext, remove_timer, slow_callback, NULL, 100, 0);
+    CHECK(fx_await(fx, &in_slow_callback, 1));
+    test_thread *freer = thread_start(free_while_running, NULL);
+    sleep_us(30000); /* the freer now waits for the callback */
+    CHECK_EQ(fx_remove(remove_ext), 0);
+    /* A new adapter, likely in the same adapter slot, with its own timer. */
+    PVOID next = virtual_adapter(0), handle = new_timer(next);
+    atomic_store(&may_wake, 1);
+    thread_join(freer);
+    /* Timers the new adapter makes now (from whatever slots) keep S6.3. */
+    for (int i = 0; i < 3; i++) {
+        PVOID fresh = new_timer(next);
+        CHECK_STATUS(StorPortFreeTimer(next, fresh), STOR_STATUS_SUCCESS);
+        CHECK_STATUS(StorPortFreeTimer(next, fresh), STOR_STATUS_UNSUCCESSFUL);
+        new_timer(next); /* keep the slot, so the next round takes another */
+    }
+    CHECK_STATUS(StorPortFreeTimer(next, handle), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(StorPortFreeTimer(next, handle), STOR_STATUS_UNSUCCESSFUL);
+}
+
+/* ---- statistics never go down while an adapter is removed ---- */
+
+static PVOID stats_ext;
+static _Atomic int stats_entered, stats_observed;
+
+static VOID hold_until_observed(PVOID DeviceExtension, PVOID Context)
+{
+    (void)DeviceExtension;
+    (void)Context;
+    atomic_store(&stats_entered, 1);
+    while (!atomic_load(&stats_observed))
+        sleep_us(500);
+}
+
+static void *remove_in_thread(void *arg)
+{
+    (void)arg;
+    fx_remove(stats_ext);
+    return NULL;
+}
+
+TEST_REAL(s3_process_stats_do_not_dip_while_an_adapter_is_removed)
+{
+    stats_ext = fx_adapter(fx, 0);
+    arm(stats_ext, new_timer(stats_ext), hold_until_observed, NULL, 100, 0);
+    CHECK(fx_await(fx, &stats_entered, 1));
+    stortimer_stats before = stats_of(NULL);
+    test_thread *remover = thread_start(remove_in_thread, NULL);
+    stortimer_stats mine;
+    while (stortimer_stats_read(stats_ext, &mine) == STOR_STATUS_SUCCESS)
+        sleep_us(200); /* until the removal has begun */
+    stortimer_stats during = stats_of(NULL);
+    atomic_store(&stats_observed, 1);
+    thread_join(remover);
+    CHECK_EQ(during.fired, before.fired);
+    CHECK_EQ(during.timers_initialized, before.timers_initialized);
+    CHECK_EQ(stats_of(NULL).fired, before.fired);
+}
+
+/* ---- S7 with S5.7: a refused legacy re-arm keeps the pending request ---- */
+
+static _Atomic int legacy_fired;
+
+static VOID legacy_tick(PVOID DeviceExtension)
+{
+    (void)DeviceExtension;
+    atomic_fetch_add(&legacy_fired, 1);
+}
+
+TEST(s7_refused_rearm_above_dispatch_keeps_the_pending_request)
+{
+    PVOID ext = virtual_adapter(0);
+    StorPortNotification(RequestTimerCall, ext, legacy_tick, 1000);
+    PVOID timers[300];
+    for (int i = 0; i < 300; i++)
+        timers[i] = new_timer(ext);
+    KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    for (int i = 0; i < 300; i++) /* fills the hand-over queue */
+        StorPortRequestTimer(ext, timers[i], probe_callback, NULL, 100000, 0);
+    StorPortNotification(RequestTimerCall, ext, legacy_tick, 50); /* refused */
+    stortimer_irql_lower(old);
+    stortimer_clock_advance(virtual_fixture()->clock, 999);
+    CHECK_EQ(atomic_load(&legacy_fired), 0);
+    stortimer_clock_advance(virtual_fixture()->clock, 1);
+    CHECK_EQ(atomic_load(&legacy_fired), 1);
+}
