@@ -2,17 +2,17 @@
  * adapter.h - adapters and their timers: the state behind a HwDeviceExtension.
  *
  * Every adapter has one mutex (`mutex`, "the adapter lock") guarding its
- * queue, its timer list and the fields marked so below. Lock order:
- * StartIo lock, then the adapter lock, then the registry lock; a virtual
- * clock's list lock is never held while an adapter lock is taken.
+ * queue, its timer list and the fields marked so below. Lock order: a
+ * virtual clock's advance lock, then the StartIo lock (only ever tried
+ * while holding the advance lock), then a clock's list lock, then the
+ * adapter lock, then the registry lock.
  *
  * A timer's pending state lives in one atomic word, `arm`, because arms and
  * cancels above DISPATCH_LEVEL (SPEC S5.7) change it without any lock:
  *     arm = (order << 1) | pending
- * where `order` is the global arm order of the latest arm. An arm sets it
- * with a compare-and-swap from a non-pending value, a cancel or the start of
- * the callback clears `pending` for that very order. So BUSY is decided at
- * the call, and a callback starts at most once per arm.
+ * arm_word.h says how every change is made; a callback's start clears
+ * `pending` for the exact order its queue node was armed with, so a callback
+ * starts at most once per arm.
  */
 #ifndef STORTIMER_ADAPTER_H
 #define STORTIMER_ADAPTER_H

@@ -500,10 +500,10 @@ typedef struct slow {
 static VOID slow_callback(PVOID DeviceExtension, PVOID Context)
 {
     slow *s = Context;
-    atomic_fetch_add(&s->started, 1);
     if (s->rearm)
         s->rearm_status = StorPortRequestTimer(DeviceExtension, s->handle, slow_callback, s,
                                                s->rearm, 0);
+    atomic_fetch_add(&s->started, 1); /* after the re-arm: a free may follow at once */
     sleep_us(30000);
     s->finished_at = real_us();
     atomic_fetch_add(&s->finished, 1);
