@@ -238,7 +238,8 @@ STORPORT_API ULONG StorPortInitializeTimer(_In_ PVOID HwDeviceExtension,
 /*
  * Arms the timer to call TimerCallback(HwDeviceExtension, CallbackContext)
  * once, TimerValue microseconds from now, anywhere within TolerableDelay
- * microseconds after that (values below 32 count as 0). A TimerValue of 0
+ * microseconds after that (values below 32 count as 0; the library uses at
+ * most 1 s of it). A TimerValue of 0
  * cancels. Returns SUCCESS, BUSY (already pending), INVALID_PARAMETER, or
  * INSUFFICIENT_RESOURCES (above DISPATCH_LEVEL, hand-over queue full). Callable
  * at any IRQL. (SPEC S5)

@@ -17,6 +17,13 @@
  */
 #define ST_WAKE_MARGIN_US 1000u
 
+/*
+ * The widest window used for coalescing: a TolerableDelay beyond it (up to
+ * a saturated 2^64 - 1) is used only this far, so that an absurd value
+ * cannot postpone a callback for ever.
+ */
+#define ST_WINDOW_MAX_US 1000000u
+
 /* Starts the adapter's dispatcher thread; false if it could not be created. */
 bool st_dispatcher_start(st_adapter *a);
 

@@ -190,8 +190,11 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
     st_owner owner = {.timer = t, .handle = handle_value(TimerHandle)};
     bool above_dispatch = st_self.irql > DISPATCH_LEVEL;
 
-    /* S5.2: windows under 32 us are no window; S5.3: saturate, never wrap. */
+    /* S5.2: windows under 32 us are no window, and a huge one is used only
+     * up to ST_WINDOW_MAX_US; S5.3: due times saturate, never wrap. */
     uint64_t window = TolerableDelay < 32 ? 0 : TolerableDelay;
+    if (window > ST_WINDOW_MAX_US)
+        window = ST_WINDOW_MAX_US;
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), TimerValue);
     st_handover request = {
         .timer = t,
