@@ -16,10 +16,11 @@
 
 st_counters st_unattributed;
 
-uint64_t st_adapter_now_for_arming(const st_adapter *a)
+uint64_t st_adapter_now_for_arming(st_adapter *a)
 {
-    return a->clock ? atomic_load_explicit(&a->clock->now, memory_order_acquire)
-                    : st_real_now_ceil();
+    stortimer_clock *clock = st_adapter_clock(a);
+    return clock ? atomic_load_explicit(&clock->now, memory_order_acquire)
+                 : st_real_now_ceil();
 }
 
 st_adapter *st_adapter_lock_by_extension(const void *extension)
@@ -193,8 +194,8 @@ static void run_callback(st_adapter *a, st_timer *t, const st_call *call)
     st_self.irql = DISPATCH_LEVEL;
     st_self.callback_adapter = a;
     st_self.callback_timer = t;
-    if (a->clock)
-        st_self.bound_clock = a->clock;
+    if (st_adapter_clock(a))
+        st_self.bound_clock = st_adapter_clock(a);
     if (call->legacy_callback)
         call->legacy_callback(call->extension);
     else
@@ -210,7 +211,8 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
         return ST_FIRE_LOCK_BUSY;
     pthread_mutex_lock(&a->mutex);
     st_adapter_drain_handover(a);
-    uint64_t now = a->clock ? atomic_load(&a->clock->now) : st_real_now_floor();
+    stortimer_clock *clock = st_adapter_clock(a);
+    uint64_t now = clock ? atomic_load(&clock->now) : st_real_now_floor();
     bool same = a->live && atomic_load(&a->serial) == serial;
     st_timer *t = same ? first_live(a) : NULL;
     if (!t || t->node.due > now) {

@@ -105,7 +105,9 @@ struct st_adapter {
     uint32_t timer_count, max_timers;
     st_timer legacy;                 /* the RequestTimerCall slot */
     st_timer *running;               /* timer whose callback runs now */
-    stortimer_clock *clock;          /* NULL: real clock */
+    _Atomic(stortimer_clock *) clock;/* NULL: real clock; read it with
+                                        st_adapter_clock (lock-free readers
+                                        may race a reuse of the slot) */
     st_adapter *clock_prev, *clock_next; /* under the clock's list lock */
 
     /* Real-clock dispatcher (dispatcher.c). */
@@ -169,7 +171,7 @@ void st_handover_publish(st_handover *cell, uint64_t ticket, const st_handover *
 bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t *due, uint64_t *order);
 
 /* The adapter's clock time now, for computing due times. */
-uint64_t st_adapter_now_for_arming(const st_adapter *a);
+uint64_t st_adapter_now_for_arming(st_adapter *a);
 
 /* Counts into an adapter's statistics (relaxed atomics). */
 #define ST_COUNT(a, field, n) \
@@ -177,6 +179,12 @@ uint64_t st_adapter_now_for_arming(const st_adapter *a);
 
 /* Counts misuse that names no live adapter. */
 extern st_counters st_unattributed;
+
+/* The adapter's clock (NULL: real). */
+static inline stortimer_clock *st_adapter_clock(st_adapter *a)
+{
+    return atomic_load_explicit(&a->clock, memory_order_relaxed);
+}
 
 /* Saturating addition: a due time never wraps to an early one (S5.3). */
 static inline uint64_t st_add_saturating(uint64_t a, uint64_t b)

@@ -15,7 +15,7 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
 {
     a->max_timers = config->max_timers;
     a->interrupt = config->half_duplex ? &a->startio : &a->interrupt_own;
-    a->clock = config->clock;
+    atomic_store(&a->clock, config->clock);
     a->timers = NULL;
     a->free_timers = NULL;
     a->timer_count = 0;
@@ -50,7 +50,7 @@ ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
     adapter_setup(a, config);
     bool ok = extension && stq_reserve(&a->queue, 1);
     pthread_mutex_unlock(&a->mutex);
-    if (ok && !a->clock)
+    if (ok && !config->clock)
         ok = st_dispatcher_start(a);
     if (!ok) {
         st_free(extension);
@@ -58,8 +58,8 @@ ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
         st_registry_adapter_give_back(a);
         return STOR_STATUS_INSUFFICIENT_RESOURCES;
     }
-    if (a->clock)
-        st_clock_attach(a->clock, a);
+    if (config->clock)
+        st_clock_attach(config->clock, a);
     pthread_mutex_lock(&a->mutex);
     a->live = true;
     a->counted = true;
@@ -126,8 +126,10 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
     pthread_mutex_unlock(&a->mutex);
 
     st_dispatcher_stop(a);
-    if (a->clock)
-        st_clock_detach(a->clock, a);
+    stortimer_clock *clock = st_adapter_clock(a);
+    if (clock)
+        st_clock_detach(clock, a);
+    atomic_store(&a->clock, NULL); /* late lock-free readers fall back to real time */
 
     pthread_mutex_lock(&a->mutex);
     quiesce(a); /* a callback may have armed again before it saw us */

@@ -137,7 +137,7 @@ static ULONG hand_over(st_adapter *a, const st_owner *owner, st_claim_kind kind,
     ULONG status = arm_status(a, claim);
     if (armed) {
         ST_COUNT(a, handed_over, 1);
-        if (!a->clock)
+        if (!st_adapter_clock(a))
             st_dispatcher_kick(a);
     }
     return status;
