@@ -221,7 +221,7 @@ int main(int argc, char **argv)
     summary.wall_time_us = stortimer_clock_now(NULL) - wall_start_us;
 
     /* After removal the adapter's counters live on in the process totals. */
-    stortimer_stats_read(NULL, &summary.library);
+    stortimer_stats_read(NULL, &summary.counted_by_stortimer);
     if (summary.miniport.PortStartedAtUs)
         summary.port_started_us = summary.miniport.PortStartedAtUs - timeline_origin_us();
     summary.events_dropped = timeline_dropped();

@@ -59,7 +59,7 @@ static void verdict_add(char *verdict, size_t size, bool *all_ok, bool ok,
 bool stortimer_demo_summary_print(FILE *out, const stortimer_demo_summary *s)
 {
     const AHCI_DEMO_STATISTICS *m = &s->miniport;
-    const stortimer_stats *lib = &s->library;
+    const stortimer_stats *lib = &s->counted_by_stortimer;
     ULONG callbacks = 0, early = 0;
     for (int k = 0; k < AhciTimerKinds; k++) {
         callbacks += m->Lateness[k].Count;

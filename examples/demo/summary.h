@@ -13,7 +13,7 @@
 typedef struct stortimer_demo_summary {
     bool virtual_time;
     AHCI_DEMO_STATISTICS miniport;   /* what the miniport counted */
-    stortimer_stats library;         /* what stortimer counted, read after removal */
+    stortimer_stats counted_by_stortimer; /* read after removal */
     ULONG remove_status;             /* stortimer_adapter_remove's answer */
     ULONG leaked_timers;             /* and the count it reported */
     ULONG io_submitted;              /* I/Os the host handed to HwStartIo, accepted */
