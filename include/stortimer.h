@@ -88,9 +88,9 @@ typedef struct stortimer_adapter_config {
 /*
  * Creates an adapter and stores its zeroed HwDeviceExtension in
  * *hw_device_extension. A NULL config means all defaults. Returns SUCCESS,
- * INVALID_PARAMETER (NULL out-pointer, or a clock being destroyed) or
- * INSUFFICIENT_RESOURCES (memory, or the dispatcher thread of a real-clock
- * adapter could not be started).
+ * INVALID_PARAMETER (NULL out-pointer) or INSUFFICIENT_RESOURCES (memory,
+ * an extension_size beyond 4 GiB - 1 (the WDK's ULONG limit), or the
+ * dispatcher thread of a real-clock adapter could not be started).
  */
 ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
                                PVOID *hw_device_extension);

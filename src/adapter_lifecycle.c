@@ -44,8 +44,10 @@ ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
     st_adapter *a = st_registry_adapter_take();
     if (!a)
         return STOR_STATUS_INSUFFICIENT_RESOURCES;
-    /* At least one byte, so that every extension is a distinct pointer. */
-    void *extension = st_calloc(1, config->extension_size ? config->extension_size : 1);
+    /* At least one byte, so that every extension is a distinct pointer; at
+     * most what the WDK's ULONG DeviceExtensionSize can ask for. */
+    size_t size = config->extension_size ? config->extension_size : 1;
+    void *extension = size <= UINT32_MAX ? st_calloc(1, size) : NULL;
     pthread_mutex_lock(&a->mutex);
     adapter_setup(a, config);
     bool ok = extension && stq_reserve(&a->queue, 1);
