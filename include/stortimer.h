@@ -62,8 +62,8 @@ KIRQL stortimer_irql_current(void);
 
 /*
  * Raises the calling thread's IRQL to new_irql and returns the old one.
- * Raising to a lower level is a bug (it bugchecks on Windows): the IRQL is
- * left as it was, and reported when the thread was at or below
+ * Raising to a lower level (or above HIGH_LEVEL) is a bug (it bugchecks on
+ * Windows): the IRQL is left as it was, and reported when the thread was at or below
  * DISPATCH_LEVEL (above it, we may be in a signal handler, where reporting
  * is not safe). Async-signal-safe.
  */
@@ -118,7 +118,7 @@ typedef struct stortimer_stats {
     ULONGLONG fired;              /* callbacks started */
     ULONGLONG legacy_armed;       /* RequestTimerCall arms */
     ULONGLONG legacy_fired;       /* HwStorTimer calls */
-    ULONGLONG handed_over;        /* requests made above DISPATCH_LEVEL */
+    ULONGLONG handed_over;        /* arms accepted above DISPATCH_LEVEL */
     ULONGLONG rejected;           /* calls answered with an error status */
     ULONGLONG notification_misuse;/* bad RequestTimerCall arguments (SPEC S7) */
     ULONGLONG lock_misuse;        /* recursive or wrong-IRQL lock use (S8) */

@@ -55,14 +55,17 @@ bool st_timer_cancel_pending(st_timer *t)
     return false;
 }
 
-void st_adapter_queue_arm(st_adapter *a, st_timer *t, uint64_t order,
-                          uint64_t due, uint64_t deadline)
+void st_adapter_queue_request(st_adapter *a, const st_handover *r)
 {
+    st_timer *t = r->timer;
+    t->callback = r->callback;
+    t->legacy_callback = r->legacy_callback;
+    t->context = r->context;
     if (stq_queued(&t->node))
         stq_remove(&a->queue, &t->node);
-    t->node.due = due;
-    t->node.deadline = deadline;
-    t->node.seq = order;
+    t->node.due = r->due;
+    t->node.deadline = r->deadline;
+    t->node.seq = r->order;
     stq_insert(&a->queue, &t->node);
     st_dispatcher_note_arm(a);
 }
@@ -79,10 +82,7 @@ static void apply_handover(st_adapter *a, const st_handover *e)
         return;
     if (atomic_load(&t->arm) != ((e->order << 1) | ST_PENDING))
         return;
-    t->callback = e->callback;
-    t->legacy_callback = e->legacy_callback;
-    t->context = e->context;
-    st_adapter_queue_arm(a, t, e->order, e->due, e->deadline);
+    st_adapter_queue_request(a, e);
 }
 
 void st_adapter_drain_handover(st_adapter *a)
@@ -228,12 +228,12 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
     if (start) {
         a->running = t;
         ST_COUNT(a, fired, 1);
-        if (t->is_legacy)
+        if (t == &a->legacy)
             ST_COUNT(a, legacy_fired, 1);
         record_lateness(a, now - t->node.due);
         st_call call = {
             .callback = t->callback,
-            .legacy_callback = t->is_legacy ? t->legacy_callback : NULL,
+            .legacy_callback = t->legacy_callback,
             .context = t->context,
             .extension = atomic_load(&a->extension),
         };

@@ -42,7 +42,6 @@ typedef struct st_timer {
     PHW_TIMER_EX callback;           /* of the queued arm */
     PVOID context;
     PHW_TIMER legacy_callback;       /* set on the adapter's legacy timer only */
-    bool is_legacy;
     bool release_after_callback;     /* freed by its own callback */
     struct st_timer *prev, *next;    /* adapter's live list; free lists */
     uint32_t slot;                   /* index in the handle table */
@@ -135,11 +134,11 @@ void st_adapter_unlock(st_adapter *a);
 void st_adapter_drain_handover(st_adapter *a);
 
 /*
- * Queues an arm of `t` (pending bit already set with `order`) and wakes the
- * dispatcher if it must now wake earlier. Adapter lock held.
+ * Queues the arm described by `r` (its timer's pending bit already set with
+ * r->order) and wakes the dispatcher if it must now wake earlier. Adapter
+ * lock held.
  */
-void st_adapter_queue_arm(st_adapter *a, st_timer *t, uint64_t order,
-                          uint64_t due, uint64_t deadline);
+void st_adapter_queue_request(st_adapter *a, const st_handover *r);
 
 /*
  * Clears the pending bit of `t` if set. Returns true when a pending arm was

@@ -26,7 +26,6 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
     atomic_store(&legacy->handle, 0);
     atomic_store(&legacy->arm, st_next_order() << 1);
     atomic_store(&legacy->adapter, a);
-    legacy->is_legacy = true;
     legacy->node.pos[0] = legacy->node.pos[1] = 0;
     atomic_store(&a->serial, atomic_fetch_add(&adapter_serials, 1) + 1);
 }

@@ -37,8 +37,14 @@ uint64_t st_wake_time(const stq *queue)
     const stq_node *first = stq_first(queue);
     if (!first)
         return UINT64_MAX;
-    uint64_t closing = stq_first_deadline(queue);
-    uint64_t aim = closing > ST_WAKE_MARGIN_US ? closing - ST_WAKE_MARGIN_US : 0;
+    /* Aim inside the window that closes first, the margin before its end,
+     * but not before that timer is due itself: then the wake-up serves it
+     * and every window open by then. Its deadline is the smallest, so the
+     * aim closes no window; and never before the first window opens. */
+    const stq_node *closing = stq_first_by_deadline(queue);
+    uint64_t aim = closing->deadline > ST_WAKE_MARGIN_US ? closing->deadline - ST_WAKE_MARGIN_US : 0;
+    if (aim < closing->due)
+        aim = closing->due;
     return aim > first->due ? aim : first->due;
 }
 

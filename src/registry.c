@@ -233,12 +233,18 @@ void st_registry_timer_give_back(st_adapter *a, st_timer *t)
     a->free_timers = t;
 }
 
-void st_registry_timer_to_pool(st_timer *t)
+/* A slot of no adapter any more, into the common pool. registry_lock held. */
+static void pool_push(st_timer *t)
 {
-    pthread_mutex_lock(&registry_lock);
     atomic_store(&t->owner_serial, 0);
     t->next = pool;
     pool = t;
+}
+
+void st_registry_timer_to_pool(st_timer *t)
+{
+    pthread_mutex_lock(&registry_lock);
+    pool_push(t);
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -248,9 +254,7 @@ void st_registry_timers_release(st_adapter *a)
     while (a->free_timers) {
         st_timer *t = a->free_timers;
         a->free_timers = t->next;
-        atomic_store(&t->owner_serial, 0);
-        t->next = pool;
-        pool = t;
+        pool_push(t);
     }
     pthread_mutex_unlock(&registry_lock);
 }
@@ -259,7 +263,8 @@ st_timer *st_registry_timer_at(uint64_t handle, uint64_t *generation)
 {
     uint64_t plain = decode_handle(handle);
     st_timer *t = timer_slot((uint32_t)(plain & ((1u << ST_SLOT_BITS) - 1)));
-    *generation = plain >> ST_SLOT_BITS;
+    if (generation)
+        *generation = plain >> ST_SLOT_BITS;
     return t;
 }
 

@@ -51,8 +51,9 @@ void st_registry_timer_to_pool(st_timer *t);
 void st_registry_timers_release(st_adapter *a);
 
 /*
- * The slot a handle value names and the generation it was issued as; NULL
- * if it names no slot. Lock-free, arithmetic only.
+ * The slot a handle value names and (if `generation` is not NULL) the
+ * generation it was issued as; NULL if it names no slot. Lock-free,
+ * arithmetic only.
  */
 st_timer *st_registry_timer_at(uint64_t handle, uint64_t *generation);
 

@@ -66,7 +66,6 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
     /* Idle, with an order newer than any request made on the slot before. */
     atomic_store(&t->arm, st_next_order() << 1);
     atomic_store(&t->adapter, a);
-    t->is_legacy = false;
     t->next = a->timers;
     if (a->timers)
         a->timers->prev = t;
@@ -88,8 +87,8 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
  */
 static st_timer *resolve(PVOID extension, PVOID handle, st_adapter **adapter)
 {
-    uint64_t value = handle_value(handle), generation;
-    st_timer *t = st_registry_timer_at(value, &generation);
+    uint64_t value = handle_value(handle);
+    st_timer *t = st_registry_timer_at(value, NULL);
     if (!t || atomic_load(&t->handle) != value)
         return NULL;
     st_adapter *a = atomic_load(&t->adapter);
@@ -127,8 +126,14 @@ static ULONG hand_over(st_adapter *a, const st_owner *owner, st_claim_kind kind,
 {
     uint64_t ticket;
     st_handover *cell = st_handover_reserve(a, &ticket);
-    if (!cell)
+    if (!cell) {
+        /* Refused before anything changed; but S5.2 and S5.3 come first. */
+        if (!st_owner_live(owner))
+            return reject(a, STOR_STATUS_INVALID_PARAMETER);
+        if (kind == ST_ARM && (atomic_load(&owner->timer->arm) & ST_PENDING))
+            return arm_status(a, ST_CLAIM_BUSY);
         return reject(a, STOR_STATUS_INSUFFICIENT_RESOURCES);
+    }
     st_claim claim = st_claim_arm_word(owner, kind, &request->order);
     bool armed = claim == ST_CLAIM_DONE || claim == ST_CLAIM_REPLACED;
     if (!armed)
@@ -164,16 +169,35 @@ static ULONG cancel(st_adapter *a, const st_owner *owner, bool locked)
 static ULONG arm_locked(st_adapter *a, const st_owner *owner, st_claim_kind kind,
                         const st_handover *request)
 {
-    uint64_t order;
-    st_claim claim = st_claim_arm_word(owner, kind, &order);
-    ULONG status = arm_status(a, claim);
-    if (status == STOR_STATUS_SUCCESS) {
-        st_timer *t = owner->timer;
-        t->callback = request->callback;
-        t->legacy_callback = request->legacy_callback;
-        t->context = request->context;
-        st_adapter_queue_arm(a, t, order, request->due, request->deadline);
+    st_handover armed = *request;
+    ULONG status = arm_status(a, st_claim_arm_word(owner, kind, &armed.order));
+    if (status == STOR_STATUS_SUCCESS)
+        st_adapter_queue_request(a, &armed);
+    return status;
+}
+
+/*
+ * Every request, by IRQL: above DISPATCH_LEVEL lock-free (S5.7), else under
+ * the adapter lock. A value of 0 cancels.
+ */
+static ULONG request(st_adapter *a, const st_owner *owner, st_claim_kind kind,
+                     ULONGLONG value, st_handover *req)
+{
+    ULONG status;
+    if (st_self.irql > DISPATCH_LEVEL) {
+        int saved_errno = errno; /* we may be in a signal handler */
+        status = value ? hand_over(a, owner, kind, req) : cancel(a, owner, false);
+        errno = saved_errno;
+        return status;
     }
+    pthread_mutex_lock(&a->mutex);
+    if (!a->live) {
+        status = reject(a, STOR_STATUS_INVALID_PARAMETER);
+    } else {
+        st_adapter_drain_handover(a);
+        status = value ? arm_locked(a, owner, kind, req) : cancel(a, owner, true);
+    }
+    pthread_mutex_unlock(&a->mutex);
     return status;
 }
 
@@ -188,7 +212,6 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
     if (!t)
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
     st_owner owner = {.timer = t, .handle = handle_value(TimerHandle)};
-    bool above_dispatch = st_self.irql > DISPATCH_LEVEL;
 
     /* S5.2: windows under 32 us are no window, and a huge one is used only
      * up to ST_WINDOW_MAX_US; S5.3: due times saturate, never wrap. */
@@ -196,7 +219,7 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
     if (window > ST_WINDOW_MAX_US)
         window = ST_WINDOW_MAX_US;
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), TimerValue);
-    st_handover request = {
+    st_handover req = {
         .timer = t,
         .handle = owner.handle,
         .adapter_serial = atomic_load(&a->serial),
@@ -205,25 +228,7 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
         .callback = TimerCallback,
         .context = CallbackContext,
     };
-    ULONG status;
-    if (above_dispatch) {
-        int saved_errno = errno; /* we may be in a signal handler */
-        status = TimerValue ? hand_over(a, &owner, ST_ARM, &request)
-                            : cancel(a, &owner, false);
-        errno = saved_errno;
-        return status;
-    }
-    pthread_mutex_lock(&a->mutex);
-    if (!a->live)
-        status = reject(a, STOR_STATUS_INVALID_PARAMETER);
-    else if (TimerValue == 0)
-        status = cancel(a, &owner, true);
-    else {
-        st_adapter_drain_handover(a);
-        status = arm_locked(a, &owner, ST_ARM, &request);
-    }
-    pthread_mutex_unlock(&a->mutex);
-    return status;
+    return request(a, &owner, ST_ARM, TimerValue, &req);
 }
 
 /* ---- S6 ---- */
@@ -238,8 +243,8 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     if (!a)
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
 
-    uint64_t handle = handle_value(TimerHandle), generation;
-    st_timer *t = st_registry_timer_at(handle, &generation);
+    uint64_t handle = handle_value(TimerHandle);
+    st_timer *t = st_registry_timer_at(handle, NULL);
     if (!t || atomic_load(&t->handle) != handle || atomic_load(&t->adapter) != a) {
         ULONG status = st_registry_timer_was_freed(a, handle)
                            ? STOR_STATUS_UNSUCCESSFUL
@@ -300,30 +305,12 @@ static void request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value
     st_owner owner = {.timer = &a->legacy, .adapter = a, .extension = extension,
                       .serial = serial};
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), value);
-    st_handover request = {
+    st_handover req = {
         .timer = &a->legacy, .adapter_serial = serial,
         .due = due, .deadline = due, .legacy_callback = routine,
     };
-    if (st_self.irql > DISPATCH_LEVEL) {
-        int saved_errno = errno; /* we may be in a signal handler */
-        if (value) {
-            if (hand_over(a, &owner, ST_REPLACE, &request) == STOR_STATUS_SUCCESS)
-                ST_COUNT(a, legacy_armed, 1);
-        } else {
-            cancel(a, &owner, false);
-        }
-        errno = saved_errno;
-        return;
-    }
-    pthread_mutex_lock(&a->mutex);
-    if (a->live && atomic_load(&a->serial) == serial) {
-        st_adapter_drain_handover(a);
-        if (!value)
-            cancel(a, &owner, true);
-        else if (arm_locked(a, &owner, ST_REPLACE, &request) == STOR_STATUS_SUCCESS)
-            ST_COUNT(a, legacy_armed, 1);
-    }
-    pthread_mutex_unlock(&a->mutex);
+    if (request(a, &owner, ST_REPLACE, value, &req) == STOR_STATUS_SUCCESS && value)
+        ST_COUNT(a, legacy_armed, 1);
 }
 
 VOID StorPortNotification(SCSI_NOTIFICATION_TYPE NotificationType, PVOID HwDeviceExtension,

@@ -123,9 +123,9 @@ stq_node *stq_first(const stq *q)
     return q->count ? q->heap[0][0] : NULL;
 }
 
-uint64_t stq_first_deadline(const stq *q)
+stq_node *stq_first_by_deadline(const stq *q)
 {
-    return q->count ? q->heap[1][0]->deadline : UINT64_MAX;
+    return q->count ? q->heap[1][0] : NULL;
 }
 
 bool stq_check(const stq *q)

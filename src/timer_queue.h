@@ -55,8 +55,9 @@ static inline bool stq_queued(const stq_node *node) { return node->pos[0] != 0; 
 /* The node to fire first: smallest due, then smallest seq. NULL if empty. */
 stq_node *stq_first(const stq *q);
 
-/* The earliest deadline of any queued node; UINT64_MAX if empty. */
-uint64_t stq_first_deadline(const stq *q);
+/* The node whose window closes first: smallest deadline, then seq. NULL if
+ * empty. */
+stq_node *stq_first_by_deadline(const stq *q);
 
 /* Checks every heap invariant; returns false on the first broken one. */
 bool stq_check(const stq *q);

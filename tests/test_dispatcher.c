@@ -4,6 +4,7 @@
  * timer is armed (or a request arrives from above DISPATCH_LEVEL).
  */
 #include "clock.h"
+#include "dispatcher.h"
 #include "harness.h"
 
 TEST_REAL(dispatcher_idle_adapter_never_wakes)
@@ -113,4 +114,42 @@ TEST_REAL(dispatcher_huge_window_does_not_postpone_for_ever)
     arm(ext, new_timer(ext), probe_callback, &p, 1000, UINT64_MAX);
     CHECK(fx_await(fx, &p.fired, 1));
     CHECK(p.at[0] >= start + 1000);
+}
+
+/* ---- when the dispatcher aims to wake (white-box: src/dispatcher.h) ---- */
+
+static uint64_t wake_time_of(stq_node *nodes, int n)
+{
+    stq q;
+    stq_init(&q);
+    CHECK(stq_reserve(&q, (uint32_t)n));
+    for (int i = 0; i < n; i++)
+        stq_insert(&q, &nodes[i]);
+    uint64_t wake = st_wake_time(&q);
+    stq_free(&q);
+    return wake;
+}
+
+TEST(dispatcher_aims_a_margin_before_the_first_window_closes)
+{
+    stq_node wide[2] = {{.due = 100000, .deadline = 200000, .seq = 1},
+                        {.due = 120000, .deadline = 300000, .seq = 2}};
+    CHECK_EQ(wake_time_of(wide, 2), 200000 - ST_WAKE_MARGIN_US);
+}
+
+TEST(dispatcher_one_wakeup_serves_a_window_and_a_timer_due_inside_it)
+{
+    /* A's window is 100-200 ms; B is due at 150 ms with no window. Waking
+     * at 149 ms would serve A only; at 150 ms it serves both. */
+    stq_node a_and_b[2] = {{.due = 100000, .deadline = 200000, .seq = 1},
+                           {.due = 150000, .deadline = 150000, .seq = 2}};
+    CHECK_EQ(wake_time_of(a_and_b, 2), 150000);
+}
+
+TEST(dispatcher_never_aims_before_the_first_window_opens)
+{
+    stq_node narrow = {.due = 5000, .deadline = 5100, .seq = 1};
+    CHECK_EQ(wake_time_of(&narrow, 1), 5000);
+    stq_node none = {.due = 500, .deadline = 500, .seq = 1};
+    CHECK_EQ(wake_time_of(&none, 1), 500);
 }

@@ -249,3 +249,23 @@ TEST_REAL(s5_7_signals_landing_inside_library_calls_never_deadlock)
     CHECK(fx_await(fx, &isr_probe.fired, (int)atomic_load(&isr.statuses_ok)));
     CHECK_EQ(fx_remove(ext), 1);
 }
+
+TEST(s5_7_pending_timer_is_busy_even_when_the_hand_over_queue_is_full)
+{
+    /* S5.3 comes before the hand-over: a pending timer needs no cell. */
+    stortimer_clock *clock = stortimer_clock_virtual_create();
+    fixture fx = {"virtual", clock};
+    PVOID ext = fx_adapter(&fx, 0), pending = new_timer(ext), idle = new_timer(ext);
+    PVOID filler[300];
+    for (int i = 0; i < 300; i++)
+        filler[i] = new_timer(ext);
+    arm(ext, pending, probe_callback, NULL, 1000, 0);
+    KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    for (int i = 0; i < 300; i++)
+        StorPortRequestTimer(ext, filler[i], probe_callback, NULL, 1000, 0);
+    ULONG busy = StorPortRequestTimer(ext, pending, probe_callback, NULL, 1000, 0);
+    ULONG full = StorPortRequestTimer(ext, idle, probe_callback, NULL, 1000, 0);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(busy, STOR_STATUS_BUSY);
+    CHECK_STATUS(full, STOR_STATUS_INSUFFICIENT_RESOURCES);
+}
