@@ -169,6 +169,19 @@ bool fx_await(fixture *fx, _Atomic int *counter, int target)
     return atomic_load(counter) >= target;
 }
 
+bool fx_pass_until_fired(fixture *fx, ULONGLONG us, _Atomic int *counter, int target)
+{
+    if (fx->clock && us > 0) {
+        fx_pass(fx, us - 1);
+        if (atomic_load(counter) >= target)
+            return false; /* early */
+        fx_pass(fx, 1);
+    } else {
+        fx_pass(fx, us);
+    }
+    return fx_await(fx, counter, target);
+}
+
 void fx_settle(fixture *fx)
 {
     if (!fx->clock)

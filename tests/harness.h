@@ -97,6 +97,14 @@ ULONGLONG fx_now(fixture *fx);
  */
 bool fx_await(fixture *fx, _Atomic int *counter, int target);
 
+/*
+ * Lets `us` pass and waits until *counter reaches target. On a virtual clock
+ * it first passes us - 1 and checks the counter has not reached target yet
+ * (never early), then the last microsecond; on the real clock it sleeps and
+ * waits up to a few seconds. False if it fired early or never.
+ */
+bool fx_pass_until_fired(fixture *fx, ULONGLONG us, _Atomic int *counter, int target);
+
 /* On the real clock, a pause long enough that a wrongly queued callback
  * would have run; nothing on a virtual clock. */
 void fx_settle(fixture *fx);

@@ -39,8 +39,7 @@ TEST_BOTH(pattern_port_start_state_machine_polls_every_10_ms)
     port p = {.fx = fx, .ready_after = 8};
     p.timer = new_timer(ext);
     ULONGLONG start = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(ext, p.timer, port_poll, &p, 10000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, p.timer, port_poll, &p, 10000, 0);
     /* The start path kicks it again: BUSY, "already pending". */
     CHECK_STATUS(StorPortRequestTimer(ext, p.timer, port_poll, &p, 10000, 0),
                  STOR_STATUS_BUSY);
@@ -79,8 +78,7 @@ TEST_BOTH(pattern_io_timeouts_cancelled_on_completion_under_startio_lock)
      * machine still completes the others in time on the real clock). */
     StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
     for (int i = 0; i < 8; i++)
-        CHECK_STATUS(StorPortRequestTimer(ext, io.timer[i], io_timed_out, &io, 500000, 20000),
-                     STOR_STATUS_SUCCESS);
+        arm(ext, io.timer[i], io_timed_out, &io, 500000, 20000);
     StorPortReleaseSpinLock(ext, &lock);
     fx_pass(fx, 1000);
     /* Completion of all but I/O 3, again under the StartIo lock. */
@@ -106,9 +104,7 @@ TEST_BOTH(pattern_cancel_then_free_on_shutdown)
     PVOID timers[6];
     for (int i = 0; i < 6; i++) {
         timers[i] = new_timer(ext);
-        CHECK_STATUS(StorPortRequestTimer(ext, timers[i], probe_callback, &p,
-                                          300000 + (ULONGLONG)i * 100, 0),
-                     STOR_STATUS_SUCCESS);
+        arm(ext, timers[i], probe_callback, &p, 300000 + (ULONGLONG)i * 100, 0);
     }
     for (int i = 0; i < 6; i++) {
         CHECK_STATUS(StorPortRequestTimer(ext, timers[i], probe_callback, &p, 0, 0),
@@ -148,8 +144,7 @@ TEST_BOTH(pattern_watchdog_frees_its_own_timer_when_device_is_gone)
     PVOID ext = fx_adapter(fx, 0);
     watchdog w = {.ticks_until_gone = 3};
     w.timer = new_timer(ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, w.timer, watchdog_tick, &w, 100000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, w.timer, watchdog_tick, &w, 100000, 0);
     fx_pass(fx, 300000);
     CHECK(fx_await(fx, &w.freed, 1));
     CHECK_STATUS(w.free_status, STOR_STATUS_SUCCESS);

@@ -90,9 +90,7 @@ void __wrap_st_adapter_drain_handover(st_adapter *a)
      * its sleep. */
     if (thread_id() != atomic_load(&test_thread_id) && atomic_exchange(&arm_during_drain, 0)) {
         KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
-        CHECK_STATUS(StorPortRequestTimer(drain_ext, drain_timer, probe_callback,
-                                          &drain_probe, 1000, 0),
-                     STOR_STATUS_SUCCESS);
+        arm(drain_ext, drain_timer, probe_callback, &drain_probe, 1000, 0);
         stortimer_irql_lower(old);
     }
 }

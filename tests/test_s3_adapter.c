@@ -137,8 +137,7 @@ TEST_REAL(s3_create_with_null_config_runs_on_the_real_clock)
     probe_init(&p, fx, ext);
     CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
     ULONGLONG called = real_us();
-    CHECK_STATUS(StorPortRequestTimer(ext, handle, probe_callback, &p, 2000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, handle, probe_callback, &p, 2000, 0);
     /* Nobody advances anything: real time alone fires it. */
     CHECK(fx_await(fx, &p.fired, 1));
     CHECK(p.at[0] - called >= 2000);
@@ -264,8 +263,8 @@ TEST_BOTH(s3_callbacks_get_their_own_adapters_extension)
     probe_init(&pb, fx, b);
     CHECK_STATUS(StorPortInitializeTimer(a, &ha), STOR_STATUS_SUCCESS);
     CHECK_STATUS(StorPortInitializeTimer(b, &hb), STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(a, ha, probe_callback, &pa, 1000, 0), STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(b, hb, probe_callback, &pb, 1000, 0), STOR_STATUS_SUCCESS);
+    arm(a, ha, probe_callback, &pa, 1000, 0);
+    arm(b, hb, probe_callback, &pb, 1000, 0);
     fx_pass(fx, 1000);
     CHECK(fx_await(fx, &pa.fired, 1));
     CHECK(fx_await(fx, &pb.fired, 1));
@@ -302,7 +301,7 @@ TEST_BOTH(s3_foreign_calls_leave_the_timer_armed)
     probe_init(&p, fx, a);
     CHECK_STATUS(StorPortInitializeTimer(a, &ha), STOR_STATUS_SUCCESS);
     ULONGLONG called = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(a, ha, probe_callback, &p, 3000, 0), STOR_STATUS_SUCCESS);
+    arm(a, ha, probe_callback, &p, 3000, 0);
     CHECK_STATUS(StorPortRequestTimer(b, ha, probe_callback, &p, 0, 0),
                  STOR_STATUS_INVALID_PARAMETER);
     CHECK_STATUS(StorPortFreeTimer(b, ha), STOR_STATUS_INVALID_PARAMETER);
@@ -408,8 +407,8 @@ TEST_BOTH(s3_startio_lock_of_one_adapter_does_not_hold_back_anothers_callbacks)
     STOR_LOCK_HANDLE h;
     StorPortAcquireSpinLock(a, StartIoLock, NULL, &h);
     /* Armed at DISPATCH_LEVEL, under a's StartIo lock. */
-    CHECK_STATUS(StorPortRequestTimer(a, ha, probe_callback, &pa, 1000, 0), STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(b, hb, probe_callback, &pb, 1000, 0), STOR_STATUS_SUCCESS);
+    arm(a, ha, probe_callback, &pa, 1000, 0);
+    arm(b, hb, probe_callback, &pb, 1000, 0);
     fx_pass(fx, 2000);
     bool b_fired = fx_await(fx, &pb.fired, 1);
     int a_fired_while_held = atomic_load(&pa.fired);
@@ -422,12 +421,14 @@ TEST_BOTH(s3_startio_lock_of_one_adapter_does_not_hold_back_anothers_callbacks)
 
 /* ---- half duplex: StartIo lock and interrupt lock are one lock ---- */
 
-TEST(s3_half_duplex_startio_holder_excludes_interrupt_lock_of_another_thread)
+/* In half duplex, a thread holding `held` keeps another out of `wanted`
+ * until it releases it. */
+static void check_half_duplex_excludes(STOR_SPINLOCK held, STOR_SPINLOCK wanted)
 {
     PVOID ext = duplex_adapter(virtual_fixture(), true);
     STOR_LOCK_HANDLE h;
-    StorPortAcquireSpinLock(ext, StartIoLock, NULL, &h);
-    locker l = {.extension = ext, .kind = InterruptLock};
+    StorPortAcquireSpinLock(ext, held, NULL, &h);
+    locker l = {.extension = ext, .kind = wanted};
     test_thread *t = thread_start(lock_taker, &l);
     CHECK(wait_for(&l.trying, 1, 5000));
     sleep_us(50000);
@@ -440,23 +441,24 @@ TEST(s3_half_duplex_startio_holder_excludes_interrupt_lock_of_another_thread)
     CHECK(l.got_at >= released);
 }
 
+TEST(s3_half_duplex_startio_holder_excludes_interrupt_lock_of_another_thread)
+{
+    check_half_duplex_excludes(StartIoLock, InterruptLock);
+}
+
 TEST(s3_half_duplex_interrupt_holder_excludes_startio_lock_of_another_thread)
+{
+    check_half_duplex_excludes(InterruptLock, StartIoLock);
+}
+
+TEST(s3_half_duplex_interrupt_lock_raises_to_a_device_level)
 {
     PVOID ext = duplex_adapter(virtual_fixture(), true);
     STOR_LOCK_HANDLE h;
     StorPortAcquireSpinLock(ext, InterruptLock, NULL, &h);
-    CHECK_EQ(stortimer_irql_current(), STOR_DEVICE_LEVEL);
-    locker l = {.extension = ext, .kind = StartIoLock};
-    test_thread *t = thread_start(lock_taker, &l);
-    CHECK(wait_for(&l.trying, 1, 5000));
-    sleep_us(50000);
-    int got_while_held = atomic_load(&l.got);
-    ULONGLONG released = real_us();
+    KIRQL inside = stortimer_irql_current();
     StorPortReleaseSpinLock(ext, &h);
-    thread_join(t);
-    CHECK_EQ(got_while_held, 0);
-    CHECK_EQ(atomic_load(&l.got), 1);
-    CHECK(l.got_at >= released);
+    CHECK_EQ(inside, STOR_DEVICE_LEVEL);
 }
 
 TEST(s3_full_duplex_startio_holder_does_not_exclude_interrupt_lock)
@@ -555,8 +557,7 @@ TEST_BOTH(s3_full_duplex_callbacks_run_while_interrupt_lock_is_held)
     probe p;
     probe_init(&p, fx, ext);
     CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, handle, probe_callback, &p, 1000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, handle, probe_callback, &p, 1000, 0);
     STOR_LOCK_HANDLE h;
     StorPortAcquireSpinLock(ext, InterruptLock, NULL, &h);
     fx_pass(fx, 1000);
@@ -595,10 +596,8 @@ TEST_BOTH(s3_remove_cancels_pending_timers)
     legacy_log.fx = fx;
     CHECK_STATUS(StorPortInitializeTimer(ext, &h1), STOR_STATUS_SUCCESS);
     CHECK_STATUS(StorPortInitializeTimer(ext, &h2), STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, h1, probe_callback, &p, 20000, 0),
-                 STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, h2, probe_callback, &p, 25000, 5000),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, h1, probe_callback, &p, 20000, 0);
+    arm(ext, h2, probe_callback, &p, 25000, 5000);
     arm_legacy(ext, legacy_logger, 22000);
     CHECK_EQ(fx_remove(ext), 2);
     /* On a loaded machine they may have fired before the removal: what
@@ -638,8 +637,7 @@ TEST_BOTH(s3_remove_waits_for_a_running_callback)
     PVOID ext = fx_adapter(fx, 0), handle;
     slow s = {.fx = fx};
     CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, handle, slow_callback, &s, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, handle, slow_callback, &s, 100, 0);
     advancer adv = {fx->clock, 100};
     test_thread *t = fx->clock ? thread_start(advance_thread, &adv) : NULL;
     CHECK(wait_for(&s.started, 1, 5000));
@@ -666,8 +664,7 @@ TEST_BOTH(s3_remove_stops_a_self_rearming_timer)
     PVOID ext = fx_adapter(fx, 0);
     slow s = {.fx = fx};
     CHECK_STATUS(StorPortInitializeTimer(ext, &s.handle), STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, s.handle, rearming_callback, &s, 500, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, s.handle, rearming_callback, &s, 500, 0);
     fx_pass(fx, 5000);
     CHECK(fx_await(fx, &s.fired, 3));
     CHECK_EQ(fx_remove(ext), 1);
@@ -806,8 +803,7 @@ TEST_BOTH(s3_remove_from_own_callback_is_invalid_device_state)
     PVOID ext = fx_adapter(fx, 0), h;
     self_remover r = {.status = 0xFFFFFFFFu};
     CHECK_STATUS(StorPortInitializeTimer(ext, &h), STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, h, remove_self_callback, &r, 1000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, h, remove_self_callback, &r, 1000, 0);
     fx_pass(fx, 1000);
     CHECK(fx_await(fx, &r.fired, 1));
     CHECK_STATUS(r.status, STOR_STATUS_INVALID_DEVICE_STATE);
@@ -837,37 +833,31 @@ TEST_BOTH(s3_remove_from_own_legacy_callback_is_invalid_device_state)
     CHECK_EQ(fx_remove(ext), 0);
 }
 
-TEST(s3_remove_while_holding_its_startio_lock_is_invalid_device_state)
+/* Removing an adapter while holding one of its locks would deadlock. */
+static void remove_while_holding(STOR_SPINLOCK kind)
 {
     PVOID ext = virtual_adapter(0);
     STOR_LOCK_HANDLE h;
-    StorPortAcquireSpinLock(ext, StartIoLock, NULL, &h);
+    StorPortAcquireSpinLock(ext, kind, NULL, &h);
     ULONG status = stortimer_adapter_remove(ext, NULL);
     StorPortReleaseSpinLock(ext, &h);
     CHECK_STATUS(status, STOR_STATUS_INVALID_DEVICE_STATE);
     CHECK_EQ(fx_remove(ext), 0);
+}
+
+TEST(s3_remove_while_holding_its_startio_lock_is_invalid_device_state)
+{
+    remove_while_holding(StartIoLock);
 }
 
 TEST(s3_remove_while_holding_its_dpc_lock_is_invalid_device_state)
 {
-    PVOID ext = virtual_adapter(0);
-    STOR_LOCK_HANDLE h;
-    StorPortAcquireSpinLock(ext, DpcLock, NULL, &h);
-    ULONG status = stortimer_adapter_remove(ext, NULL);
-    StorPortReleaseSpinLock(ext, &h);
-    CHECK_STATUS(status, STOR_STATUS_INVALID_DEVICE_STATE);
-    CHECK_EQ(fx_remove(ext), 0);
+    remove_while_holding(DpcLock);
 }
 
 TEST(s3_remove_while_holding_its_interrupt_lock_is_invalid_device_state)
 {
-    PVOID ext = virtual_adapter(0);
-    STOR_LOCK_HANDLE h;
-    StorPortAcquireSpinLock(ext, InterruptLock, NULL, &h);
-    ULONG status = stortimer_adapter_remove(ext, NULL);
-    StorPortReleaseSpinLock(ext, &h);
-    CHECK_STATUS(status, STOR_STATUS_INVALID_DEVICE_STATE);
-    CHECK_EQ(fx_remove(ext), 0);
+    remove_while_holding(InterruptLock);
 }
 
 TEST(s3_remove_while_holding_another_adapters_lock_is_allowed)
@@ -926,9 +916,9 @@ TEST_BOTH(s3_removing_one_adapter_leaves_anothers_timers_working)
     CHECK_STATUS(StorPortInitializeTimer(a, &ha), STOR_STATUS_SUCCESS);
     CHECK_STATUS(StorPortInitializeTimer(b, &hb), STOR_STATUS_SUCCESS);
     ULONGLONG called = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(b, hb, probe_callback, &pb, 3000, 0), STOR_STATUS_SUCCESS);
+    arm(b, hb, probe_callback, &pb, 3000, 0);
     arm_legacy(b, legacy_logger, 4000);
-    CHECK_STATUS(StorPortRequestTimer(a, ha, probe_callback, &pa, 20000, 0), STOR_STATUS_SUCCESS);
+    arm(a, ha, probe_callback, &pa, 20000, 0);
     arm_legacy(a, legacy_logger, 20000);
     CHECK_EQ(fx_remove(a), 1);
     fx_pass(fx, 4000);
@@ -959,7 +949,7 @@ TEST_BOTH(s3_removing_one_adapter_leaves_anothers_timers_working)
     }
     /* and b still takes new work */
     ULONGLONG again = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(b, hb, probe_callback, &pb, 1000, 0), STOR_STATUS_SUCCESS);
+    arm(b, hb, probe_callback, &pb, 1000, 0);
     fx_pass(fx, 1000);
     CHECK(fx_await(fx, &pb.fired, 2));
     if (fx->clock)
@@ -996,8 +986,7 @@ TEST_BOTH(s3_half_duplex_callback_already_holds_the_interrupt_lock)
     lock_during l = {.extension = ext, .kind = InterruptLock};
     CHECK_STATUS(StorPortInitializeTimer(ext, &h), STOR_STATUS_SUCCESS);
     reports_capture();
-    CHECK_STATUS(StorPortRequestTimer(ext, h, take_lock_callback, &l, 1000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, h, take_lock_callback, &l, 1000, 0);
     fx_pass(fx, 1000);
     bool done = fx_await(fx, &l.done, 1);
     reports_release();
@@ -1013,8 +1002,7 @@ TEST_BOTH(s3_full_duplex_callback_can_take_the_interrupt_lock)
     lock_during l = {.extension = ext, .kind = InterruptLock};
     CHECK_STATUS(StorPortInitializeTimer(ext, &h), STOR_STATUS_SUCCESS);
     reports_capture();
-    CHECK_STATUS(StorPortRequestTimer(ext, h, take_lock_callback, &l, 1000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, h, take_lock_callback, &l, 1000, 0);
     fx_pass(fx, 1000);
     bool done = fx_await(fx, &l.done, 1);
     reports_release();
@@ -1041,8 +1029,7 @@ static void interrupt_lock_during_callback(fixture *fx, bool half, PHW_TIMER_EX 
 {
     PVOID ext = duplex_adapter(fx, half), handle;
     CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, handle, callback, s, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, handle, callback, s, 100, 0);
     advancer adv = {fx->clock, 100};
     test_thread *t = fx->clock ? thread_start(advance_thread, &adv) : NULL;
     CHECK(wait_for(&s->started, 1, 5000));

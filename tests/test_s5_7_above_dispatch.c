@@ -47,8 +47,7 @@ TEST(s5_7_due_time_counts_from_the_call_not_the_hand_over)
     probe_init(&p, &fx, ext);
     stortimer_thread_bind_clock(clock);
     KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 500, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 500, 0);
     /* Time passes before anyone below DISPATCH_LEVEL takes the hand-over. */
     StorPortStallExecution(300);
     stortimer_irql_lower(old);
@@ -68,8 +67,7 @@ TEST(s5_7_busy_is_decided_at_the_call)
     probe p;
     probe_init(&p, &fx, ext);
     KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 100, 0);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
                  STOR_STATUS_BUSY);
     stortimer_irql_lower(old);
@@ -77,8 +75,7 @@ TEST(s5_7_busy_is_decided_at_the_call)
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
                  STOR_STATUS_BUSY);
     PVOID second = new_timer(ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, second, probe_callback, &p, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, second, probe_callback, &p, 100, 0);
     CHECK_STATUS(request_at_device_level(ext, second, &p, 100, 0), STOR_STATUS_BUSY);
     stortimer_clock_advance(clock, 100);
     CHECK_EQ(atomic_load(&p.fired), 2);
@@ -89,15 +86,13 @@ TEST_BOTH(s5_7_cancel_above_dispatch)
     PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
     probe p;
     probe_init(&p, fx, ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 200000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 200000, 0);
     CHECK_STATUS(request_at_device_level(ext, timer, &p, 0, 0), STOR_STATUS_SUCCESS);
     fx_pass(fx, 250000);
     fx_settle(fx);
     CHECK_EQ(atomic_load(&p.fired), 0);
     /* Not pending any more: it can be armed again. */
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 100, 0);
     fx_pass(fx, 100);
     CHECK(fx_await(fx, &p.fired, 1));
 }
@@ -108,8 +103,7 @@ TEST_BOTH(s5_7_arm_and_cancel_both_above_dispatch)
     probe p;
     probe_init(&p, fx, ext);
     KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 200000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 200000, 0);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 0, 0),
                  STOR_STATUS_SUCCESS);
     stortimer_irql_lower(old);
@@ -142,8 +136,7 @@ TEST(s5_7_full_hand_over_queue_is_insufficient_resources)
     CHECK_EQ(accepted + refused, N);
     /* A refused arm left its timer idle; the accepted ones all fire. */
     for (int i = accepted; i < N; i++)
-        CHECK_STATUS(StorPortRequestTimer(ext, timers[i], probe_callback, &p, 100, 0),
-                     STOR_STATUS_SUCCESS);
+        arm(ext, timers[i], probe_callback, &p, 100, 0);
     stortimer_clock_advance(clock, 100);
     CHECK_EQ(atomic_load(&p.fired), N);
 }

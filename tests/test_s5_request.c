@@ -78,8 +78,7 @@ TEST(s5_2_handle_of_another_adapter_is_invalid_parameter)
     CHECK_STATUS(StorPortRequestTimer(b, timer_of_a, probe_callback, NULL, 0, 0),
                  STOR_STATUS_INVALID_PARAMETER);
     /* And the rejected call changed nothing on the owner. */
-    CHECK_STATUS(StorPortRequestTimer(a, timer_of_a, probe_callback, NULL, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(a, timer_of_a, probe_callback, NULL, 100, 0);
 }
 
 TEST(s5_2_handle_of_removed_adapter_is_invalid_parameter)
@@ -97,8 +96,7 @@ TEST_BOTH(s5_3_arming_a_pending_timer_is_busy)
     PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
     probe p;
     probe_init(&p, fx, ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 5000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 5000, 0);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 5000, 0),
                  STOR_STATUS_BUSY);
     stortimer_stats stats;
@@ -114,8 +112,7 @@ TEST_BOTH(s5_3_busy_changes_nothing)
     probe_init(&first, fx, ext);
     probe_init(&second, fx, ext);
     ULONGLONG armed_at = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &first, 3000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &first, 3000, 0);
     /* A shorter time, another callback context: refused, original intact. */
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &second, 100, 0),
                  STOR_STATUS_BUSY);
@@ -137,12 +134,10 @@ TEST_BOTH(s5_3_after_firing_the_timer_can_be_armed_again)
     PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
     probe p;
     probe_init(&p, fx, ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 500, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 500, 0);
     fx_pass(fx, 500);
     CHECK(fx_await(fx, &p.fired, 1));
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 500, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 500, 0);
     fx_pass(fx, 500);
     CHECK(fx_await(fx, &p.fired, 2));
 }
@@ -150,12 +145,10 @@ TEST_BOTH(s5_3_after_firing_the_timer_can_be_armed_again)
 TEST(s5_3_after_cancel_the_timer_can_be_armed_again)
 {
     PVOID ext = virtual_adapter(0), timer = new_timer(ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, NULL, 500, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, NULL, 500, 0);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, NULL, 0, 0),
                  STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, NULL, 500, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, NULL, 500, 0);
 }
 
 /* ---- S5.4: arming ---- */
@@ -165,8 +158,7 @@ TEST_BOTH(s5_4_callback_fires_exactly_once_with_extension_and_context)
     PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
     probe p;
     probe_init(&p, fx, ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 1000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 1000, 0);
     fx_pass(fx, 1000);
     CHECK(fx_await(fx, &p.fired, 1));
     fx_pass(fx, 10000);
@@ -189,8 +181,7 @@ static VOID record_null_context(PVOID DeviceExtension, PVOID Context)
 TEST(s5_4_context_may_be_null)
 {
     PVOID ext = virtual_adapter(0), timer = new_timer(ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, record_null_context, NULL, 10, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, record_null_context, NULL, 10, 0);
     stortimer_clock_advance(virtual_fixture()->clock, 10);
     CHECK_EQ(null_context_calls, 1);
     CHECK(null_context_seen == NULL);
@@ -202,11 +193,9 @@ TEST(s5_4_each_arm_uses_its_own_callback_and_context)
     probe first, second;
     probe_init(&first, virtual_fixture(), ext);
     probe_init(&second, virtual_fixture(), ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &first, 10, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &first, 10, 0);
     stortimer_clock_advance(virtual_fixture()->clock, 10);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &second, 10, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &second, 10, 0);
     stortimer_clock_advance(virtual_fixture()->clock, 10);
     CHECK_EQ(atomic_load(&first.fired), 1);
     CHECK_EQ(atomic_load(&second.fired), 1);
@@ -220,9 +209,7 @@ TEST_BOTH(s5_4_many_timers_each_fire_once)
     probe p[N];
     for (int i = 0; i < N; i++) {
         probe_init(&p[i], fx, ext);
-        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p[i],
-                                          100 + (ULONGLONG)(i * 37 % N) * 50, 0),
-                     STOR_STATUS_SUCCESS);
+        arm(ext, new_timer(ext), probe_callback, &p[i], 100 + (ULONGLONG)(i * 37 % N) * 50, 0);
     }
     fx_pass(fx, 100 + N * 50);
     for (int i = 0; i < N; i++)
@@ -244,9 +231,7 @@ TEST_BOTH(s5_4_1_never_early)
     for (int i = 0; i < N; i++) {
         probe_init(&p[i], fx, ext);
         called_at[i] = fx_now(fx);
-        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p[i],
-                                          values[i], 0),
-                     STOR_STATUS_SUCCESS);
+        arm(ext, new_timer(ext), probe_callback, &p[i], values[i], 0);
     }
     if (fx->clock) {
         /* One microsecond before each due time, nothing of it has run. */
@@ -275,8 +260,7 @@ TEST_REAL(s5_4_1_never_early_measured_against_clock_gettime)
         PVOID timer = new_timer(ext);
         ULONGLONG value = 100 + (ULONGLONG)round * 97;
         clock_gettime(CLOCK_MONOTONIC, &before);
-        CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, value, 0),
-                     STOR_STATUS_SUCCESS);
+        arm(ext, timer, probe_callback, &p, value, 0);
         CHECK(fx_await(fx, &p.fired, 1));
         clock_gettime(CLOCK_MONOTONIC, &after);
         long long ns = (after.tv_sec - before.tv_sec) * 1000000000LL +
@@ -297,8 +281,7 @@ TEST(s5_4_2_delay_below_32_us_is_no_window)
         probe p;
         probe_init(&p, virtual_fixture(), ext);
         ULONGLONG start = stortimer_clock_now(virtual_fixture()->clock);
-        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p, 50, delay),
-                     STOR_STATUS_SUCCESS);
+        arm(ext, new_timer(ext), probe_callback, &p, 50, delay);
         stortimer_clock_advance(virtual_fixture()->clock, 50);
         CHECK_EQ(atomic_load(&p.fired), 1);
         CHECK_EQ(p.at[0], start + 50);
@@ -316,9 +299,7 @@ TEST_BOTH(s5_4_2_callback_fires_inside_its_window)
         value[i] = 2000 + (ULONGLONG)i * 300;
         window[i] = 32 + (ULONGLONG)i * 1500;
         called_at[i] = fx_now(fx);
-        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p[i],
-                                          value[i], window[i]),
-                     STOR_STATUS_SUCCESS);
+        arm(ext, new_timer(ext), probe_callback, &p[i], value[i], window[i]);
     }
     fx_pass(fx, 2000 + N * 300 + N * 1500);
     for (int i = 0; i < N; i++) {
@@ -338,9 +319,7 @@ TEST_REAL(s5_4_2_windows_let_one_wakeup_serve_many_timers)
     probe p[N];
     for (int i = 0; i < N; i++) {
         probe_init(&p[i], fx, ext);
-        CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p[i],
-                                          30000 + (ULONGLONG)i * 50, 20000),
-                     STOR_STATUS_SUCCESS);
+        arm(ext, new_timer(ext), probe_callback, &p[i], 30000 + (ULONGLONG)i * 50, 20000);
     }
     for (int i = 0; i < N; i++)
         CHECK(fx_await(fx, &p[i].fired, 1));
@@ -359,12 +338,8 @@ TEST(s5_4_3_huge_timer_value_saturates_instead_of_wrapping)
     probe p;
     probe_init(&p, virtual_fixture(), ext);
     stortimer_clock_advance(virtual_fixture()->clock, 5000);
-    CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p,
-                                      UINT64_MAX, 0),
-                 STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p,
-                                      UINT64_MAX - 4000, UINT64_MAX),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, new_timer(ext), probe_callback, &p, UINT64_MAX, 0);
+    arm(ext, new_timer(ext), probe_callback, &p, UINT64_MAX - 4000, UINT64_MAX);
     stortimer_clock_advance(virtual_fixture()->clock, UINT64_MAX / 2);
     CHECK_EQ(atomic_load(&p.fired), 0);
 }
@@ -374,9 +349,7 @@ TEST(s5_4_3_huge_window_still_fires_not_before_due)
     PVOID ext = virtual_adapter(0);
     probe p;
     probe_init(&p, virtual_fixture(), ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p, 300,
-                                      UINT64_MAX),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, new_timer(ext), probe_callback, &p, 300, UINT64_MAX);
     stortimer_clock_advance(virtual_fixture()->clock, 299);
     CHECK_EQ(atomic_load(&p.fired), 0);
     stortimer_clock_advance(virtual_fixture()->clock, 1);
@@ -388,9 +361,7 @@ TEST_REAL(s5_4_3_huge_value_on_real_clock_does_not_fire)
     PVOID ext = fx_adapter(fx, 0);
     probe p;
     probe_init(&p, fx, ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, new_timer(ext), probe_callback, &p,
-                                      UINT64_MAX, UINT64_MAX),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, new_timer(ext), probe_callback, &p, UINT64_MAX, UINT64_MAX);
     fx_settle(fx);
     CHECK_EQ(atomic_load(&p.fired), 0);
     CHECK_EQ(fx_remove(ext), 1);
@@ -404,8 +375,7 @@ TEST_BOTH(s5_5_cancel_stops_a_pending_callback)
     probe p;
     probe_init(&p, fx, ext);
     /* Long enough that a loaded machine still cancels it in time. */
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 200000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 200000, 0);
     fx_pass(fx, 500);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 0, 0),
                  STOR_STATUS_SUCCESS);
@@ -424,8 +394,7 @@ TEST_BOTH(s5_5_cancel_of_an_idle_timer_succeeds)
     probe_init(&p, fx, ext);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 0, 0),
                  STOR_STATUS_SUCCESS);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 100, 0);
     fx_pass(fx, 100);
     CHECK(fx_await(fx, &p.fired, 1));
     /* After it fired, nothing is pending: cancel still succeeds. */
@@ -444,8 +413,7 @@ TEST(s12_cancel_succeeds_with_a_different_callback)
     PVOID ext = virtual_adapter(0), timer = new_timer(ext);
     probe p;
     probe_init(&p, virtual_fixture(), ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 100, 0);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, other_callback, NULL, 0, 12345),
                  STOR_STATUS_SUCCESS);
     stortimer_clock_advance(virtual_fixture()->clock, 1000);
@@ -458,13 +426,11 @@ TEST_BOTH(s5_5_cancel_then_rearm_fires_only_the_new_request)
     probe old_request, new_request;
     probe_init(&old_request, fx, ext);
     probe_init(&new_request, fx, ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &old_request, 1000000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &old_request, 1000000, 0);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &old_request, 0, 0),
                  STOR_STATUS_SUCCESS);
     ULONGLONG armed_at = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &new_request, 3000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &new_request, 3000, 0);
     fx_pass(fx, 3000);
     CHECK(fx_await(fx, &new_request.fired, 1));
     fx_settle(fx);
@@ -491,8 +457,7 @@ TEST_REAL(s5_5_cancel_does_not_wait_for_a_started_callback)
 {
     PVOID ext = fx_adapter(fx, 0), timer = new_timer(ext);
     slow_callback s = {0};
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, slow_callback_fn, &s, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, slow_callback_fn, &s, 100, 0);
     CHECK(fx_await(fx, &s.entered, 1));
     CHECK_STATUS(StorPortRequestTimer(ext, timer, slow_callback_fn, &s, 0, 0),
                  STOR_STATUS_SUCCESS);
@@ -506,8 +471,7 @@ TEST_REAL(s5_5_cancel_does_not_wait_for_a_started_callback)
 static void rearm_until_five(probe *p, PVOID extension)
 {
     if (atomic_load(&p->fired) + 1 < 5)
-        CHECK_STATUS(StorPortRequestTimer(extension, p->user, probe_callback, p, 1000, 0),
-                     STOR_STATUS_SUCCESS);
+        arm(extension, p->user, probe_callback, p, 1000, 0);
 }
 
 TEST_BOTH(s5_6_callback_rearms_its_own_timer)
@@ -518,8 +482,7 @@ TEST_BOTH(s5_6_callback_rearms_its_own_timer)
     p.then = rearm_until_five;
     p.user = timer;
     ULONGLONG start = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 1000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 1000, 0);
     fx_pass(fx, 10000);
     CHECK(fx_await(fx, &p.fired, 5));
     fx_settle(fx);
@@ -537,12 +500,10 @@ TEST_REAL(s5_6_timer_is_not_pending_while_its_callback_runs)
     slow_callback s = {0};
     probe p;
     probe_init(&p, fx, ext);
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, slow_callback_fn, &s, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, slow_callback_fn, &s, 100, 0);
     CHECK(fx_await(fx, &s.entered, 1));
     /* Started, so no longer pending: another thread may arm it again. */
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 100, 0);
     CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
                  STOR_STATUS_BUSY);
     atomic_store(&s.may_leave, 1);
@@ -569,8 +530,7 @@ TEST_BOTH(s5_6_rearm_inside_callback_then_busy_then_cancel)
     probe_init(&p, fx, ext);
     p.then = try_busy_inside;
     p.user = timer;
-    CHECK_STATUS(StorPortRequestTimer(ext, timer, probe_callback, &p, 100, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, timer, probe_callback, &p, 100, 0);
     fx_pass(fx, 100);
     CHECK(fx_await(fx, &p.fired, 1));
     fx_pass(fx, 10000);

@@ -21,6 +21,23 @@ static void arm_legacy(PVOID ext, PHW_TIMER routine, ULONG value)
 }
 
 /*
+ * Arms the legacy timer twice under the StartIo lock, so that the first
+ * request cannot start between the calls however slow the machine. Returns
+ * the clock time of the second call.
+ */
+static ULONGLONG rearm_legacy(fixture *fx, PVOID ext, PHW_TIMER first, ULONG first_value,
+                              PHW_TIMER second, ULONG second_value)
+{
+    STOR_LOCK_HANDLE lock;
+    StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
+    arm_legacy(ext, first, first_value);
+    ULONGLONG called = fx_now(fx);
+    arm_legacy(ext, second, second_value);
+    StorPortReleaseSpinLock(ext, &lock);
+    return called;
+}
+
+/*
  * One log for every callback of a test, legacy or extended: which routine
  * ran ('A', 'B', 'X', ...), for which extension, when, at which IRQL.
  */
@@ -68,14 +85,7 @@ TEST_BOTH(s7_value_arms_and_fires_once)
     log_reset(fx);
     ULONGLONG called = fx_now(fx);
     arm_legacy(ext, legacy_a, 500);
-    if (fx->clock) {
-        fx_pass(fx, 499);
-        CHECK_EQ(atomic_load(&lg.fired), 0);
-        fx_pass(fx, 1);
-    } else {
-        fx_pass(fx, 500);
-    }
-    CHECK(fx_await(fx, &lg.fired, 1));
+    CHECK(fx_pass_until_fired(fx, 500, &lg.fired, 1));
     check_fired_at(fx, lg.at[0], called, 500);
     CHECK_EQ(lg.who[0], 'A');
     fx_pass(fx, 10000);
@@ -188,22 +198,8 @@ TEST_BOTH(s7_rearm_with_earlier_time_replaces_routine_and_time)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
-    /* Under the StartIo lock: A cannot start between the calls, however
-     * slow the machine. */
-    STOR_LOCK_HANDLE lock;
-    StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
-    arm_legacy(ext, legacy_a, 20000);
-    ULONGLONG called = fx_now(fx);
-    arm_legacy(ext, legacy_b, 300);
-    StorPortReleaseSpinLock(ext, &lock);
-    if (fx->clock) {
-        fx_pass(fx, 299);
-        CHECK_EQ(atomic_load(&lg.fired), 0);
-        fx_pass(fx, 1);
-    } else {
-        fx_pass(fx, 300);
-    }
-    CHECK(fx_await(fx, &lg.fired, 1));
+    ULONGLONG called = rearm_legacy(fx, ext, legacy_a, 20000, legacy_b, 300);
+    CHECK(fx_pass_until_fired(fx, 300, &lg.fired, 1));
     CHECK_EQ(lg.who[0], 'B');
     check_fired_at(fx, lg.at[0], called, 300);
     fx_pass(fx, 30000);
@@ -215,14 +211,7 @@ TEST_BOTH(s7_rearm_with_later_time_replaces_the_time)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
-    /* Both calls under the StartIo lock: the first request cannot start
-     * between them, however slow the machine. */
-    STOR_LOCK_HANDLE lock;
-    StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
-    arm_legacy(ext, legacy_a, 300);
-    ULONGLONG called = fx_now(fx);
-    arm_legacy(ext, legacy_a, 1000);
-    StorPortReleaseSpinLock(ext, &lock);
+    ULONGLONG called = rearm_legacy(fx, ext, legacy_a, 300, legacy_a, 1000);
     if (fx->clock) {
         fx_pass(fx, 300);
         CHECK_EQ(atomic_load(&lg.fired), 0);
@@ -243,11 +232,7 @@ TEST_BOTH(s7_rearm_with_same_time_replaces_the_routine)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
-    STOR_LOCK_HANDLE lock;
-    StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
-    arm_legacy(ext, legacy_a, 20000);
-    arm_legacy(ext, legacy_b, 20000);
-    StorPortReleaseSpinLock(ext, &lock);
+    rearm_legacy(fx, ext, legacy_a, 20000, legacy_b, 20000);
     fx_pass(fx, 20000);
     CHECK(fx_await(fx, &lg.fired, 1));
     fx_pass(fx, 5000);
@@ -447,15 +432,11 @@ TEST_BOTH(s7_legacy_and_extended_fire_in_order_of_fire_time)
     STOR_LOCK_HANDLE lock;
     StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
     before[0] = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(ext, h1, extended_logger, (PVOID)(uintptr_t)'X',
-                                      value[0], 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, h1, extended_logger, (PVOID)(uintptr_t)'X', value[0], 0);
     after[0] = before[1] = fx_now(fx);
     arm_legacy(ext, legacy_a, (ULONG)value[1]);
     after[1] = before[2] = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(ext, h2, extended_logger, (PVOID)(uintptr_t)'Y',
-                                      value[2], 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, h2, extended_logger, (PVOID)(uintptr_t)'Y', value[2], 0);
     after[2] = fx_now(fx);
     StorPortReleaseSpinLock(ext, &lock);
     fx_pass(fx, 3000);
@@ -492,11 +473,9 @@ TEST_BOTH(s7_legacy_and_extended_ties_break_by_arm_order)
     STOR_LOCK_HANDLE lock;
     StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
     ULONGLONG called = fx_now(fx);
-    CHECK_STATUS(StorPortRequestTimer(ext, h1, extended_logger, (PVOID)(uintptr_t)'X', 1000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, h1, extended_logger, (PVOID)(uintptr_t)'X', 1000, 0);
     arm_legacy(ext, legacy_a, 1000);
-    CHECK_STATUS(StorPortRequestTimer(ext, h2, extended_logger, (PVOID)(uintptr_t)'Y', 1000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, h2, extended_logger, (PVOID)(uintptr_t)'Y', 1000, 0);
     StorPortReleaseSpinLock(ext, &lock);
     fx_pass(fx, 1000);
     CHECK(fx_await(fx, &lg.fired, 3));
@@ -519,8 +498,7 @@ TEST_BOTH(s7_rearm_moves_the_legacy_timer_in_the_order)
     STOR_LOCK_HANDLE lock;
     StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
     arm_legacy(ext, legacy_a, 1000);
-    CHECK_STATUS(StorPortRequestTimer(ext, h, extended_logger, (PVOID)(uintptr_t)'X', 2000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, h, extended_logger, (PVOID)(uintptr_t)'X', 2000, 0);
     arm_legacy(ext, legacy_a, 3000);
     StorPortReleaseSpinLock(ext, &lock);
     fx_pass(fx, 3000);
@@ -541,14 +519,7 @@ TEST_BOTH(s7_above_dispatch_arms_with_due_time_from_the_call)
     KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
     arm_legacy(ext, legacy_a, 500);
     stortimer_irql_lower(old);
-    if (fx->clock) {
-        fx_pass(fx, 499);
-        CHECK_EQ(atomic_load(&lg.fired), 0);
-        fx_pass(fx, 1);
-    } else {
-        fx_pass(fx, 500);
-    }
-    CHECK(fx_await(fx, &lg.fired, 1));
+    CHECK(fx_pass_until_fired(fx, 500, &lg.fired, 1));
     CHECK_EQ(lg.who[0], 'A');
     CHECK(lg.ext[0] == ext);
     check_fired_at(fx, lg.at[0], called, 500);
@@ -682,14 +653,7 @@ TEST_BOTH(s7_null_routine_is_counted_and_leaves_the_pending_request)
     stortimer_stats s = stats_of(ext);
     CHECK_EQ(s.notification_misuse, 1);
     CHECK_EQ(s.legacy_armed, 1);
-    if (fx->clock) {
-        fx_pass(fx, 2999);
-        CHECK_EQ(atomic_load(&lg.fired), 0);
-        fx_pass(fx, 1);
-    } else {
-        fx_pass(fx, 3000);
-    }
-    CHECK(fx_await(fx, &lg.fired, 1));
+    CHECK(fx_pass_until_fired(fx, 3000, &lg.fired, 1));
     CHECK_EQ(lg.who[0], 'A');
     check_fired_at(fx, lg.at[0], called, 3000);
     fx_pass(fx, 5000);

@@ -501,8 +501,7 @@ TEST_BOTH(s8_callback_can_cancel_another_timer)
     read_stats(ext, &stats);
     CHECK_EQ(stats.cancelled, 1);
     /* Cancelled, so no longer pending: a new arm is not BUSY. */
-    CHECK_STATUS(StorPortRequestTimer(ext, c.other, probe_callback, &target, 1000, 0),
-                 STOR_STATUS_SUCCESS);
+    arm(ext, c.other, probe_callback, &target, 1000, 0);
     fx_pass(fx, 1000);
     CHECK(fx_await(fx, &target.fired, 1));
     fx_remove(ext);
