@@ -7,6 +7,8 @@
 #include "dispatcher.h"
 #include "harness.h"
 
+#include <sys/prctl.h>
+
 TEST_REAL(dispatcher_idle_adapter_never_wakes)
 {
     PVOID ext = fx_adapter(fx, 0);
@@ -152,4 +154,26 @@ TEST(dispatcher_never_aims_before_the_first_window_opens)
     CHECK_EQ(wake_time_of(&narrow, 1), 5000);
     stq_node none = {.due = 500, .deadline = 500, .seq = 1};
     CHECK_EQ(wake_time_of(&none, 1), 500);
+}
+
+/* ---- the dispatcher asks the kernel for the finest timer slack ---- */
+
+
+static _Atomic long slack_seen = -1;
+
+static VOID read_timer_slack(PVOID DeviceExtension, PVOID Context)
+{
+    (void)DeviceExtension;
+    atomic_store(&slack_seen, (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    atomic_fetch_add((_Atomic int *)Context, 1);
+}
+
+TEST_REAL(dispatcher_runs_with_one_nanosecond_timer_slack)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    _Atomic int fired = 0;
+    arm(ext, new_timer(ext), read_timer_slack, (PVOID)&fired, 100, 0);
+    CHECK(fx_await(fx, &fired, 1));
+    CHECK_EQ(atomic_load(&slack_seen), 1); /* the default is 50,000 ns */
+    CHECK_EQ(fx_remove(ext), 1);
 }
