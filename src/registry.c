@@ -3,6 +3,7 @@
 
 #include "alloc.h"
 #include "arm_word.h"
+#include "thread_state.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -79,34 +80,69 @@ void st_registry_adapter_give_back(st_adapter *a)
     pthread_mutex_unlock(&registry_lock);
 }
 
+/*
+ * The adapter this thread found last. A miniport's calls come in runs on one
+ * adapter (acquire, arm, release on every I/O), so most lookups end here
+ * instead of scanning the slots. One word: a signal handler that lands
+ * mid-update sees the old or the new adapter, both checked before use.
+ */
+static _Thread_local st_adapter *last_found ST_TLS_MODEL;
+
+/* `a` if it is the live adapter of `extension`, with its serial. */
+static st_adapter *match(st_adapter *a, const void *extension, uint64_t *serial)
+{
+    if (atomic_load_explicit(&a->extension, memory_order_acquire) != extension)
+        return NULL;
+    *serial = atomic_load_explicit(&a->serial, memory_order_acquire);
+    /* Still the same adapter after reading its serial? */
+    if (atomic_load_explicit(&a->extension, memory_order_acquire) != extension)
+        return NULL;
+    last_found = a;
+    return a;
+}
+
 st_adapter *st_registry_adapter_find(const void *extension, uint64_t *serial)
 {
     if (!extension)
         return NULL;
+    st_adapter *cached = last_found;
+    if (cached && match(cached, extension, serial))
+        return cached;
     uint32_t made = atomic_load_explicit(&adapters_made, memory_order_acquire);
     for (uint32_t i = 0; i < made; i++) {
-        st_adapter *a = adapter_slot(i);
-        if (atomic_load_explicit(&a->extension, memory_order_acquire) == extension) {
-            *serial = atomic_load_explicit(&a->serial, memory_order_acquire);
-            /* Still the same adapter after reading its serial? */
-            if (atomic_load_explicit(&a->extension, memory_order_acquire) == extension)
-                return a;
-        }
+        st_adapter *a = match(adapter_slot(i), extension, serial);
+        if (a)
+            return a;
     }
+    return NULL;
+}
+
+/* The lock of adapter `a` at address `object`, or NULL. */
+static st_lock *lock_of(st_adapter *a, const void *object)
+{
+    st_lock *locks[] = {&a->startio, &a->dpc, &a->interrupt_own};
+    for (size_t k = 0; k < sizeof locks / sizeof locks[0]; k++)
+        if (object == locks[k])
+            return locks[k];
     return NULL;
 }
 
 st_lock *st_registry_find_lock(const void *object, st_adapter **adapter)
 {
+    if (!object)
+        return NULL;
+    st_adapter *cached = last_found;
+    st_lock *lock = cached ? lock_of(cached, object) : NULL;
+    if (lock) {
+        *adapter = cached;
+        return lock;
+    }
     uint32_t made = atomic_load_explicit(&adapters_made, memory_order_acquire);
-    for (uint32_t i = 0; object && i < made; i++) {
+    for (uint32_t i = 0; i < made; i++) {
         st_adapter *a = adapter_slot(i);
-        st_lock *locks[] = {&a->startio, &a->dpc, &a->interrupt_own};
-        for (size_t k = 0; k < sizeof locks / sizeof locks[0]; k++) {
-            if (object == locks[k]) {
-                *adapter = a;
-                return locks[k];
-            }
+        if ((lock = lock_of(a, object))) {
+            *adapter = a;
+            return lock;
         }
     }
     return NULL;
