@@ -55,7 +55,7 @@ bool st_timer_cancel_pending(st_timer *t)
     return false;
 }
 
-void st_adapter_queue_request(st_adapter *a, const st_handover *r)
+void st_adapter_queue_request(st_adapter *a, const st_request *r)
 {
     st_timer *t = r->timer;
     t->callback = r->callback;
@@ -71,7 +71,7 @@ void st_adapter_queue_request(st_adapter *a, const st_handover *r)
 }
 
 /* Applies one hand-over unless it was cancelled, superseded or freed since. */
-static void apply_handover(st_adapter *a, const st_handover *e)
+static void apply_handover(st_adapter *a, const st_request *e)
 {
     st_timer *t = e->timer;
     if (!t)
@@ -91,11 +91,11 @@ void st_adapter_drain_handover(st_adapter *a)
         st_handover *e = &a->handover[a->handover_head % ST_HANDOVER_SLOTS];
         if (atomic_load_explicit(&e->turn, memory_order_acquire) != a->handover_head + 1)
             return;
-        st_handover copy = *e;
+        st_request request = e->request;
         atomic_store_explicit(&e->turn, a->handover_head + ST_HANDOVER_SLOTS,
                               memory_order_release);
         a->handover_head++;
-        apply_handover(a, &copy);
+        apply_handover(a, &request);
     }
 }
 
@@ -126,17 +126,9 @@ st_handover *st_handover_reserve(st_adapter *a, uint64_t *ticket)
     }
 }
 
-void st_handover_publish(st_handover *cell, uint64_t ticket, const st_handover *content)
+void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *request)
 {
-    cell->timer = content->timer;
-    cell->handle = content->handle;
-    cell->adapter_serial = content->adapter_serial;
-    cell->order = content->order;
-    cell->due = content->due;
-    cell->deadline = content->deadline;
-    cell->callback = content->callback;
-    cell->legacy_callback = content->legacy_callback;
-    cell->context = content->context;
+    cell->request = *request;
     atomic_store_explicit(&cell->turn, ticket + 1, memory_order_release);
 }
 

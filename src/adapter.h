@@ -47,10 +47,9 @@ typedef struct st_timer {
     uint32_t slot;                   /* index in the handle table */
 } st_timer;
 
-/* An arm or cancel made above DISPATCH_LEVEL, waiting to be applied. */
-typedef struct st_handover {
-    _Atomic uint64_t turn;           /* bounded MPSC queue sequence */
-    st_timer *timer;
+/* One arm: what to call, when, and for which arm of which timer. */
+typedef struct st_request {
+    st_timer *timer;                 /* NULL: a refused request, nothing to do */
     uint64_t handle;                 /* 0 for the legacy timer */
     uint64_t adapter_serial;
     uint64_t order;                  /* the arm word's order */
@@ -58,6 +57,12 @@ typedef struct st_handover {
     PHW_TIMER_EX callback;
     PHW_TIMER legacy_callback;
     PVOID context;
+} st_request;
+
+/* A cell of the hand-over queue: an arm made above DISPATCH_LEVEL. */
+typedef struct st_handover {
+    _Atomic uint64_t turn;           /* bounded MPSC queue sequence */
+    st_request request;
 } st_handover;
 
 #define ST_HANDOVER_SLOTS 256u
@@ -138,7 +143,7 @@ void st_adapter_drain_handover(st_adapter *a);
  * r->order) and wakes the dispatcher if it must now wake earlier. Adapter
  * lock held.
  */
-void st_adapter_queue_request(st_adapter *a, const st_handover *r);
+void st_adapter_queue_request(st_adapter *a, const st_request *r);
 
 /*
  * Clears the pending bit of `t` if set. Returns true when a pending arm was
@@ -164,7 +169,7 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
  * lock's next holder applies cells in order. Lock-free, allocation-free.
  */
 st_handover *st_handover_reserve(st_adapter *a, uint64_t *ticket);
-void st_handover_publish(st_handover *cell, uint64_t ticket, const st_handover *content);
+void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *request);
 
 /* Reads the first due time and its order, for virtual clock stepping. */
 bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t *due, uint64_t *order);

@@ -122,7 +122,7 @@ static ULONG arm_status(st_adapter *a, st_claim claim)
  * changes anything; then the arm word decides, at the call.
  */
 static ULONG hand_over(st_adapter *a, const st_owner *owner, st_claim_kind kind,
-                       st_handover *request)
+                       st_request *request)
 {
     uint64_t ticket;
     st_handover *cell = st_handover_reserve(a, &ticket);
@@ -167,9 +167,9 @@ static ULONG cancel(st_adapter *a, const st_owner *owner, bool locked)
 
 /* Arms at or below DISPATCH_LEVEL, under the adapter lock. */
 static ULONG arm_locked(st_adapter *a, const st_owner *owner, st_claim_kind kind,
-                        const st_handover *request)
+                        const st_request *request)
 {
-    st_handover armed = *request;
+    st_request armed = *request;
     ULONG status = arm_status(a, st_claim_arm_word(owner, kind, &armed.order));
     if (status == STOR_STATUS_SUCCESS)
         st_adapter_queue_request(a, &armed);
@@ -181,7 +181,7 @@ static ULONG arm_locked(st_adapter *a, const st_owner *owner, st_claim_kind kind
  * the adapter lock. A value of 0 cancels.
  */
 static ULONG request(st_adapter *a, const st_owner *owner, st_claim_kind kind,
-                     ULONGLONG value, st_handover *req)
+                     ULONGLONG value, st_request *req)
 {
     ULONG status;
     if (st_self.irql > DISPATCH_LEVEL) {
@@ -219,7 +219,7 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
     if (window > ST_WINDOW_MAX_US)
         window = ST_WINDOW_MAX_US;
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), TimerValue);
-    st_handover req = {
+    st_request req = {
         .timer = t,
         .handle = owner.handle,
         .adapter_serial = atomic_load(&a->serial),
@@ -305,7 +305,7 @@ static void request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value
     st_owner owner = {.timer = &a->legacy, .adapter = a, .extension = extension,
                       .serial = serial};
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), value);
-    st_handover req = {
+    st_request req = {
         .timer = &a->legacy, .adapter_serial = serial,
         .due = due, .deadline = due, .legacy_callback = routine,
     };
