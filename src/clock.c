@@ -39,8 +39,15 @@ stortimer_clock *stortimer_clock_virtual_create(void)
     if (!clock)
         return NULL;
     atomic_init(&clock->now, 0);
-    pthread_mutex_init(&clock->list_lock, NULL);
-    pthread_mutex_init(&clock->advance_lock, NULL);
+    if (!st_mutex_init(&clock->list_lock)) {
+        st_free(clock);
+        return NULL;
+    }
+    if (!st_mutex_init(&clock->advance_lock)) {
+        pthread_mutex_destroy(&clock->list_lock);
+        st_free(clock);
+        return NULL;
+    }
     return clock;
 }
 

@@ -1,6 +1,7 @@
 /* dispatcher.c - real-clock callback threads (SPEC S8, S11). */
 #include "dispatcher.h"
 
+#include "alloc.h"
 #include "clock.h"
 
 #include <linux/futex.h>
@@ -97,7 +98,7 @@ bool st_dispatcher_start(st_adapter *a)
 {
     a->stopping = false;
     a->planned_wake = 0;
-    if (pthread_create(&a->thread, NULL, dispatcher_main, a) != 0)
+    if (!st_thread_create(&a->thread, dispatcher_main, a))
         return false;
     a->has_thread = true;
     return true;

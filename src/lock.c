@@ -1,12 +1,19 @@
 /* lock.c - owner-aware mutexes. */
 #include "lock.h"
 
+#include "alloc.h"
+
 #include "thread_state.h"
 
-void st_lock_init(st_lock *lock)
+bool st_lock_init(st_lock *lock)
 {
-    pthread_mutex_init(&lock->mutex, NULL);
     atomic_init(&lock->owner, NULL);
+    return st_mutex_init(&lock->mutex);
+}
+
+void st_lock_destroy(st_lock *lock)
+{
+    pthread_mutex_destroy(&lock->mutex);
 }
 
 void st_lock_acquire(st_lock *lock)

@@ -16,7 +16,9 @@ typedef struct st_lock {
     _Atomic(const void *) owner; /* st_thread_token() of the holder, or NULL */
 } st_lock;
 
-void st_lock_init(st_lock *lock);
+/* False when the system refuses a mutex. */
+bool st_lock_init(st_lock *lock);
+void st_lock_destroy(st_lock *lock);
 void st_lock_acquire(st_lock *lock);
 bool st_lock_try_acquire(st_lock *lock);
 void st_lock_release(st_lock *lock);

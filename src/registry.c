@@ -32,17 +32,60 @@ static st_adapter *adapter_slot(uint32_t index)
     return chunk ? &chunk[index % ST_ADAPTER_CHUNK] : NULL;
 }
 
-static void adapter_slot_init(st_adapter *a)
+/* Makes a slot's mutex, condition and locks; false (nothing left made)
+ * when the system refuses one. */
+static bool adapter_slot_init(st_adapter *a)
 {
     memset(a, 0, sizeof *a);
-    pthread_mutex_init(&a->mutex, NULL);
-    pthread_cond_init(&a->idle, NULL);
-    st_lock_init(&a->startio);
-    st_lock_init(&a->dpc);
-    st_lock_init(&a->interrupt_own);
     stq_init(&a->queue);
     for (uint32_t i = 0; i < ST_HANDOVER_SLOTS; i++)
         atomic_init(&a->handover[i].turn, i);
+    if (!st_mutex_init(&a->mutex))
+        return false;
+    if (!st_cond_init(&a->idle))
+        goto no_cond;
+    if (!st_lock_init(&a->startio))
+        goto no_startio;
+    if (!st_lock_init(&a->dpc))
+        goto no_dpc;
+    if (!st_lock_init(&a->interrupt_own))
+        goto no_interrupt;
+    return true;
+no_interrupt:
+    st_lock_destroy(&a->dpc);
+no_dpc:
+    st_lock_destroy(&a->startio);
+no_startio:
+    pthread_cond_destroy(&a->idle);
+no_cond:
+    pthread_mutex_destroy(&a->mutex);
+    return false;
+}
+
+static void adapter_slot_destroy(st_adapter *a)
+{
+    st_lock_destroy(&a->interrupt_own);
+    st_lock_destroy(&a->dpc);
+    st_lock_destroy(&a->startio);
+    pthread_cond_destroy(&a->idle);
+    pthread_mutex_destroy(&a->mutex);
+}
+
+/* A chunk of ready adapter slots, or NULL. */
+static st_adapter *make_adapter_chunk(void)
+{
+    st_adapter *fresh = st_calloc_retained(ST_ADAPTER_CHUNK, sizeof *fresh);
+    if (!fresh)
+        return NULL;
+    for (uint32_t i = 0; i < ST_ADAPTER_CHUNK; i++) {
+        if (!adapter_slot_init(&fresh[i])) {
+            while (i--)
+                adapter_slot_destroy(&fresh[i]);
+            st_free_retained(fresh);
+            return NULL;
+        }
+    }
+    return fresh;
 }
 
 st_adapter *st_registry_adapter_take(void)
@@ -56,12 +99,9 @@ st_adapter *st_registry_adapter_take(void)
         uint32_t chunk = index / ST_ADAPTER_CHUNK;
         if (chunk < ST_ADAPTER_CHUNKS) {
             if (!atomic_load_explicit(&adapter_chunks[chunk], memory_order_relaxed)) {
-                st_adapter *fresh = st_calloc(ST_ADAPTER_CHUNK, sizeof *fresh);
-                if (fresh) {
-                    for (uint32_t i = 0; i < ST_ADAPTER_CHUNK; i++)
-                        adapter_slot_init(&fresh[i]);
+                st_adapter *fresh = make_adapter_chunk();
+                if (fresh)
                     atomic_store_explicit(&adapter_chunks[chunk], fresh, memory_order_release);
-                }
             }
             a = adapter_slot(index);
             if (a)
@@ -216,7 +256,7 @@ static st_timer *make_timer_slot(void)
         return NULL;
     uint32_t chunk = timers_made / ST_TIMER_CHUNK;
     if (!atomic_load_explicit(&timer_chunks[chunk], memory_order_relaxed)) {
-        st_timer *fresh = st_calloc(ST_TIMER_CHUNK, sizeof *fresh);
+        st_timer *fresh = st_calloc_retained(ST_TIMER_CHUNK, sizeof *fresh);
         if (!fresh)
             return NULL;
         for (uint32_t i = 0; i < ST_TIMER_CHUNK; i++)

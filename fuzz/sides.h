@@ -1,0 +1,47 @@
+/*
+ * sides.h - the two implementations the fuzzer compares, behind one table
+ * of the routines a program calls: the library and the reference model.
+ */
+#ifndef STORTIMER_FUZZ_SIDES_H
+#define STORTIMER_FUZZ_SIDES_H
+
+#include "storport.h"
+#include "stortimer.h"
+
+typedef struct api {
+    const char *name;
+    ULONG (*adapter_create)(const stortimer_adapter_config *config, PVOID *extension);
+    ULONG (*adapter_remove)(PVOID extension, ULONG *leaked);
+    stortimer_clock *(*clock_create)(void);
+    void (*clock_destroy)(stortimer_clock *clock);
+    ULONGLONG (*clock_now)(const stortimer_clock *clock);
+    void (*clock_advance)(stortimer_clock *clock, ULONGLONG microseconds);
+    stortimer_clock *(*bind_clock)(stortimer_clock *clock);
+    KIRQL (*irql_current)(void);
+    KIRQL (*irql_raise)(KIRQL level);
+    void (*irql_lower)(KIRQL level);
+    ULONG (*stats_read)(PVOID extension, stortimer_stats *stats);
+    ULONG (*initialize)(PVOID extension, PVOID *handle);
+    ULONG (*request)(PVOID extension, PVOID handle, PHW_TIMER_EX callback, PVOID context,
+                     ULONGLONG value, ULONGLONG tolerable_delay);
+    ULONG (*free_timer)(PVOID extension, PVOID handle);
+    void (*request_timer_call)(PVOID extension, PHW_TIMER routine, ULONG value);
+    void (*other_notification)(PVOID extension);
+    void (*acquire)(PVOID extension, STOR_SPINLOCK kind, PSTOR_LOCK_HANDLE handle);
+    void (*release)(PVOID extension, PSTOR_LOCK_HANDLE handle);
+    void (*stall)(ULONG delay);
+} api;
+
+extern const api library_api;
+extern const api model_api;
+
+/* Where both sides' misuse reports go: one line each. */
+typedef void report_sink(const char *message);
+
+/* Starts an input: forgets the values the library issued, resets the model. */
+void sides_reset(report_sink *sink);
+
+/* Installs the library's report handler (once). */
+void sides_init(report_sink *sink);
+
+#endif
