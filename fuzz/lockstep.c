@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRACE_MAX (1u << 16)
+#define TRACE_MAX (1u << 17)
 #define STACK_MAX 48
 #define ACTION_BUDGET 3000
 #define CREATE_LIMIT 48
@@ -262,8 +262,10 @@ static void read_stats(side *s, uint32_t what, void *extension)
         st.rejected, st.notification_misuse, st.lock_misuse, st.wakeups, st.lateness_max_us,
         st.lateness_total_us,
     };
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        record(EV_VALUE, VAL_STATS, i, fields[i], 0, 0);
+    const size_t n = sizeof fields / sizeof fields[0];
+    for (size_t i = 0; i < n; i += 4) /* four to an event */
+        record(EV_VALUE, VAL_STATS, fields[i], i + 1 < n ? fields[i + 1] : 0,
+               i + 2 < n ? fields[i + 2] : 0, i + 3 < n ? fields[i + 3] : 0);
 }
 
 /* ---- callbacks ---- */

@@ -108,6 +108,9 @@ SEEDS = {
     "startio-held": create(0) + init(0, 0) + init(1, 0) + request(0, 0, 100) +
         request(0, 1, 100) + acquire(0) + advance(500) + op("FREE") + ext(0) + handle(0) +
         op("POP") + advance(0),
+    # 257 arms above DISPATCH_LEVEL, each cancelled: the 257th finds no cell.
+    "handover-capacity": create(0) + init(0, 0) + raise_irql(5) +
+        (request(0, 0, 1) + request(0, 0, 0)) * 257 + op("POP") + advance(10),
     # A stall in a callback moves the clock; callbacks due meanwhile run late (S9).
     "stall-in-callback": create(0) + init(0, 0) + init(1, 0) +
         request(0, 0, 100, then=behaviour(act("STALL", bytes([0]), value(5000)))) +
