@@ -9,14 +9,26 @@
 #include "lockstep.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define INPUT_MAX 4096
+#define SECONDS_PER_INPUT 30 /* a hang (a deadlock) ends the run: SIGALRM */
 
 static uint8_t buffer[INPUT_MAX];
+
+static void on_alarm(int signal)
+{
+    (void)signal;
+    static const char message[] =
+        "fuzz replay: an input ran for more than 30 s: the library hangs (a deadlock?)\n";
+    (void)!write(2, message, sizeof message - 1);
+    abort();
+}
 
 static void run_file(const char *path)
 {
@@ -27,6 +39,7 @@ static void run_file(const char *path)
     }
     size_t size = fread(buffer, 1, sizeof buffer, f);
     fclose(f);
+    alarm(SECONDS_PER_INPUT);
     lockstep_run(buffer, size);
 }
 
@@ -73,6 +86,7 @@ static void run_random(uint64_t count, uint64_t seed)
         size_t size = 16 + next_random(&state) % (INPUT_MAX - 16);
         for (size_t j = 0; j < size; j++)
             buffer[j] = (uint8_t)(next_random(&state) >> 56);
+        alarm(SECONDS_PER_INPUT);
         lockstep_run(buffer, size);
     }
 }
@@ -81,6 +95,7 @@ int main(int argc, char **argv)
 {
     uint64_t random_inputs = 0, seed = 1;
     lockstep_init();
+    signal(SIGALRM, on_alarm);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--random") && i + 1 < argc)
             random_inputs = strtoull(argv[++i], NULL, 10);
