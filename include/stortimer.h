@@ -41,8 +41,8 @@ ULONGLONG stortimer_clock_now(const stortimer_clock *clock);
  * returns. The clock steps through the fire times: inside a callback it reads
  * that callback's fire time. Reported and ignored for the real clock and when
  * called from any timer callback (of any clock). Callbacks of an adapter
- * whose StartIo lock the calling thread holds cannot run; they run late, at
- * a later advance. A callback's StallExecution may move the clock past the
+ * whose StartIo lock the calling thread holds (or another thread advancing
+ * the same clock holds) cannot run; they run late, at a later advance. A callback's StallExecution may move the clock past the
  * target: callbacks due by then still run before the advance returns.
  */
 void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds);

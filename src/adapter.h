@@ -98,6 +98,9 @@ struct st_adapter {
     pthread_mutex_t mutex;           /* the adapter lock */
     pthread_cond_t idle;             /* broadcast when a callback returns */
     st_lock startio, dpc, interrupt_own;
+    /* A thread advancing this adapter's virtual clock holds the StartIo
+     * lock: the callbacks wait for it (clock.c), they are not waited for. */
+    _Atomic bool startio_held_by_advancer;
     st_lock *interrupt;              /* &startio in half-duplex mode */
 
     /* Under the adapter lock: */

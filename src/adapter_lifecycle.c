@@ -20,6 +20,7 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
     a->free_timers = NULL;
     a->timer_count = 0;
     a->running = NULL;
+    atomic_store(&a->startio_held_by_advancer, false);
     st_counters_reset(&a->stats);
 
     st_timer *legacy = &a->legacy;

@@ -118,8 +118,9 @@ static st_adapter *pick_next(stortimer_clock *clock, uint64_t *due, uint64_t *se
     pthread_mutex_lock(&clock->list_lock);
     for (st_adapter *a = clock->adapters; a; a = a->clock_next) {
         uint64_t d, order;
-        /* Its callbacks need the StartIo lock we hold: they run later, late. */
-        if (st_lock_held_by_me(&a->startio))
+        /* Its callbacks need a StartIo lock that we, or another thread
+         * advancing this clock, hold: they run later, late. */
+        if (st_lock_held_by_me(&a->startio) || atomic_load(&a->startio_held_by_advancer))
             continue;
         uint64_t s = atomic_load(&a->serial);
         if (st_adapter_peek(a, s, &d, &order) &&
@@ -134,6 +135,21 @@ static st_adapter *pick_next(stortimer_clock *clock, uint64_t *due, uint64_t *se
     *due = best_due;
     *serial = best_serial;
     return best;
+}
+
+/*
+ * Marks (or unmarks) the adapters of the clock whose StartIo lock this
+ * advancing thread holds. Another thread advancing the same clock passes
+ * them over instead of waiting for the lock: two threads each holding one
+ * adapter's StartIo lock and advancing would otherwise wait for each other.
+ */
+static void mark_startio_held(stortimer_clock *clock, bool held)
+{
+    pthread_mutex_lock(&clock->list_lock);
+    for (st_adapter *a = clock->adapters; a; a = a->clock_next)
+        if (st_lock_held_by_me(&a->startio))
+            atomic_store(&a->startio_held_by_advancer, held);
+    pthread_mutex_unlock(&clock->list_lock);
 }
 
 void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
@@ -151,6 +167,7 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
     }
     pthread_mutex_lock(&clock->advance_lock);
     st_self.advancing = clock;
+    mark_startio_held(clock, true);
     uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
     for (;;) {
         uint64_t due, serial;
@@ -171,6 +188,7 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
         }
     }
     st_clock_raise_to(clock, target);
+    mark_startio_held(clock, false);
     st_self.advancing = NULL;
     pthread_mutex_unlock(&clock->advance_lock);
 }

@@ -231,6 +231,60 @@ TEST(s11_advance_runs_callbacks_on_whichever_thread_advances)
     fx_remove(ext);
 }
 
+/* Holds its adapter's StartIo lock across an advance of the shared clock. */
+typedef struct holder {
+    PVOID ext;
+    stortimer_clock *clock;
+    pthread_barrier_t *both_hold;
+    _Atomic int *returned;
+} holder;
+
+static void *advance_holding_startio(void *arg)
+{
+    holder *h = arg;
+    STOR_LOCK_HANDLE lock;
+    StorPortAcquireSpinLock(h->ext, StartIoLock, NULL, &lock);
+    pthread_barrier_wait(h->both_hold);
+    stortimer_clock_advance(h->clock, 100); /* the other adapter's timer is due */
+    atomic_fetch_add(h->returned, 1);
+    StorPortReleaseSpinLock(h->ext, &lock);
+    return NULL;
+}
+
+/* S9, S11: an advance made holding a StartIo lock runs that adapter's
+ * callbacks late; two threads doing so, each holding one adapter's lock with
+ * the other's timer due, must not wait for each other. */
+TEST(s11_two_advancers_holding_each_others_startio_do_not_deadlock)
+{
+    stortimer_clock *clock = new_clock();
+    fire_log log = {.clock = clock};
+    item items[2] = {{.log = &log, .id = 0}, {.log = &log, .id = 1}};
+    PVOID ext[2];
+    for (int i = 0; i < 2; i++) {
+        ext[i] = adapter_on(clock);
+        arm(ext[i], new_timer(ext[i]), log_callback, &items[i], 10, 0);
+    }
+    pthread_barrier_t both_hold;
+    pthread_barrier_init(&both_hold, NULL, 2);
+    _Atomic int returned = 0;
+    holder holders[2];
+    test_thread *threads[2];
+    for (int i = 0; i < 2; i++) {
+        holders[i] = (holder){ext[i], clock, &both_hold, &returned};
+        threads[i] = thread_start(advance_holding_startio, &holders[i]);
+    }
+    CHECK(wait_for(&returned, 2, 5000)); /* else: deadlocked */
+    for (int i = 0; i < 2; i++)
+        thread_join(threads[i]);
+    pthread_barrier_destroy(&both_hold);
+    stortimer_clock_advance(clock, 0); /* whatever was held back runs now, late */
+    CHECK_EQ(atomic_load(&log.n), 2);
+    for (int i = 0; i < 2; i++) /* when depends on which advance came first */
+        CHECK(log.at[i] >= 10 && log.at[i] <= stortimer_clock_now(clock));
+    for (int i = 0; i < 2; i++)
+        fx_remove(ext[i]);
+}
+
 /* ---- the clock steps through the fire times ---- */
 
 TEST(s11_inside_a_callback_the_clock_reads_its_fire_time)
