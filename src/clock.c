@@ -139,17 +139,47 @@ static st_adapter *pick_next(stortimer_clock *clock, uint64_t *due, uint64_t *se
 
 /*
  * Marks (or unmarks) the adapters of the clock whose StartIo lock this
- * advancing thread holds. Another thread advancing the same clock passes
- * them over instead of waiting for the lock: two threads each holding one
- * adapter's StartIo lock and advancing would otherwise wait for each other.
+ * advancing thread holds, and tells whether there were any. Another thread
+ * advancing the same clock passes them over instead of waiting for the
+ * lock: two threads each holding one adapter's StartIo lock and advancing
+ * would otherwise wait for each other.
  */
-static void mark_startio_held(stortimer_clock *clock, bool held)
+static bool mark_startio_held(stortimer_clock *clock, bool held)
 {
+    bool any = false;
     pthread_mutex_lock(&clock->list_lock);
-    for (st_adapter *a = clock->adapters; a; a = a->clock_next)
-        if (st_lock_held_by_me(&a->startio))
+    for (st_adapter *a = clock->adapters; a; a = a->clock_next) {
+        if (st_lock_held_by_me(&a->startio)) {
             atomic_store(&a->startio_held_by_advancer, held);
+            any = true;
+        }
+    }
     pthread_mutex_unlock(&clock->list_lock);
+    return any;
+}
+
+/*
+ * Waits until another thread's hold on an adapter's StartIo lock ends, or
+ * until that thread turns out to be advancing too (then the adapter is
+ * passed over). A thread that holds StartIo locks itself polls instead of
+ * blocking: blocking would order two StartIo locks, which is how deadlocks
+ * start (and what ThreadSanitizer reports).
+ */
+static void wait_for_startio(st_adapter *a, bool holding_startio_locks)
+{
+    if (!holding_startio_locks) {
+        st_lock_acquire(&a->startio);
+        st_lock_release(&a->startio);
+        return;
+    }
+    struct timespec pause = {0, 20000};
+    while (!atomic_load(&a->startio_held_by_advancer)) {
+        if (st_lock_try_acquire(&a->startio)) {
+            st_lock_release(&a->startio);
+            return;
+        }
+        nanosleep(&pause, NULL);
+    }
 }
 
 void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
@@ -167,7 +197,7 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
     }
     pthread_mutex_lock(&clock->advance_lock);
     st_self.advancing = clock;
-    mark_startio_held(clock, true);
+    bool holding_startio_locks = mark_startio_held(clock, true);
     uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
     for (;;) {
         uint64_t due, serial;
@@ -182,8 +212,7 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
             /* Another thread holds that StartIo lock: wait for it without
              * holding the advance lock, which it may be waiting for. */
             pthread_mutex_unlock(&clock->advance_lock);
-            st_lock_acquire(&a->startio);
-            st_lock_release(&a->startio);
+            wait_for_startio(a, holding_startio_locks);
             pthread_mutex_lock(&clock->advance_lock);
         }
     }
