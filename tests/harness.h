@@ -21,6 +21,10 @@ typedef struct fixture {
     stortimer_clock *clock;  /* NULL on the real clock */
 } fixture;
 
+/* Runs fn(arg) when the test body has returned (not after a failed CHECK),
+ * last registered first: clean-up that would clutter every test. */
+void test_at_end(void (*fn)(void *), void *arg);
+
 void test_register(const char *name, void (*plain)(void), void (*on_clock)(fixture *), bool real);
 _Noreturn void test_fail(const char *file, int line, const char *what);
 void test_failf(const char *file, int line, const char *format, ...);
@@ -154,6 +158,8 @@ uint64_t mono_ns(void);
 long thread_id(void);
 
 /* One virtual clock fixture per test process, for exact-time checks. */
+/* A virtual clock destroyed when the test ends (remove its adapters first). */
+stortimer_clock *test_virtual_clock(void);
 fixture *virtual_fixture(void);
 
 /* An adapter on virtual_fixture()'s clock. */

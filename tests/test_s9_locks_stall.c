@@ -445,8 +445,7 @@ TEST_REAL(s9_stall_in_a_real_clock_callback_waits)
 TEST(s9_bind_clock_returns_the_previous_binding)
 {
     fixture *fx = virtual_fixture();
-    stortimer_clock *other = stortimer_clock_virtual_create();
-    CHECK(other != NULL);
+    stortimer_clock *other = test_virtual_clock();
     CHECK(stortimer_thread_bind_clock(fx->clock) == NULL);
     CHECK(stortimer_thread_bind_clock(other) == fx->clock);
     CHECK(stortimer_thread_bind_clock(NULL) == other);
@@ -639,8 +638,7 @@ TEST(s9_timers_due_during_a_callback_stall_run_before_the_advance_returns)
 TEST(s9_stall_in_callback_moves_only_its_adapters_clock)
 {
     fixture *fx = virtual_fixture();
-    stortimer_clock *other = stortimer_clock_virtual_create();
-    CHECK(other != NULL);
+    stortimer_clock *other = test_virtual_clock();
     PVOID ext = fx_adapter(fx, 0);
     _Atomic int n = 0;
     int log[2];
