@@ -1,9 +1,9 @@
 /*
- * sides.h - the two implementations the fuzzer compares, behind one table
+ * api_tables.h - the two implementations the fuzzer compares, behind one table
  * of the routines a program calls: the library and the reference model.
  */
-#ifndef STORTIMER_FUZZ_SIDES_H
-#define STORTIMER_FUZZ_SIDES_H
+#ifndef STORTIMER_FUZZ_API_TABLES_H
+#define STORTIMER_FUZZ_API_TABLES_H
 
 #include "storport.h"
 #include "stortimer.h"
@@ -39,9 +39,9 @@ extern const api model_api;
 typedef void report_sink(const char *message);
 
 /* Starts an input: forgets the values the library issued, resets the model. */
-void sides_reset(report_sink *sink);
+void api_tables_reset(report_sink *sink);
 
 /* Installs the library's report handler (once). */
-void sides_init(report_sink *sink);
+void api_tables_init(report_sink *sink);
 
 #endif

@@ -1,12 +1,12 @@
 /*
- * sides.c - the library and the model behind the same table (sides.h).
+ * api_tables.c - the library and the model behind the same table (api_tables.h).
  *
  * The library side records every extension pointer and handle it is
  * issued, in order; the model takes the same values in the same order
  * (model.h says why), so "stale", "reused" and "another adapter's" mean
  * the same thing to both.
  */
-#include "sides.h"
+#include "api_tables.h"
 
 #include "model.h"
 
@@ -49,13 +49,13 @@ static void library_report(const char *message, void *context)
     sink(message);
 }
 
-void sides_init(report_sink *to)
+void api_tables_init(report_sink *to)
 {
     sink = to;
     stortimer_set_report_handler(library_report, NULL);
 }
 
-void sides_reset(report_sink *to)
+void api_tables_reset(report_sink *to)
 {
     sink = to;
     issued_count = issued_taken = 0;
