@@ -116,10 +116,12 @@ TEST_REAL(s5_7_hand_over_during_the_dispatchers_drain_is_not_lost)
 int __real_pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex);
 
 static _Thread_local int slow_to_wake;
-static _Atomic int may_wake;
+static _Atomic int may_wake, slow_waiter_waits;
 
 int __wrap_pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
 {
+    if (slow_to_wake)
+        atomic_store(&slow_waiter_waits, 1);
     int result = __real_pthread_cond_wait(cond, mutex);
     if (slow_to_wake) { /* preempted right after the wake-up, mutex let go */
         pthread_mutex_unlock(mutex);
@@ -156,7 +158,7 @@ TEST_REAL(s6_1_free_that_outlives_a_removal_does_not_touch_the_next_adapter)
     arm(remove_ext, remove_timer, slow_callback, NULL, 100, 0);
     CHECK(fx_await(fx, &in_slow_callback, 1));
     test_thread *freer = thread_start(free_while_running, NULL);
-    sleep_us(30000); /* the freer now waits for the callback */
+    CHECK(wait_for(&slow_waiter_waits, 1, 10000)); /* the freer waits for the callback */
     CHECK_EQ(fx_remove(remove_ext), 0);
     /* A new adapter, likely in the same adapter slot, with its own timer. */
     PVOID next = virtual_adapter(0), handle = new_timer(next);
