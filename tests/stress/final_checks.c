@@ -77,7 +77,7 @@ void check_process_stats(const stortimer_stats *before, uint64_t never_fired)
     stortimer_stats_read(NULL, &after);
     const struct {
         const char *field;
-        uint64_t library, ours;
+        uint64_t counted_by_library, ours;
     } rows[] = {
         {"timers_initialized", after.timers_initialized - before->timers_initialized,
          run.count.inits},
@@ -97,10 +97,10 @@ void check_process_stats(const stortimer_stats *before, uint64_t never_fired)
         {"lock_misuse", after.lock_misuse - before->lock_misuse, 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        if (rows[i].library != rows[i].ours)
+        if (rows[i].counted_by_library != rows[i].ours)
             violation(STATS_MISMATCH, "process stortimer_stats.%s changed by %" PRIu64
                       " over the run; the test counted %" PRIu64, rows[i].field,
-                      rows[i].library, rows[i].ours);
+                      rows[i].counted_by_library, rows[i].ours);
 }
 
 /* The one summary line on stdout, and some details on stderr; returns the violations. */
