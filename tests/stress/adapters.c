@@ -205,13 +205,13 @@ void *churn_main(void *arg)
 {
     (void)arg;
     me = &run.reports[CHURN_REPORT];
-    while (!atomic_load(&run.stop_helpers)) {
+    while (!atomic_load(&run.stop_churn)) {
         now_doing("sleeping");
         uint64_t pause = (uint64_t)(run.seconds * NS_PER_S / 24) + 1000 * random_below(100000);
-        for (uint64_t slept = 0; slept < pause && !atomic_load(&run.stop_helpers);
+        for (uint64_t slept = 0; slept < pause && !atomic_load(&run.stop_churn);
              slept += 10000000)
             sleep_ns(10000000);
-        if (atomic_load(&run.stop_helpers))
+        if (atomic_load(&run.stop_churn))
             break;
         now_doing("removing and recreating an adapter");
         replace_adapter(&slots[random_below(ADAPTER_SLOT_COUNT)]);

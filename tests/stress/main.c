@@ -165,17 +165,26 @@ static double let_them_work(void)
     return active;
 }
 
+/*
+ * The advancer stops last: a removal that lets an adapter's pending arms fire
+ * first (REMOVE_AFTER_SETTLING) relies on it to move a virtual clock, and the
+ * churn thread may be in one when told to stop. Stopped with it, the clock
+ * would stand still and those arms be reported lost.
+ */
 static void stop_threads(run_threads *threads)
 {
     now_doing("stopping the workers");
     atomic_store(&run.stop_workers, true);
     for (int i = 0; i < WORKER_COUNT; i++)
         pthread_join(threads->workers[i].thread, NULL);
-    now_doing("stopping the helpers");
-    atomic_store(&run.stop_helpers, true);
+    now_doing("stopping the churn thread");
+    atomic_store(&run.stop_churn, true);
     pthread_join(threads->churn, NULL);
-    if (run.clock)
+    if (run.clock) {
+        now_doing("stopping the advancer");
+        atomic_store(&run.stop_advancer, true);
         pthread_join(threads->advancer, NULL);
+    }
 }
 
 /* Every pending arm fires, what never does is lost; then the adapters go. */

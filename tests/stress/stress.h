@@ -147,7 +147,8 @@ struct run {
     const char *name;            /* "real" or "virtual" */
     stortimer_clock *clock;      /* NULL: the real clock */
     double seconds;
-    atomic_bool stop_workers, stop_helpers, stop_watchdog, winding_down, arena_full;
+    atomic_bool stop_workers, stop_churn, stop_advancer, stop_watchdog, winding_down,
+        arena_full;
     tallies count;
     _Atomic uint64_t violations[VIOLATION_KINDS];
     atomic_uint messages;

@@ -11,7 +11,7 @@ void *advancer_main(void *arg)
 {
     (void)arg;
     me = &run.reports[ADVANCER_REPORT];
-    while (!atomic_load(&run.stop_helpers)) {
+    while (!atomic_load(&run.stop_advancer)) {
         now_doing("advancing the virtual clock");
         stortimer_clock_advance(run.clock, 1 + random_below(400));
         step_done();
