@@ -90,8 +90,10 @@ test-tsan:
 #  - test_dispatcher: dispatcher_wakes_about_once_per_fire_time[real] wants
 #    the dispatcher asleep at least once before a 30 ms timer is due; a new
 #    adapter's dispatcher thread can first run later than that (0 wake-ups).
-#  - test_stress: time-bounded; under valgrind's scheduling it once flagged a
-#    BUSY its accounting did not expect (1 run in 6), still to be looked at.
+#  - test_stress: time-bounded; it ran clean in 24 valgrind runs once its
+#    shutdown order was fixed, but one unexplained report (a BUSY, 1 run in
+#    6, not seen again in 382 runs) keeps its verdict out of this pass until
+#    it is understood.
 VALGRIND_MEMCHECK_ONLY = test_dispatcher test_stress
 
 # Each test program starts through tools/valgrind-memcheck (see there). The

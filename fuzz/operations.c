@@ -201,7 +201,7 @@ void finish(side *s)
     /* Every arm ended: it fired, or a cancel, a free or a removal ended it. */
     stortimer_stats st;
     s->api->stats_read(NULL, &st);
-    since_input_start(&st, s == &library_side ? &library_before : &(stortimer_stats){0});
+    since_input_start(s, &st);
     record(EV_VALUE, VAL_STATS, 2000, st.armed - st.cancelled - st.fired, 0, 0);
     for (int c = 0; c < PROGRAM_CLOCKS; c++)
         s->api->clock_destroy(s->clocks[c]);

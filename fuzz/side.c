@@ -163,12 +163,13 @@ void remove_adapter(side *s, uint32_t what, void *extension)
             s->live[i] = false;
 }
 
-/* The library's process totals when this input started (the model's are 0). */
 stortimer_stats library_before;
 
 /* Process totals grown during this input; a maximum cannot be subtracted. */
-void since_input_start(stortimer_stats *st, const stortimer_stats *before)
+void since_input_start(const side *s, stortimer_stats *st)
 {
+    static const stortimer_stats model_before; /* the model starts every input at 0 */
+    const stortimer_stats *before = s == &library_side ? &library_before : &model_before;
 #define SINCE(field) st->field -= before->field;
     SINCE(timers_live) SINCE(timers_initialized) SINCE(timers_freed) SINCE(timers_leaked)
     SINCE(armed) SINCE(cancelled) SINCE(busy) SINCE(fired) SINCE(legacy_armed)
@@ -185,7 +186,7 @@ void read_stats(side *s, uint32_t what, void *extension)
     if (record_status(what, s->api->stats_read(extension, &st)) != STOR_STATUS_SUCCESS)
         return;
     if (!extension)
-        since_input_start(&st, s == &library_side ? &library_before : &(stortimer_stats){0});
+        since_input_start(s, &st);
     const ULONGLONG fields[] = {
         st.timers_live, st.timers_initialized, st.timers_freed, st.timers_leaked, st.armed,
         st.cancelled, st.busy, st.fired, st.legacy_armed, st.legacy_fired, st.handed_over,

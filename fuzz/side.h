@@ -90,7 +90,8 @@ ULONG request(side *s, uint32_t what, void *extension, void *handle, PHW_TIMER_E
               int behaviour, uint64_t value, uint64_t window);
 void initialize(side *s, uint32_t what, void *extension, uint8_t slot, bool null_out);
 void remove_adapter(side *s, uint32_t what, void *extension);
-void since_input_start(stortimer_stats *st, const stortimer_stats *before);
+/* Turns process totals into their growth since this input started. */
+void since_input_start(const side *s, stortimer_stats *st);
 void read_stats(side *s, uint32_t what, void *extension);
 
 /* ---- callbacks.c ---- */
