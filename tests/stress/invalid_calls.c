@@ -18,6 +18,9 @@ void use_stale_handle(void)
         return;
     unsigned kept = added < STALE_POOL_SIZE ? added : STALE_POOL_SIZE;
     timer_record *t = atomic_load(&run.stale[random_below(kept)]);
+    /* stale_pool_add counts an entry before it stores it: the slot may still be empty. */
+    if (!t)
+        return;
     incarnation *inc = t->inc;
     /* Unlocked, the call races the adapter's removal: only "fails" is certain. */
     bool locked = !one_in(4);
