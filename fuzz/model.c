@@ -3,7 +3,7 @@
  *
  * Everything is an array searched from end to end. A timer is pending or
  * not; firing picks, among the pending timers of one clock, the one with
- * the smallest (due time, arm order). Nothing is freed during an input:
+ * the smallest (fire time, arm order). Nothing is freed during an input:
  * freed timers and removed adapters stay in their arrays, marked dead, so
  * that "was this handle freed?" is a search.
  */
@@ -29,7 +29,7 @@ typedef struct m_timer {
     bool live;                   /* initialized and not freed or leaked */
     bool freed;                  /* by StorPortFreeTimer */
     bool pending;                /* armed, callback not yet started */
-    uint64_t due, order;
+    uint64_t due, fire, order;   /* fire: the time chosen in the window */
     PHW_TIMER_EX callback;
     PHW_TIMER routine;           /* the legacy timer's */
     PVOID context;
@@ -168,11 +168,35 @@ static void drain(int adapter)
 
 /* ---- arming and cancelling ---- */
 
-static void arm(m_timer *t, uint64_t due, PHW_TIMER_EX callback, PHW_TIMER routine,
-                PVOID context)
+/*
+ * Where in its window a timer fires, as the library's documentation states
+ * it (docs/design.md): a TolerableDelay under 32 us is none, one over a
+ * second is a second; the end of the window, half of it or 1,000 us at most,
+ * is kept free; in what is left, the time with the most trailing zero bits.
+ * Written as a search, not as the library's bit trick.
+ */
+static uint64_t fire_time(uint64_t due, ULONGLONG tolerable_delay)
+{
+    uint64_t window = tolerable_delay < 32 ? 0 : tolerable_delay > 1000000 ? 1000000 : tolerable_delay;
+    window -= window / 2 < 1000 ? window / 2 : 1000;
+    uint64_t end = add_saturating(due, window);
+    for (int bit = 63; bit > 0; bit--) {
+        uint64_t step = UINT64_C(1) << bit;
+        if (due / step == UINT64_MAX / step)
+            continue; /* the next multiple would not fit */
+        uint64_t up = due % step == 0 ? due : (due / step + 1) * step;
+        if (up <= end)
+            return up;
+    }
+    return due;
+}
+
+static void arm(m_timer *t, uint64_t due, uint64_t fire, PHW_TIMER_EX callback,
+                PHW_TIMER routine, PVOID context)
 {
     t->pending = true;
     t->due = due;
+    t->fire = fire;
     t->order = ++m.orders;
     t->callback = callback;
     t->routine = routine;
@@ -230,7 +254,7 @@ void model_stall_execution(ULONG delay)
         m.clocks[m.bound_clock].now = add_saturating(m.clocks[m.bound_clock].now, delay);
 }
 
-/* The next timer of clock c to fire: smallest (due, order), S8. Adapters
+/* The next timer of clock c to fire: smallest (fire time, order), S8. Adapters
  * whose StartIo lock this thread holds are passed over (their callbacks
  * need it); every other adapter of the clock is looked at, and drained. */
 static int next_to_fire(int c)
@@ -244,8 +268,8 @@ static int next_to_fire(int c)
         const m_adapter *a = &m.adapters[t->adapter];
         if (!t->pending || !a->live || a->clock != c || a->startio.held)
             continue;
-        if (best == NOBODY || t->due < m.timers[best].due ||
-            (t->due == m.timers[best].due && t->order < m.timers[best].order))
+        if (best == NOBODY || t->fire < m.timers[best].fire ||
+            (t->fire == m.timers[best].fire && t->order < m.timers[best].order))
             best = i;
     }
     return best;
@@ -303,10 +327,10 @@ void model_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
         int i = next_to_fire(c);
         /* A callback's stall may have moved the clock past the target. */
         uint64_t limit = k->now > target ? k->now : target;
-        if (i == NOBODY || m.timers[i].due > limit)
+        if (i == NOBODY || m.timers[i].fire > limit)
             break;
-        if (k->now < m.timers[i].due)
-            k->now = m.timers[i].due;
+        if (k->now < m.timers[i].fire)
+            k->now = m.timers[i].fire;
         fire(i);
     }
     if (k->now < target)
@@ -493,7 +517,6 @@ ULONG model_initialize_timer(PVOID extension, PVOID *handle)
 ULONG model_request_timer(PVOID extension, PVOID handle, PHW_TIMER_EX callback,
                           PVOID context, ULONGLONG value, ULONGLONG tolerable_delay)
 {
-    (void)tolerable_delay; /* a virtual clock fires at the due time (S11) */
     if (!extension || !handle || !callback)
         return reject(NOBODY, STOR_STATUS_INVALID_PARAMETER);
     int i = find_live_timer((uint64_t)(uintptr_t)handle);
@@ -525,7 +548,8 @@ ULONG model_request_timer(PVOID extension, PVOID handle, PHW_TIMER_EX callback,
         m.adapters[a].stats.busy++;
         return STOR_STATUS_BUSY;
     }
-    arm(t, add_saturating(now_of(a), value), callback, NULL, context);
+    uint64_t due = add_saturating(now_of(a), value);
+    arm(t, due, fire_time(due, tolerable_delay), callback, NULL, context);
     if (handed_over)
         m.adapters[a].stats.handed_over++;
     return STOR_STATUS_SUCCESS;
@@ -578,7 +602,8 @@ void model_request_timer_call(PVOID extension, PHW_TIMER routine, ULONG value)
     cancel(t); /* a new request replaces a pending one: never BUSY */
     if (!value)
         return;
-    arm(t, add_saturating(now_of(a), value), NULL, routine, NULL);
+    uint64_t due = add_saturating(now_of(a), value);
+    arm(t, due, due, NULL, routine, NULL);
     m.adapters[a].stats.legacy_armed++;
     if (handed_over)
         m.adapters[a].stats.handed_over++;

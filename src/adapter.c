@@ -61,13 +61,13 @@ void st_adapter_queue_request(st_adapter *a, const st_request *r)
     t->callback = r->callback;
     t->legacy_callback = r->legacy_callback;
     t->context = r->context;
-    if (stq_queued(&t->node))
-        stq_remove(&a->queue, &t->node);
-    t->node.due = r->due;
-    t->node.deadline = r->deadline;
+    if (stw_queued(&t->node))
+        stw_remove(&a->wheel, &t->node);
+    t->due = r->due;
+    t->node.at = r->at;
     t->node.seq = r->order;
-    stq_insert(&a->queue, &t->node);
-    st_dispatcher_note_arm(a);
+    stw_insert(&a->wheel, &t->node);
+    st_dispatcher_note_arm(a, r->at);
 }
 
 /* Applies one hand-over unless it was cancelled, superseded or freed since. */
@@ -132,32 +132,39 @@ void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *r
     atomic_store_explicit(&cell->turn, ticket + 1, memory_order_release);
 }
 
-/* The first queued timer that is still pending for the arm it was queued
+/* The first ready timer that is still pending for the arm it was queued
  * with; nodes cancelled or superseded above DISPATCH_LEVEL are dropped. */
-static st_timer *first_live(st_adapter *a)
+static st_timer *first_ready_live(st_adapter *a)
 {
     for (;;) {
-        stq_node *node = stq_first(&a->queue);
+        stw_node *node = stw_first_ready(&a->wheel);
         if (!node)
             return NULL;
         st_timer *t = (st_timer *)node;
         if (atomic_load(&t->arm) == ((node->seq << 1) | ST_PENDING))
             return t;
-        stq_remove(&a->queue, node);
+        stw_remove(&a->wheel, node);
     }
 }
 
-bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t *due, uint64_t *order)
+bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at,
+                     uint64_t *order)
 {
     bool found = false;
     pthread_mutex_lock(&a->mutex);
     if (a->live && atomic_load(&a->serial) == serial) {
         st_adapter_drain_handover(a);
-        st_timer *t = first_live(a);
-        if (t) {
-            *due = t->node.due;
-            *order = t->node.seq;
-            found = true;
+        for (;;) {
+            stw_settle(&a->wheel, limit);
+            if (!stw_first_ready(&a->wheel))
+                break; /* nothing due by the limit */
+            st_timer *t = first_ready_live(a);
+            if (t) {
+                *at = t->node.at;
+                *order = t->node.seq;
+                found = true;
+                break;
+            }
         }
     }
     pthread_mutex_unlock(&a->mutex);
@@ -206,13 +213,16 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
     stortimer_clock *clock = st_adapter_clock(a);
     uint64_t now = clock ? atomic_load(&clock->now) : st_real_now_floor();
     bool same = a->live && atomic_load(&a->serial) == serial;
-    st_timer *t = same ? first_live(a) : NULL;
-    if (!t || t->node.due > now) {
+    if (same)
+        stw_advance(&a->wheel, now);
+    st_timer *t = same ? first_ready_live(a) : NULL;
+    /* A virtual clock's peek may have moved the wheel ahead of the clock. */
+    if (!t || t->node.at > now) {
         pthread_mutex_unlock(&a->mutex);
         st_lock_release(&a->startio);
         return ST_FIRE_NOTHING;
     }
-    stq_remove(&a->queue, &t->node);
+    stw_remove(&a->wheel, &t->node);
     /* Starting the callback ends the pending state, unless a lock-free
      * cancel got there first (S5.5, S5.6). */
     uint64_t expected = (t->node.seq << 1) | ST_PENDING;
@@ -222,7 +232,7 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
         ST_COUNT(a, fired, 1);
         if (t == &a->legacy)
             ST_COUNT(a, legacy_fired, 1);
-        record_lateness(a, now - t->node.due);
+        record_lateness(a, now - t->due);
         st_call call = {
             .callback = t->callback,
             .legacy_callback = t->legacy_callback,

@@ -2,7 +2,7 @@
  * adapter.h - adapters and their timers: the state behind a HwDeviceExtension.
  *
  * Every adapter has one mutex (`mutex`, "the adapter lock") guarding its
- * queue, its timer list and the fields marked so below. Lock order: a
+ * timing wheel, its timer list and the fields marked so below. Lock order: a
  * virtual clock's advance lock, then the StartIo lock (only ever tried
  * while holding the advance lock), then a clock's list lock, then the
  * adapter lock, then the registry lock.
@@ -11,7 +11,7 @@
  * cancels above DISPATCH_LEVEL (SPEC S5.7) change it without any lock:
  *     arm = (order << 1) | pending
  * arm_word.h says how every change is made; a callback's start clears
- * `pending` for the exact order its queue node was armed with, so a callback
+ * `pending` for the exact order its wheel node was armed with, so a callback
  * starts at most once per arm.
  */
 #ifndef STORTIMER_ADAPTER_H
@@ -19,7 +19,7 @@
 
 #include "lock.h"
 #include "stortimer.h"
-#include "timer_queue.h"
+#include "timer_wheel.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,7 +31,8 @@
 typedef struct st_adapter st_adapter;
 
 typedef struct st_timer {
-    stq_node node;                   /* first: the queue sees only this */
+    stw_node node;                   /* first: at = fire time, seq = order */
+    uint64_t due;                    /* of the queued arm: the window opens */
     _Atomic uint64_t handle;         /* the live handle's value; 0 when free */
     _Atomic uint64_t arm;            /* (order << 1) | pending */
     _Atomic(st_adapter *) adapter;   /* owner while live */
@@ -53,7 +54,8 @@ typedef struct st_request {
     uint64_t handle;                 /* 0 for the legacy timer */
     uint64_t adapter_serial;
     uint64_t order;                  /* the arm word's order */
-    uint64_t due, deadline;
+    uint64_t due;                    /* never fire before this (S5.1) */
+    uint64_t at;                     /* fire time, inside the window (S5.2) */
     PHW_TIMER_EX callback;
     PHW_TIMER legacy_callback;
     PVOID context;
@@ -106,7 +108,7 @@ struct st_adapter {
     /* Under the adapter lock: */
     bool live;
     bool counted;                    /* its counters are not yet retired */
-    stq queue;
+    stw wheel;
     st_timer *timers;                /* live extended timers */
     st_timer *free_timers;           /* slots this adapter freed, for reuse */
     uint32_t timer_count, max_timers;
@@ -174,8 +176,13 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
 st_handover *st_handover_reserve(st_adapter *a, uint64_t *ticket);
 void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *request);
 
-/* Reads the first due time and its order, for virtual clock stepping. */
-bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t *due, uint64_t *order);
+/*
+ * The fire time and order of the adapter's first live timer, if one fires
+ * by `limit`; false if none. For virtual clock stepping: it moves the
+ * wheel as far as it must to know (stw_settle).
+ */
+bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at,
+                     uint64_t *order);
 
 /* The adapter's clock time now, for computing due times. */
 uint64_t st_adapter_now_for_arming(st_adapter *a);

@@ -27,7 +27,9 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
     atomic_store(&legacy->handle, 0);
     atomic_store(&legacy->arm, st_next_order() << 1);
     atomic_store(&legacy->adapter, a);
-    legacy->node.pos[0] = legacy->node.pos[1] = 0;
+    stw_node_init(&legacy->node);
+    stortimer_clock *clock = config->clock;
+    stw_init(&a->wheel, clock ? stortimer_clock_now(clock) : st_real_now_floor());
     atomic_store(&a->serial, atomic_fetch_add(&adapter_serials, 1) + 1);
 }
 
@@ -50,13 +52,12 @@ ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
     void *extension = size <= UINT32_MAX ? st_calloc(1, size) : NULL;
     pthread_mutex_lock(&a->mutex);
     adapter_setup(a, config);
-    bool ok = extension && stq_reserve(&a->queue, 1);
+    bool ok = extension != NULL;
     pthread_mutex_unlock(&a->mutex);
     if (ok && !config->clock)
         ok = st_dispatcher_start(a);
     if (!ok) {
         st_free(extension);
-        stq_free(&a->queue);
         st_registry_adapter_give_back(a);
         return STOR_STATUS_INSUFFICIENT_RESOURCES;
     }
@@ -86,8 +87,7 @@ static void quiesce(st_adapter *a)
             ST_COUNT(a, cancelled, 1);
     if (st_timer_cancel_pending(&a->legacy))
         ST_COUNT(a, cancelled, 1);
-    while (stq_first(&a->queue))
-        stq_remove(&a->queue, stq_first(&a->queue));
+    stw_clear(&a->wheel, a->wheel.now);
     while (a->running)
         pthread_cond_wait(&a->idle, &a->mutex);
 }
@@ -137,7 +137,6 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
     quiesce(a); /* a callback may have armed again before it saw us */
     ULONG leaked = free_leftover_timers(a);
     st_adapter_drain_handover(a);
-    stq_free(&a->queue);
     ST_COUNT(a, timers_leaked, leaked);
     st_counters_retire(&a->stats);
     a->counted = false;

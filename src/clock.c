@@ -2,10 +2,11 @@
  * clock.c - time, virtual stepping, and StorPortStallExecution.
  *
  * A virtual clock steps from fire time to fire time: each step picks, over
- * every adapter on the clock, the queued timer with the smallest (due, arm
- * order), moves the clock to its due time and runs it. So callbacks run in
- * order (S8), zero-window timers fire exactly at their due time, and a
- * callback that re-arms its timer counts from its own fire time (S11).
+ * every adapter on the clock, the queued timer with the smallest (fire
+ * time, arm order), moves the clock to its fire time and runs it. So
+ * callbacks run in order (S8), zero-window timers fire exactly at their due
+ * time, windowed ones at the time chosen in their window (st_fire_time), and
+ * a callback that re-arms its timer counts from its own fire time (S11).
  */
 #include "clock.h"
 
@@ -110,8 +111,10 @@ void st_clock_detach(stortimer_clock *clock, st_adapter *a)
     pthread_mutex_unlock(&clock->list_lock);
 }
 
-/* The adapter holding the clock's earliest queued timer, by (due, order). */
-static st_adapter *pick_next(stortimer_clock *clock, uint64_t *due, uint64_t *serial)
+/* The adapter holding the clock's earliest timer that fires by `limit`, by
+ * (fire time, order); NULL if none. */
+static st_adapter *pick_next(stortimer_clock *clock, uint64_t limit, uint64_t *due,
+                             uint64_t *serial)
 {
     st_adapter *best = NULL;
     uint64_t best_due = UINT64_MAX, best_order = UINT64_MAX, best_serial = 0;
@@ -123,7 +126,7 @@ static st_adapter *pick_next(stortimer_clock *clock, uint64_t *due, uint64_t *se
         if (st_lock_held_by_me(&a->startio) || atomic_load(&a->startio_held_by_advancer))
             continue;
         uint64_t s = atomic_load(&a->serial);
-        if (st_adapter_peek(a, s, &d, &order) &&
+        if (st_adapter_peek(a, s, limit, &d, &order) &&
             (d < best_due || (d == best_due && order < best_order))) {
             best = a;
             best_due = d;
@@ -200,12 +203,12 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
     bool holding_startio_locks = mark_startio_held(clock, true);
     uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
     for (;;) {
-        uint64_t due, serial;
-        st_adapter *a = pick_next(clock, &due, &serial);
         /* A callback's stall may have moved the clock past the target:
          * whatever is due by then runs before we return, late (S9). */
         uint64_t now = stortimer_clock_now(clock);
-        if (!a || due > (now > target ? now : target))
+        uint64_t due, serial;
+        st_adapter *a = pick_next(clock, now > target ? now : target, &due, &serial);
+        if (!a)
             break;
         st_clock_raise_to(clock, due);
         if (st_adapter_fire_due(a, serial, false) == ST_FIRE_LOCK_BUSY) {

@@ -33,29 +33,21 @@ void st_dispatcher_kick(st_adapter *a)
             1, NULL, NULL, 0);
 }
 
-uint64_t st_wake_time(const stq *queue)
+uint64_t st_fire_time(uint64_t due, uint64_t window)
 {
-    const stq_node *first = stq_first(queue);
-    if (!first)
-        return UINT64_MAX;
-    /* Aim inside the window that closes first, the margin before its end,
-     * but not before that timer is due itself: then the wake-up serves it
-     * and every window open by then. Its deadline is the smallest, so the
-     * aim closes no window; and never before the first window opens. */
-    const stq_node *closing = stq_first_by_deadline(queue);
-    uint64_t aim = closing->deadline > ST_WAKE_MARGIN_US ? closing->deadline - ST_WAKE_MARGIN_US : 0;
-    if (aim < closing->due)
-        aim = closing->due;
-    return aim > first->due ? aim : first->due;
+    uint64_t kept = window / 2 < ST_WAKE_MARGIN_US ? window / 2 : ST_WAKE_MARGIN_US;
+    return stw_fire_time(due, window - kept);
 }
 
-void st_dispatcher_note_arm(st_adapter *a)
+uint64_t st_wake_time(const stw *wheel)
 {
-    if (!a->has_thread)
-        return;
-    uint64_t wake = st_wake_time(&a->queue);
-    if (wake < a->planned_wake) {
-        a->planned_wake = wake;
+    return stw_next(wheel);
+}
+
+void st_dispatcher_note_arm(st_adapter *a, uint64_t at)
+{
+    if (a->has_thread && at < a->planned_wake) {
+        a->planned_wake = at;
         st_dispatcher_kick(a);
     }
 }
@@ -78,7 +70,7 @@ static void *dispatcher_main(void *arg)
             return NULL;
         }
         st_adapter_drain_handover(a);
-        uint64_t wake = st_wake_time(&a->queue);
+        uint64_t wake = st_wake_time(&a->wheel);
         if (wake <= st_real_now_floor()) {
             pthread_mutex_unlock(&a->mutex);
             continue;

@@ -11,9 +11,10 @@
 #include "adapter.h"
 
 /*
- * How far before the first closing window the dispatcher aims to wake, so
- * that the operating system's own wake-up delay still lands inside it.
- * Windows narrower than this fire as soon as they open.
+ * How much of the end of a window is kept free, so that the operating
+ * system's own wake-up delay still lands inside it: a timer's fire time is
+ * chosen in the window less half its width, or less this margin when the
+ * window is wider than twice the margin.
  */
 #define ST_WAKE_MARGIN_US 1000u
 
@@ -31,19 +32,26 @@ bool st_dispatcher_start(st_adapter *a);
 void st_dispatcher_stop(st_adapter *a);
 
 /*
- * After an arm, with the adapter lock held: wakes the dispatcher if it must
- * now wake earlier than it planned.
+ * After an arm firing at `at`, with the adapter lock held: wakes the
+ * dispatcher if it must now wake earlier than it planned.
  */
-void st_dispatcher_note_arm(st_adapter *a);
+void st_dispatcher_note_arm(st_adapter *a, uint64_t at);
 
 /* Wakes the dispatcher unconditionally. Lock-free and async-signal-safe. */
 void st_dispatcher_kick(st_adapter *a);
 
 /*
- * When to wake for this queue: late enough to serve as many windows as
- * possible, early enough that none closes first (less the margin), never
- * before the first window opens. UINT64_MAX when empty.
+ * The fire time of a timer due at `due` with a window of `window` us (S5.2):
+ * the roundest time in the usable part of the window (stw_fire_time), so
+ * that timers whose windows overlap share it, and one wake-up serves them.
+ * On either clock: a virtual clock fires there too (S11).
  */
-uint64_t st_wake_time(const stq *queue);
+uint64_t st_fire_time(uint64_t due, uint64_t window);
+
+/*
+ * When to wake for this wheel: its first fire time, or the start of the
+ * slot whose timers must move down a level first. UINT64_MAX when empty.
+ */
+uint64_t st_wake_time(const stw *wheel);
 
 #endif

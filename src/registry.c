@@ -37,7 +37,6 @@ static st_adapter *adapter_slot(uint32_t index)
 static bool adapter_slot_init(st_adapter *a)
 {
     memset(a, 0, sizeof *a);
-    stq_init(&a->queue);
     for (uint32_t i = 0; i < ST_HANDOVER_SLOTS; i++)
         atomic_init(&a->handover[i].turn, i);
     if (!st_mutex_init(&a->mutex))
@@ -259,8 +258,10 @@ static st_timer *make_timer_slot(void)
         st_timer *fresh = st_calloc_retained(ST_TIMER_CHUNK, sizeof *fresh);
         if (!fresh)
             return NULL;
-        for (uint32_t i = 0; i < ST_TIMER_CHUNK; i++)
+        for (uint32_t i = 0; i < ST_TIMER_CHUNK; i++) {
             fresh[i].slot = chunk * ST_TIMER_CHUNK + i;
+            stw_node_init(&fresh[i].node);
+        }
         atomic_store_explicit(&timer_chunks[chunk], fresh, memory_order_release);
     }
     return timer_slot(timers_made++);

@@ -55,9 +55,7 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
     st_timer *t = NULL;
     if (a->max_timers && a->timer_count >= a->max_timers)
         status = STOR_STATUS_UNSUCCESSFUL;
-    /* Room for every timer plus the legacy one: arming never allocates. */
-    else if (!stq_reserve(&a->queue, a->timer_count + 2) ||
-             !(t = st_registry_timer_take(a, &handle)))
+    else if (!(t = st_registry_timer_take(a, &handle)))
         status = STOR_STATUS_INSUFFICIENT_RESOURCES;
     if (status != STOR_STATUS_SUCCESS) {
         st_adapter_unlock(a);
@@ -160,8 +158,8 @@ static ULONG cancel(st_adapter *a, const st_owner *owner, bool locked)
         return reject(a, STOR_STATUS_INVALID_PARAMETER);
     if (claim == ST_CLAIM_DONE)
         ST_COUNT(a, cancelled, 1);
-    if (locked && stq_queued(&owner->timer->node))
-        stq_remove(&a->queue, &owner->timer->node);
+    if (locked && stw_queued(&owner->timer->node))
+        stw_remove(&a->wheel, &owner->timer->node);
     return STOR_STATUS_SUCCESS;
 }
 
@@ -224,7 +222,7 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
         .handle = owner.handle,
         .adapter_serial = atomic_load(&a->serial),
         .due = due,
-        .deadline = st_add_saturating(due, window),
+        .at = st_fire_time(due, window),
         .callback = TimerCallback,
         .context = CallbackContext,
     };
@@ -257,8 +255,8 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     atomic_store(&t->handle, 0);
     if (st_timer_cancel_pending(t))
         ST_COUNT(a, cancelled, 1);
-    if (stq_queued(&t->node))
-        stq_remove(&a->queue, &t->node);
+    if (stw_queued(&t->node))
+        stw_remove(&a->wheel, &t->node);
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -307,7 +305,7 @@ static void request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), value);
     st_request req = {
         .timer = &a->legacy, .adapter_serial = serial,
-        .due = due, .deadline = due, .legacy_callback = routine,
+        .due = due, .at = due, .legacy_callback = routine,
     };
     if (request(a, &owner, ST_REPLACE, value, &req) == STOR_STATUS_SUCCESS && value)
         ST_COUNT(a, legacy_armed, 1);

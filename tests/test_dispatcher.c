@@ -118,42 +118,41 @@ TEST_REAL(dispatcher_huge_window_does_not_postpone_for_ever)
     CHECK(p.at[0] >= start + 1000);
 }
 
-/* ---- when the dispatcher aims to wake (white-box: src/dispatcher.h) ---- */
+/* ---- where in its window a timer fires (white-box: src/dispatcher.h) ---- */
 
-static uint64_t wake_time_of(stq_node *nodes, int n)
+/* S5.2: inside the window, the end of a wide window kept free for the
+ * operating system's wake-up delay. */
+TEST(fire_time_keeps_the_margin_at_the_end_of_a_wide_window)
 {
-    stq q;
-    stq_init(&q);
-    CHECK(stq_reserve(&q, (uint32_t)n));
-    for (int i = 0; i < n; i++)
-        stq_insert(&q, &nodes[i]);
-    uint64_t wake = st_wake_time(&q);
-    stq_free(&q);
-    return wake;
+    for (uint64_t due = 1; due < 3000000; due += 9973) {
+        uint64_t f = st_fire_time(due, 200000);
+        CHECK(f >= due);
+        CHECK(f <= due + 200000 - ST_WAKE_MARGIN_US);
+    }
 }
 
-TEST(dispatcher_aims_a_margin_before_the_first_window_closes)
+TEST(fire_time_uses_half_of_a_narrow_window)
 {
-    stq_node wide[2] = {{.due = 100000, .deadline = 200000, .seq = 1},
-                        {.due = 120000, .deadline = 300000, .seq = 2}};
-    CHECK_EQ(wake_time_of(wide, 2), 200000 - ST_WAKE_MARGIN_US);
+    for (uint64_t due = 1; due < 100000; due += 97) {
+        uint64_t f = st_fire_time(due, 600);
+        CHECK(f >= due && f <= due + 300);
+    }
 }
 
-TEST(dispatcher_one_wakeup_serves_a_window_and_a_timer_due_inside_it)
+TEST(fire_time_without_window_is_the_due_time)
 {
-    /* A's window is 100-200 ms; B is due at 150 ms with no window. Waking
-     * at 149 ms would serve A only; at 150 ms it serves both. */
-    stq_node a_and_b[2] = {{.due = 100000, .deadline = 200000, .seq = 1},
-                           {.due = 150000, .deadline = 150000, .seq = 2}};
-    CHECK_EQ(wake_time_of(a_and_b, 2), 150000);
+    CHECK_EQ(st_fire_time(5000, 0), 5000);
+    uint64_t f = st_fire_time(123457, 1); /* half of 1 us keeps nothing */
+    CHECK(f == 123457 || f == 123458);
 }
 
-TEST(dispatcher_never_aims_before_the_first_window_opens)
+/* Coalescing: timers armed at different times whose windows overlap pick
+ * one fire time, so one wake-up serves them all. */
+TEST(fire_time_is_shared_by_overlapping_windows)
 {
-    stq_node narrow = {.due = 5000, .deadline = 5100, .seq = 1};
-    CHECK_EQ(wake_time_of(&narrow, 1), 5000);
-    stq_node none = {.due = 500, .deadline = 500, .seq = 1};
-    CHECK_EQ(wake_time_of(&none, 1), 500);
+    uint64_t shared = st_fire_time(100000, 100000);
+    for (uint64_t due = 100000; due < 130000; due += 1000)
+        CHECK_EQ(st_fire_time(due, 100000), shared);
 }
 
 /* ---- the dispatcher asks the kernel for the finest timer slack ---- */

@@ -1,0 +1,125 @@
+/*
+ * timer_wheel.h - the timer data structure, pure: a hierarchical timing
+ * wheel over absolute microsecond times.
+ *
+ * No threads, no clock, no locks, no allocation: the caller embeds a node in
+ * each timer, says when it fires, and moves the wheel forward. Insert and
+ * remove are O(1) (a list splice and a bit operation); the next time the
+ * wheel needs attention comes from one 64-bit bitmap per level, without
+ * scanning; each node is moved down a level at most STW_LEVELS - 1 times in
+ * its life, however long it waits.
+ *
+ * Layout: level L has 64 slots of 64^L microseconds each. A node due at
+ * `at` sits at the level of the highest bit in which `at` differs from the
+ * wheel's time, in the slot named by that level's six bits of `at`. Because
+ * the slot comes from absolute bits, every pending slot of a level lies
+ * ahead of the wheel's time at that level, and the lowest pending level's
+ * lowest pending slot is the earliest: no rotation, no wrap-around.
+ *
+ * Nodes whose time has come (at <= the wheel's time) wait on the ready list
+ * in (at, seq) order, seq being the caller's tie-break (arm order, SPEC S8).
+ *
+ * Windows (coalescing) are decided before insertion: stw_fire_time picks,
+ * inside a timer's window, the time with the most trailing zero bits, so
+ * that timers with overlapping windows pick the same time and share one
+ * wake-up, and a wide window lands on a coarse slot boundary where it fires
+ * without being moved down the levels first.
+ */
+#ifndef STORTIMER_TIMER_WHEEL_H
+#define STORTIMER_TIMER_WHEEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STW_BITS 6
+#define STW_SLOTS (1u << STW_BITS)
+#define STW_LEVELS 11 /* 11 x 6 bits cover every uint64_t time */
+
+/* Where a node is: STW_NOWHERE, STW_READY, or level * STW_SLOTS + slot. */
+#define STW_NOWHERE 0xffffu
+#define STW_READY 0xfffeu
+
+/* A link of a circular list; a list's head is a link too. */
+typedef struct stw_link {
+    struct stw_link *next, *prev;
+} stw_link;
+
+/* Embed one in each timer; the wheel never allocates. */
+typedef struct stw_node {
+    stw_link link;
+    uint64_t at;       /* fire time */
+    uint64_t seq;      /* tie-break between equal fire times: smaller first */
+    uint16_t where;    /* STW_NOWHERE when not queued */
+} stw_node;
+
+typedef struct stw {
+    uint64_t now;                             /* the wheel's time */
+    uint64_t pending[STW_LEVELS];             /* bit s: slot s not empty */
+    uint64_t count;                           /* nodes queued, ready included */
+    stw_link ready;                           /* at <= now, by (at, seq) */
+    stw_link slot[STW_LEVELS][STW_SLOTS];
+} stw;
+
+/* An empty wheel whose time is `now`. */
+void stw_init(stw *w, uint64_t now);
+
+/* A node that is in no wheel. */
+static inline void stw_node_init(stw_node *n) { n->where = STW_NOWHERE; }
+
+/* True while the node is in a wheel. */
+static inline bool stw_queued(const stw_node *n) { return n->where != STW_NOWHERE; }
+
+/* Queues a node that is not queued, due at n->at, tie-break n->seq. A time
+ * at or before the wheel's goes straight to the ready list. */
+void stw_insert(stw *w, stw_node *n);
+
+/* Unqueues a queued node. */
+void stw_remove(stw *w, stw_node *n);
+
+/*
+ * The earliest time at which the wheel has work: the first ready node's
+ * time, else the earliest pending slot's start (exact at level 0; at higher
+ * levels a lower bound, when that slot's nodes move down a level).
+ * UINT64_MAX when empty. O(STW_LEVELS), bitmaps only.
+ */
+uint64_t stw_next(const stw *w);
+
+/*
+ * Moves the wheel's time forward to `now` (never back): every node due by
+ * then joins the ready list, in order; nodes further out move down the
+ * levels as their slots come up. Work is proportional to the nodes moved.
+ */
+void stw_advance(stw *w, uint64_t now);
+
+/*
+ * Moves the wheel forward, slot by slot and never past `limit`, until a
+ * node is ready or no node is due by `limit`. The wheel's time may then be
+ * ahead of the caller's clock: the first ready node's (at, seq) is exact,
+ * and nodes inserted meanwhile at earlier times are still ready in order.
+ * For a virtual clock's step, which must know (time, seq) before firing.
+ */
+void stw_settle(stw *w, uint64_t limit);
+
+/* The first ready node (smallest at, then seq), or NULL. */
+static inline stw_node *stw_first_ready(const stw *w)
+{
+    const stw_link *first = w->ready.next;
+    return first == &w->ready ? NULL : (stw_node *)first; /* link is first */
+}
+
+/*
+ * The fire time for a timer due at `due` that may fire until `due + window`
+ * (saturating): the time in that range with the most trailing zero bits.
+ * A zero window gives `due` itself.
+ */
+uint64_t stw_fire_time(uint64_t due, uint64_t window);
+
+/* Unqueues every node and empties the wheel at time `now`. */
+void stw_clear(stw *w, uint64_t now);
+
+/* Checks every invariant (slow: walks every node); false on the first
+ * broken one. For tests. */
+bool stw_check(const stw *w);
+
+#endif /* STORTIMER_TIMER_WHEEL_H */
