@@ -37,7 +37,7 @@ TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=
 # committed corpus, for FUZZ_SECONDS; what it finds goes to $(BUILD)/asan/fuzz/corpus.
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build demo demo-virtual test test-unit test-asan test-tsan test-valgrind fuzz clean
+.PHONY: all build demo demo-virtual test test-unit test-asan test-tsan test-valgrind fuzz bench clean
 # One pass at a time: each already builds and tests with -j $(JOBS), and the
 # real-clock tests want the cores they were promised.
 .NOTPARALLEL:
@@ -114,6 +114,20 @@ fuzz:
 	mkdir -p $(BUILD)/asan/fuzz/corpus
 	$(ASAN_ENV) $(BUILD)/asan/fuzz/api_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  -timeout=30 -print_final_stats=1 $(BUILD)/asan/fuzz/corpus fuzz/corpus
+
+# `make bench`: stortimer against libuv, libevent and timerfd, plus real-clock
+# lateness, coalescing and thread scaling (bench/, about a minute); not
+# part of `make test`. Tables on stdout, CSV and SVG files in
+# $(BUILD)/bench/results. BENCH_ARGS=--quick for a fast try.
+BENCH_ARGS ?=
+NEED_BENCH = tools/need-packages pkg-config=pkg-config /usr/include/uv.h=libuv1-dev \
+  /usr/include/event2/event.h=libevent-dev
+
+bench:
+	$(NEED_BENCH)
+	$(CMAKE) -S . -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release -DSTORTIMER_BENCH=ON -DBUILD_TESTING=OFF
+	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target stortimer-bench
+	$(BUILD)/bench/bench/stortimer-bench --out $(BUILD)/bench/results $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

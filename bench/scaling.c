@@ -1,0 +1,168 @@
+/*
+ * scaling.c - arm+cancel pairs per second through StorPortRequestTimer from
+ * one thread, then from two, each thread on its own virtual-clock adapter
+ * with 1e5 live timers (each adapter has its own lock and queue). A pair
+ * cancels a random live timer and arms it again with a random timeout.
+ */
+#include "realtime.h"
+
+#include <storport.h>
+#include <stortimer.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#define LIVE 100000
+#define RUNS 3
+#define INPUTS 65536 /* a power of two: inputs are reused round-robin */
+
+static VOID never_fired(PVOID extension, PVOID context)
+{
+    (void)extension;
+    (void)context;
+}
+
+typedef struct worker {
+    _Alignas(64) stortimer_clock *clock;
+    PVOID ext;
+    PVOID *handles;
+    uint32_t *index;
+    uint64_t *timeout;
+    pthread_t thread;
+    pthread_barrier_t *start;
+    _Atomic bool *stop;
+    uint64_t pairs, elapsed_ns, errors;
+} worker;
+
+static bool worker_setup(worker *w, uint64_t seed)
+{
+    prng rng = {.state = seed};
+    w->clock = stortimer_clock_virtual_create();
+    w->handles = calloc(LIVE, sizeof *w->handles);
+    w->index = malloc(INPUTS * sizeof *w->index);
+    w->timeout = malloc(INPUTS * sizeof *w->timeout);
+    stortimer_adapter_config config = {.extension_size = 64, .clock = w->clock};
+    if (!w->clock || !w->handles || !w->index || !w->timeout ||
+        stortimer_adapter_create(&config, &w->ext) != STOR_STATUS_SUCCESS)
+        return false;
+    for (size_t i = 0; i < LIVE; i++)
+        if (StorPortInitializeTimer(w->ext, &w->handles[i]) != STOR_STATUS_SUCCESS ||
+            StorPortRequestTimer(w->ext, w->handles[i], never_fired, NULL,
+                                 prng_range(&rng, 1, 1000000), 0) != STOR_STATUS_SUCCESS)
+            return false;
+    for (size_t k = 0; k < INPUTS; k++) {
+        w->index[k] = (uint32_t)(prng_next(&rng) % LIVE);
+        w->timeout[k] = prng_range(&rng, 1, 1000000);
+    }
+    return true;
+}
+
+static void worker_teardown(worker *w)
+{
+    if (w->ext) {
+        for (size_t i = 0; i < LIVE; i++)
+            if (w->handles[i])
+                StorPortFreeTimer(w->ext, w->handles[i]);
+        stortimer_adapter_remove(w->ext, NULL);
+    }
+    stortimer_clock_destroy(w->clock);
+    free(w->handles);
+    free(w->index);
+    free(w->timeout);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    uint64_t pairs = 0, errors = 0;
+    size_t k = 0;
+    pthread_barrier_wait(w->start);
+    uint64_t t0 = now_ns();
+    while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
+        for (int j = 0; j < 256; j++, k = (k + 1) & (INPUTS - 1)) {
+            PVOID h = w->handles[w->index[k]];
+            errors += StorPortRequestTimer(w->ext, h, never_fired, NULL, 0, 0) !=
+                      STOR_STATUS_SUCCESS;
+            errors += StorPortRequestTimer(w->ext, h, never_fired, NULL, w->timeout[k], 0) !=
+                      STOR_STATUS_SUCCESS;
+        }
+        pairs += 256;
+    }
+    w->elapsed_ns = now_ns() - t0;
+    w->pairs = pairs;
+    w->errors += errors;
+    return NULL;
+}
+
+/* One timed run of `threads` workers; pairs per second, summed. */
+static double timed_run(worker *workers, int threads, uint64_t duration_us)
+{
+    pthread_barrier_t start;
+    _Atomic bool stop = false;
+    pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+    for (int t = 0; t < threads; t++) {
+        workers[t].start = &start;
+        workers[t].stop = &stop;
+        pthread_create(&workers[t].thread, NULL, worker_main, &workers[t]);
+    }
+    pthread_barrier_wait(&start);
+    sleep_us(duration_us);
+    atomic_store(&stop, true);
+    double rate = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(workers[t].thread, NULL);
+        rate += (double)workers[t].pairs * 1e9 / (double)workers[t].elapsed_ns;
+    }
+    pthread_barrier_destroy(&start);
+    return rate;
+}
+
+int scaling_steps(const bench_opts *opts)
+{
+    (void)opts;
+    return 2;
+}
+
+bool run_scaling(const bench_opts *opts, scaling_results *res)
+{
+    uint64_t duration_us = opts->quick ? 300000 : 1000000;
+    bool ok = true;
+    for (int threads = 1; threads <= 2 && ok; threads++) {
+        progress_step("scaling, %d arming thread%s", threads, threads > 1 ? "s" : "");
+        worker workers[2] = {0};
+        progress_phase("arming 1e5 timers per adapter");
+        for (int t = 0; t < threads; t++)
+            ok = worker_setup(&workers[t], 0x5ca1e000u + (uint64_t)t) && ok;
+        double rates[RUNS];
+        progress_phase("measuring");
+        for (int run = 0; ok && run < RUNS; run++)
+            rates[run] = timed_run(workers, threads, duration_us);
+        for (int t = 0; t < threads; t++) {
+            if (workers[t].errors)
+                ok = false;
+            worker_teardown(&workers[t]);
+        }
+        if (ok)
+            res->pairs_per_s[threads - 1] = median_of(rates, RUNS);
+    }
+    if (!ok) {
+        fprintf(stderr, "stortimer-bench: the scaling part failed\n");
+        return false;
+    }
+    res->ratio = res->pairs_per_s[1] / res->pairs_per_s[0];
+    res->measured = true;
+
+    printf("\n== Scaling: arm+cancel pairs per second through StorPortRequestTimer ==\n");
+    printf("(each thread on its own virtual-clock adapter with 1e5 live timers; median of %d"
+           " runs of %.1f s)\n", RUNS, (double)duration_us / 1e6);
+    printf("%-10s %14s\n", "threads", "pairs/s");
+    printf("%-10d %14.0f\n%-10d %14.0f\n", 1, res->pairs_per_s[0], 2, res->pairs_per_s[1]);
+    printf("2 threads / 1 thread: %.2fx\n", res->ratio);
+
+    FILE *f = csv_open(opts, "scaling.csv", "threads,pairs_per_s");
+    if (!f)
+        return false;
+    fprintf(f, "1,%.0f\n2,%.0f\n", res->pairs_per_s[0], res->pairs_per_s[1]);
+    return csv_close(f, "scaling.csv");
+}
