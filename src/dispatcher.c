@@ -41,7 +41,7 @@ uint64_t st_fire_time(uint64_t due, uint64_t window)
 
 uint64_t st_wake_time(const stw *wheel)
 {
-    return stw_next(wheel);
+    return stw_next_within(wheel, ST_WAKE_SCAN_BUDGET);
 }
 
 void st_dispatcher_note_arm(st_adapter *a, uint64_t at)

@@ -49,9 +49,11 @@ void st_dispatcher_kick(st_adapter *a);
 uint64_t st_fire_time(uint64_t due, uint64_t window);
 
 /*
- * When to wake for this wheel: its first fire time, or the start of the
- * slot whose timers must move down a level first. UINT64_MAX when empty.
+ * When to wake for this wheel: its first fire time; or, when that lies in
+ * a slot above level 0 holding more than ST_WAKE_SCAN_BUDGET timers, the
+ * slot's start, where they move down a level. UINT64_MAX when empty.
  */
+#define ST_WAKE_SCAN_BUDGET 64u
 uint64_t st_wake_time(const stw *wheel);
 
 #endif

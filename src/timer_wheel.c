@@ -147,6 +147,25 @@ uint64_t stw_next(const stw *w)
     return earliest_slot(w, &level, &s);
 }
 
+uint64_t stw_next_within(const stw *w, unsigned budget)
+{
+    if (stw_first_ready(w))
+        return stw_first_ready(w)->at;
+    unsigned level, s;
+    uint64_t start = earliest_slot(w, &level, &s);
+    if (level == 0 || level == STW_LEVELS)
+        return start;
+    const stw_link *head = &w->slot[level][s];
+    uint64_t first = UINT64_MAX;
+    for (const stw_link *link = head->next; link != head; link = link->next) {
+        if (budget-- == 0)
+            return start; /* too many to look at: the slot's start */
+        if (const_node_of(link)->at < first)
+            first = const_node_of(link)->at;
+    }
+    return first;
+}
+
 /* Empties one slot whose start has come: its nodes become ready or move
  * down to the level their time now names. The wheel's time is the slot's
  * start, so the order of equal times is kept: a slot's list is in

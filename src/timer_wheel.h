@@ -86,6 +86,13 @@ void stw_remove(stw *w, stw_node *n);
 uint64_t stw_next(const stw *w);
 
 /*
+ * stw_next, made exact when the earliest slot is above level 0 and holds at
+ * most `budget` nodes: their smallest time. Bounded work, for a sleeper
+ * that would rather not wake only to move nodes down a level.
+ */
+uint64_t stw_next_within(const stw *w, unsigned budget);
+
+/*
  * Moves the wheel's time forward to `now` (never back): every node due by
  * then joins the ready list, in order; nodes further out move down the
  * levels as their slots come up. Work is proportional to the nodes moved.

@@ -183,6 +183,23 @@ TEST(wheel_settle_makes_the_first_node_ready)
     free(w);
 }
 
+TEST(wheel_next_within_a_budget_is_exact_for_a_small_slot)
+{
+    stw *w = new_wheel(0);
+    stw_node n[3];
+    uint64_t at[3] = {600000, 550001, 580000}; /* one level-3 slot */
+    for (int i = 0; i < 3; i++) {
+        stw_node_init(&n[i]);
+        n[i].at = at[i];
+        n[i].seq = (uint64_t)i;
+        stw_insert(w, &n[i]);
+    }
+    CHECK(stw_next(w) < 550001);
+    CHECK_EQ(stw_next_within(w, 3), 550001);
+    CHECK_EQ(stw_next_within(w, 2), stw_next(w)); /* over budget: the slot's start */
+    free(w);
+}
+
 TEST(wheel_clear_unqueues_everything)
 {
     stw *w = new_wheel(0);
