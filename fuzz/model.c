@@ -254,7 +254,9 @@ void model_stall_execution(ULONG delay)
         m.clocks[m.bound_clock].now = add_saturating(m.clocks[m.bound_clock].now, delay);
 }
 
-/* The next timer of clock c to fire: smallest (fire time, order), S8. Adapters
+/* The next timer of clock c to fire: smallest (fire time, adapter, order).
+ * S8 orders one adapter's timers by arm order; between adapters the library
+ * breaks ties by adapter creation, which is an adapter's index here. Adapters
  * whose StartIo lock this thread holds are passed over (their callbacks
  * need it); every other adapter of the clock is looked at, and drained. */
 static int next_to_fire(int c)
@@ -268,8 +270,10 @@ static int next_to_fire(int c)
         const m_adapter *a = &m.adapters[t->adapter];
         if (!t->pending || !a->live || a->clock != c || a->startio.held)
             continue;
-        if (best == NOBODY || t->fire < m.timers[best].fire ||
-            (t->fire == m.timers[best].fire && t->order < m.timers[best].order))
+        const m_timer *b = best == NOBODY ? NULL : &m.timers[best];
+        if (!b || t->fire < b->fire ||
+            (t->fire == b->fire && (t->adapter < b->adapter ||
+                                    (t->adapter == b->adapter && t->order < b->order))))
             best = i;
     }
     return best;

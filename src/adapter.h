@@ -96,6 +96,7 @@ struct st_adapter {
     /* Read without locks, to find an adapter from its extension pointer. */
     _Atomic(void *) extension;       /* published while live, else NULL */
     _Atomic uint64_t serial;         /* new on every creation in this slot */
+    _Atomic uint64_t orders;         /* arm orders (arm_word.h); never reset */
 
     pthread_mutex_t mutex;           /* the adapter lock */
     pthread_cond_t idle;             /* broadcast when a callback returns */

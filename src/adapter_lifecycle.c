@@ -25,7 +25,7 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
 
     st_timer *legacy = &a->legacy;
     atomic_store(&legacy->handle, 0);
-    atomic_store(&legacy->arm, st_next_order() << 1);
+    atomic_store(&legacy->arm, st_next_order(a) << 1); /* the counter lives on */
     atomic_store(&legacy->adapter, a);
     stw_node_init(&legacy->node);
     stortimer_clock *clock = config->clock;
@@ -100,6 +100,9 @@ static ULONG free_leftover_timers(st_adapter *a)
         st_timer *t = a->timers;
         a->timers = t->next;
         atomic_store(&t->handle, 0);
+        /* A lock-free arm that passed its check before the handle died. */
+        if (st_arm_word_retire(a, t))
+            ST_COUNT(a, cancelled, 1);
         st_registry_timer_give_back(a, t);
         leaked++;
     }
@@ -136,6 +139,8 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
     pthread_mutex_lock(&a->mutex);
     quiesce(a); /* a callback may have armed again before it saw us */
     ULONG leaked = free_leftover_timers(a);
+    if (st_arm_word_retire(a, &a->legacy)) /* its extension died before quiesce */
+        ST_COUNT(a, cancelled, 1);
     st_adapter_drain_handover(a);
     ST_COUNT(a, timers_leaked, leaked);
     st_counters_retire(&a->stats);

@@ -3,7 +3,8 @@
  *
  * A virtual clock steps from fire time to fire time: each step picks, over
  * every adapter on the clock, the queued timer with the smallest (fire
- * time, arm order), moves the clock to its fire time and runs it. So
+ * time, adapter creation, arm order), moves the clock to its fire time and
+ * runs it. So
  * callbacks run in order (S8), zero-window timers fire exactly at their due
  * time, windowed ones at the time chosen in their window (st_fire_time), and
  * a callback that re-arms its timer counts from its own fire time (S11).
@@ -111,13 +112,14 @@ void st_clock_detach(stortimer_clock *clock, st_adapter *a)
     pthread_mutex_unlock(&clock->list_lock);
 }
 
-/* The adapter holding the clock's earliest timer that fires by `limit`, by
- * (fire time, order); NULL if none. */
+/* The adapter holding the clock's earliest timer that fires by `limit`;
+ * NULL if none. Equal fire times on different adapters go by adapter
+ * creation (serial): orders are counted per adapter (arm_word.h). */
 static st_adapter *pick_next(stortimer_clock *clock, uint64_t limit, uint64_t *due,
                              uint64_t *serial)
 {
     st_adapter *best = NULL;
-    uint64_t best_due = UINT64_MAX, best_order = UINT64_MAX, best_serial = 0;
+    uint64_t best_due = UINT64_MAX, best_serial = UINT64_MAX;
     pthread_mutex_lock(&clock->list_lock);
     for (st_adapter *a = clock->adapters; a; a = a->clock_next) {
         uint64_t d, order;
@@ -127,10 +129,9 @@ static st_adapter *pick_next(stortimer_clock *clock, uint64_t limit, uint64_t *d
             continue;
         uint64_t s = atomic_load(&a->serial);
         if (st_adapter_peek(a, s, limit, &d, &order) &&
-            (d < best_due || (d == best_due && order < best_order))) {
+            (d < best_due || (d == best_due && s < best_serial))) {
             best = a;
             best_due = d;
-            best_order = order;
             best_serial = s;
         }
     }

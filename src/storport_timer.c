@@ -61,8 +61,9 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
         st_adapter_unlock(a);
         return reject(a, status);
     }
-    /* Idle, with an order newer than any request made on the slot before. */
-    atomic_store(&t->arm, st_next_order() << 1);
+    /* Idle, with an order newer than any the slot held before. */
+    st_orders_raise(a, atomic_load(&t->arm) >> 1);
+    atomic_store(&t->arm, st_next_order(a) << 1);
     atomic_store(&t->adapter, a);
     t->next = a->timers;
     if (a->timers)
@@ -209,7 +210,7 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
     st_timer *t = resolve(HwDeviceExtension, TimerHandle, &a);
     if (!t)
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
-    st_owner owner = {.timer = t, .handle = handle_value(TimerHandle)};
+    st_owner owner = {.timer = t, .handle = handle_value(TimerHandle), .adapter = a};
 
     /* S5.2: windows under 32 us are no window, and a huge one is used only
      * up to ST_WINDOW_MAX_US; S5.3: due times saturate, never wrap. */
@@ -253,7 +254,7 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
 
     /* Dead at once: no later call can arm it, no queued arm can start. */
     atomic_store(&t->handle, 0);
-    if (st_timer_cancel_pending(t))
+    if (st_arm_word_retire(a, t))
         ST_COUNT(a, cancelled, 1);
     if (stw_queued(&t->node))
         stw_remove(&a->wheel, &t->node);

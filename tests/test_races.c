@@ -60,10 +60,16 @@ TEST(s5_7_stale_arm_cannot_reach_the_timer_reusing_its_slot)
     CHECK_EQ(atomic_load(&new_probe.fired), 1);
 }
 
+/* The stale cancel read the old timer's word (pending) before the free and
+ * the reuse: its exchange must fail, and its second look find the handle
+ * gone. */
 TEST(s5_7_stale_cancel_cannot_reach_the_timer_reusing_its_slot)
 {
     race_ext = virtual_adapter(0);
     old_handle = new_timer(race_ext);
+    probe old_probe;
+    probe_init(&old_probe, virtual_fixture(), race_ext);
+    arm(race_ext, old_handle, probe_callback, &old_probe, 3000, 0);
     probe_init(&new_probe, virtual_fixture(), race_ext);
     in_claim_window = free_old_and_arm_new;
     KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
@@ -72,6 +78,52 @@ TEST(s5_7_stale_cancel_cannot_reach_the_timer_reusing_its_slot)
     CHECK_STATUS(status, STOR_STATUS_INVALID_PARAMETER);
     stortimer_clock_advance(virtual_fixture()->clock, 5000);
     CHECK_EQ(atomic_load(&new_probe.fired), 1);
+    CHECK_EQ(atomic_load(&old_probe.fired), 0);
+}
+
+/* The same with the old timer idle: the cancel may take effect before the
+ * free (SUCCESS, nothing was pending) or after it (INVALID_PARAMETER), but
+ * the new timer's arm stands. */
+TEST(s5_7_stale_cancel_of_an_idle_timer_leaves_the_reused_slot_armed)
+{
+    race_ext = virtual_adapter(0);
+    old_handle = new_timer(race_ext);
+    probe_init(&new_probe, virtual_fixture(), race_ext);
+    in_claim_window = free_old_and_arm_new;
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    ULONG status = StorPortRequestTimer(race_ext, old_handle, probe_callback, NULL, 0, 0);
+    stortimer_irql_lower(old);
+    CHECK(status == STOR_STATUS_SUCCESS || status == STOR_STATUS_INVALID_PARAMETER);
+    stortimer_clock_advance(virtual_fixture()->clock, 5000);
+    CHECK_EQ(atomic_load(&new_probe.fired), 1);
+}
+
+static void free_old(void)
+{
+    CHECK_STATUS(StorPortFreeTimer(race_ext, old_handle), STOR_STATUS_SUCCESS);
+}
+
+/* S6.4 with S5.7: an arm above DISPATCH_LEVEL whose handle check passed just
+ * before StorPortFreeTimer must not leave the dead timer armed: its exchange
+ * fails, its second check finds the handle gone. The statistics agree: the
+ * arm neither counts as made nor as cancelled. */
+TEST(s6_4_free_between_a_lock_free_arms_check_and_its_exchange_wins)
+{
+    race_ext = virtual_adapter(0);
+    old_handle = new_timer(race_ext);
+    probe_init(&new_probe, virtual_fixture(), race_ext);
+    stortimer_stats before, after;
+    CHECK_STATUS(stortimer_stats_read(race_ext, &before), STOR_STATUS_SUCCESS);
+    in_claim_window = free_old;
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    ULONG status = StorPortRequestTimer(race_ext, old_handle, probe_callback, &new_probe, 100, 0);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_INVALID_PARAMETER);
+    stortimer_clock_advance(virtual_fixture()->clock, 1000);
+    CHECK_EQ(atomic_load(&new_probe.fired), 0);
+    CHECK_STATUS(stortimer_stats_read(race_ext, &after), STOR_STATUS_SUCCESS);
+    CHECK_EQ(after.armed, before.armed);
+    CHECK_EQ(after.cancelled, before.cancelled);
 }
 
 /* ---- S5.7: a hand-over published while the dispatcher drains ---- */

@@ -871,6 +871,29 @@ TEST(s8_ties_across_arm_calls_at_different_times_go_by_arm_order)
     fx_remove(ext);
 }
 
+/* Two adapters on one virtual clock: S8 orders each adapter's timers; the
+ * library's choice between adapters (docs/design.md) is creation order,
+ * whatever the arm order. */
+TEST(s8_ties_between_adapters_on_one_clock_go_by_adapter_creation)
+{
+    fixture *fx = virtual_fixture();
+    PVOID first = fx_adapter(fx, 0), second = fx_adapter(fx, 0);
+    order_log log = {.fx = fx};
+    order_item items[4] = {{&log, 0, NULL, NULL, 0, 0}, {&log, 1, NULL, NULL, 0, 0},
+                           {&log, 2, NULL, NULL, 0, 0}, {&log, 3, NULL, NULL, 0, 0}};
+    /* Armed: the second adapter's two timers first. */
+    arm(second, new_timer(second), order_callback, &items[2], 500, 0);
+    arm(second, new_timer(second), order_callback, &items[3], 500, 0);
+    arm(first, new_timer(first), order_callback, &items[0], 500, 0);
+    arm(first, new_timer(first), order_callback, &items[1], 500, 0);
+    stortimer_clock_advance(fx->clock, 500);
+    CHECK_EQ(atomic_load(&log.n), 4);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(log.seq[i], i);
+    fx_remove(second);
+    fx_remove(first);
+}
+
 TEST(s8_rearmed_timer_ties_go_by_its_latest_arm)
 {
     fixture *fx = virtual_fixture();
