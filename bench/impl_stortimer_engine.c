@@ -13,6 +13,7 @@
 typedef struct engine_state {
     stw wheel;
     stw_node *nodes;
+    void *chunks[1];      /* one chunk: every node id indexes `nodes` */
     size_t n;
     uint64_t seq;
 } engine_state;
@@ -22,7 +23,8 @@ static void *engine_create(size_t n)
     engine_state *s = calloc(1, sizeof *s);
     s->n = n;
     s->nodes = alloc_touched(n * sizeof *s->nodes);
-    stw_init(&s->wheel, 0);
+    s->chunks[0] = s->nodes;
+    stw_init(&s->wheel, 0, (stw_table){s->chunks, 32, sizeof *s->nodes});
     return s;
 }
 
@@ -39,14 +41,14 @@ static void engine_arm(void *state, size_t i, uint64_t timeout_us)
     stw_node *node = &s->nodes[i];
     node->at = s->wheel.now + timeout_us;
     node->seq = s->seq++;
-    stw_insert(&s->wheel, node);
+    stw_insert(&s->wheel, (stw_id)i);
 }
 
 static void engine_cancel(void *state, size_t i)
 {
     engine_state *s = state;
     if (stw_queued(&s->nodes[i]))
-        stw_remove(&s->wheel, &s->nodes[i]);
+        stw_remove(&s->wheel, (stw_id)i);
 }
 
 /*
@@ -63,9 +65,9 @@ static uint64_t engine_expire(void *state, uint64_t armed)
         if (next > end)
             break;
         stw_advance(&s->wheel, next > s->wheel.now ? next : s->wheel.now);
-        stw_node *node;
-        while ((node = stw_first_ready(&s->wheel)) != NULL) {
-            stw_remove(&s->wheel, node);
+        stw_id id;
+        while ((id = stw_first_ready(&s->wheel)) != STW_NONE) {
+            stw_remove(&s->wheel, id);
             fired++;
         }
     }

@@ -58,15 +58,18 @@ bool st_timer_cancel_pending(st_timer *t)
 void st_adapter_queue_request(st_adapter *a, const st_request *r)
 {
     st_timer *t = r->timer;
-    t->callback = r->callback;
-    t->legacy_callback = r->legacy_callback;
+    if (t == a->legacy)
+        t->callback.legacy = r->legacy_callback;
+    else
+        t->callback.extended = r->callback;
     t->context = r->context;
+    stw_id id = st_timer_id(t);
     if (stw_queued(&t->node))
-        stw_remove(&a->wheel, &t->node);
-    t->due = r->due;
+        stw_remove(&a->wheel, id);
+    t->fire_after_due = (uint32_t)(r->at - r->due); /* <= ST_WINDOW_MAX_US */
     t->node.at = r->at;
     t->node.seq = r->order;
-    stw_insert(&a->wheel, &t->node);
+    stw_insert(&a->wheel, id);
     st_dispatcher_note_arm(a, r->at);
 }
 
@@ -78,7 +81,7 @@ static void apply_handover(st_adapter *a, const st_request *e)
         return; /* a reserved cell whose request was refused */
     if (e->adapter_serial != atomic_load(&a->serial) || !a->live)
         return;
-    if (e->handle && atomic_load(&t->handle) != e->handle)
+    if (e->issued && atomic_load(&t->issued) != e->issued)
         return;
     if (atomic_load(&t->arm) != ((e->order << 1) | ST_PENDING))
         return;
@@ -137,13 +140,13 @@ void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *r
 static st_timer *first_ready_live(st_adapter *a)
 {
     for (;;) {
-        stw_node *node = stw_first_ready(&a->wheel);
-        if (!node)
+        stw_id id = stw_first_ready(&a->wheel);
+        if (id == STW_NONE)
             return NULL;
-        st_timer *t = (st_timer *)node;
-        if (atomic_load(&t->arm) == ((node->seq << 1) | ST_PENDING))
+        st_timer *t = (st_timer *)stw_node_at(&a->wheel, id);
+        if (atomic_load(&t->arm) == ((t->node.seq << 1) | ST_PENDING))
             return t;
-        stw_remove(&a->wheel, node);
+        stw_remove(&a->wheel, id);
     }
 }
 
@@ -156,7 +159,7 @@ bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *a
         st_adapter_drain_handover(a);
         for (;;) {
             stw_settle(&a->wheel, limit);
-            if (!stw_first_ready(&a->wheel))
+            if (stw_first_ready(&a->wheel) == STW_NONE)
                 break; /* nothing due by the limit */
             st_timer *t = first_ready_live(a);
             if (t) {
@@ -222,7 +225,7 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
         st_lock_release(&a->startio);
         return ST_FIRE_NOTHING;
     }
-    stw_remove(&a->wheel, &t->node);
+    stw_remove(&a->wheel, st_timer_id(t));
     /* Starting the callback ends the pending state, unless a lock-free
      * cancel got there first (S5.5, S5.6). */
     uint64_t expected = (t->node.seq << 1) | ST_PENDING;
@@ -230,12 +233,13 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
     if (start) {
         a->running = t;
         ST_COUNT(a, fired, 1);
-        if (t == &a->legacy)
+        bool legacy = t == a->legacy;
+        if (legacy)
             ST_COUNT(a, legacy_fired, 1);
-        record_lateness(a, now - t->due);
+        record_lateness(a, now - (t->node.at - t->fire_after_due));
         st_call call = {
-            .callback = t->callback,
-            .legacy_callback = t->legacy_callback,
+            .callback = legacy ? NULL : t->callback.extended,
+            .legacy_callback = legacy ? t->callback.legacy : NULL,
             .context = t->context,
             .extension = atomic_load(&a->extension),
         };

@@ -30,28 +30,47 @@
 
 typedef struct st_adapter st_adapter;
 
+/*
+ * One timer slot: 64 bytes, one cache line, all a timer costs (SPEC S4's
+ * handle bookkeeping included). Its wheel id is its slot index; the free
+ * lists of the registry chain slots through node.link.next (a free slot is
+ * in no wheel).
+ */
 typedef struct st_timer {
     stw_node node;                   /* first: at = fire time, seq = order */
-    uint64_t due;                    /* of the queued arm: the window opens */
-    _Atomic uint64_t handle;         /* the live handle's value; 0 when free */
     _Atomic uint64_t arm;            /* (order << 1) | pending */
-    _Atomic(st_adapter *) adapter;   /* owner while live */
-    _Atomic uint64_t generation;     /* issues from this slot so far */
-    _Atomic uint64_t owner_serial;   /* adapter whose handles this slot issues */
-    _Atomic uint64_t owner_since;    /* first generation issued to that owner */
+    /* `issued`: the plain value of the slot's last handle, (generation <<
+     * 24) | slot, with ST_LIVE while that handle lives (registry.c). */
+    _Atomic uint64_t issued;
     /* Under the adapter lock: */
-    PHW_TIMER_EX callback;           /* of the queued arm */
+    union {
+        PHW_TIMER_EX extended;       /* of the queued arm */
+        PHW_TIMER legacy;            /* the adapter's legacy slot */
+    } callback;
     PVOID context;
-    PHW_TIMER legacy_callback;       /* set on the adapter's legacy timer only */
-    bool release_after_callback;     /* freed by its own callback */
-    struct st_timer *prev, *next;    /* adapter's live list; free lists */
-    uint32_t slot;                   /* index in the handle table */
+    _Atomic uint16_t owner;          /* adapter slot index + 1; 0: no adapter */
+    uint16_t issued_by_owner_low;    /* handles the owner issued here (27 bits, */
+    uint32_t issued_by_owner_high : 11;  /* saturating), for S6.3 */
+    uint32_t release_after_callback : 1; /* freed by its own callback */
+    uint32_t fire_after_due : 20;    /* at - due of the queued arm (<= 1 s) */
 } st_timer;
+
+_Static_assert(sizeof(st_timer) == 64, "a timer is one cache line");
+
+#define ST_LIVE (UINT64_C(1) << 63)
+#define ST_SLOT_BITS 24u
+#define ST_SLOT_MASK ((UINT64_C(1) << ST_SLOT_BITS) - 1)
+
+/* A timer's wheel id: its slot index. */
+static inline stw_id st_timer_id(const st_timer *t)
+{
+    return (stw_id)(atomic_load_explicit(&t->issued, memory_order_relaxed) & ST_SLOT_MASK);
+}
 
 /* One arm: what to call, when, and for which arm of which timer. */
 typedef struct st_request {
     st_timer *timer;                 /* NULL: a refused request, nothing to do */
-    uint64_t handle;                 /* 0 for the legacy timer */
+    uint64_t issued;                 /* the live `issued` value; 0: legacy timer */
     uint64_t adapter_serial;
     uint64_t order;                  /* the arm word's order */
     uint64_t due;                    /* never fire before this (S5.1) */
@@ -96,6 +115,7 @@ struct st_adapter {
     /* Read without locks, to find an adapter from its extension pointer. */
     _Atomic(void *) extension;       /* published while live, else NULL */
     _Atomic uint64_t serial;         /* new on every creation in this slot */
+    uint32_t index;                  /* of the slot in the registry */
     _Atomic uint64_t orders;         /* arm orders (arm_word.h); never reset */
 
     pthread_mutex_t mutex;           /* the adapter lock */
@@ -110,10 +130,9 @@ struct st_adapter {
     bool live;
     bool counted;                    /* its counters are not yet retired */
     stw wheel;
-    st_timer *timers;                /* live extended timers */
-    st_timer *free_timers;           /* slots this adapter freed, for reuse */
+    stw_id free_timers;              /* slots this adapter freed, for reuse */
     uint32_t timer_count, max_timers;
-    st_timer legacy;                 /* the RequestTimerCall slot */
+    st_timer *legacy;                /* the RequestTimerCall slot, for good */
     st_timer *running;               /* timer whose callback runs now */
     _Atomic(stortimer_clock *) clock;/* NULL: real clock; read it with
                                         st_adapter_clock (lock-free readers

@@ -16,20 +16,18 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
     a->max_timers = config->max_timers;
     a->interrupt = config->half_duplex ? &a->startio : &a->interrupt_own;
     atomic_store(&a->clock, config->clock);
-    a->timers = NULL;
-    a->free_timers = NULL;
+    a->free_timers = STW_NONE;
     a->timer_count = 0;
     a->running = NULL;
     atomic_store(&a->startio_held_by_advancer, false);
     st_counters_reset(&a->stats);
 
-    st_timer *legacy = &a->legacy;
-    atomic_store(&legacy->handle, 0);
+    st_timer *legacy = a->legacy;
     atomic_store(&legacy->arm, st_next_order(a) << 1); /* the counter lives on */
-    atomic_store(&legacy->adapter, a);
     stw_node_init(&legacy->node);
     stortimer_clock *clock = config->clock;
-    stw_init(&a->wheel, clock ? stortimer_clock_now(clock) : st_real_now_floor());
+    stw_init(&a->wheel, clock ? stortimer_clock_now(clock) : st_real_now_floor(),
+             st_registry_timer_table());
     atomic_store(&a->serial, atomic_fetch_add(&adapter_serials, 1) + 1);
 }
 
@@ -79,33 +77,37 @@ static bool holds_adapter_lock(const st_adapter *a)
            st_lock_held_by_me(a->interrupt);
 }
 
+static void cancel_pending_of(st_timer *t, void *adapter)
+{
+    if (st_timer_cancel_pending(t))
+        ST_COUNT((st_adapter *)adapter, cancelled, 1);
+}
+
 /* Cancels everything pending and waits for a running callback. Lock held. */
 static void quiesce(st_adapter *a)
 {
-    for (st_timer *t = a->timers; t; t = t->next)
-        if (st_timer_cancel_pending(t))
-            ST_COUNT(a, cancelled, 1);
-    if (st_timer_cancel_pending(&a->legacy))
-        ST_COUNT(a, cancelled, 1);
+    st_registry_timers_visit(a, cancel_pending_of, a);
+    cancel_pending_of(a->legacy, a);
     stw_clear(&a->wheel, a->wheel.now);
     while (a->running)
         pthread_cond_wait(&a->idle, &a->mutex);
 }
 
+static void free_leftover(st_timer *t, void *adapter)
+{
+    st_adapter *a = adapter;
+    atomic_store(&t->issued, atomic_load(&t->issued) & ~ST_LIVE);
+    /* A lock-free arm that passed its check before the handle died. */
+    if (st_arm_word_retire(a, t))
+        ST_COUNT(a, cancelled, 1);
+    st_registry_timer_give_back(a, t);
+}
+
 /* Frees the timers the miniport never freed; returns how many. Lock held. */
 static ULONG free_leftover_timers(st_adapter *a)
 {
-    ULONG leaked = 0;
-    while (a->timers) {
-        st_timer *t = a->timers;
-        a->timers = t->next;
-        atomic_store(&t->handle, 0);
-        /* A lock-free arm that passed its check before the handle died. */
-        if (st_arm_word_retire(a, t))
-            ST_COUNT(a, cancelled, 1);
-        st_registry_timer_give_back(a, t);
-        leaked++;
-    }
+    ULONG leaked = a->timer_count;
+    st_registry_timers_visit(a, free_leftover, a);
     a->timer_count = 0;
     st_registry_timers_release(a);
     return leaked;
@@ -139,7 +141,7 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
     pthread_mutex_lock(&a->mutex);
     quiesce(a); /* a callback may have armed again before it saw us */
     ULONG leaked = free_leftover_timers(a);
-    if (st_arm_word_retire(a, &a->legacy)) /* its extension died before quiesce */
+    if (st_arm_word_retire(a, a->legacy)) /* its extension died before quiesce */
         ST_COUNT(a, cancelled, 1);
     st_adapter_drain_handover(a);
     ST_COUNT(a, timers_leaked, leaked);

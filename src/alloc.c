@@ -5,7 +5,9 @@
  */
 #include "alloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef STORTIMER_FAULT_INJECTION
 #include "fault.h"
@@ -94,7 +96,16 @@ void *st_calloc_retained(size_t count, size_t size)
 {
     if (fails(ST_FAULT_MEMORY))
         return NULL;
-    return calloc(count ? count : 1, size ? size : 1);
+    count = count ? count : 1;
+    size = size ? size : 1;
+    if (count > SIZE_MAX / size)
+        return NULL;
+    /* Cache-line aligned: a 64-byte timer is then one line, not two. */
+    size_t bytes = (count * size + 63) / 64 * 64;
+    void *p = aligned_alloc(64, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
 }
 
 void st_free_retained(void *ptr)

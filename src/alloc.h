@@ -20,7 +20,7 @@ void st_free(void *ptr);
  * handles must stay resolvable forever). Told apart so that a leak check
  * can count everything else. st_free_retained undoes a failed set-up only.
  */
-void *st_calloc_retained(size_t count, size_t size);
+void *st_calloc_retained(size_t count, size_t size); /* zeroed, 64-byte aligned */
 void st_free_retained(void *ptr);
 
 /* pthread_mutex_init / pthread_cond_init with default attributes. */

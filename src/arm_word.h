@@ -31,7 +31,7 @@
  * adapter by extension and serial. */
 typedef struct st_owner {
     st_timer *timer;
-    uint64_t handle;          /* 0 for the legacy timer */
+    uint64_t issued;          /* the handle's live `issued`; 0: legacy timer */
     st_adapter *adapter;      /* whose orders an arm takes */
     const void *extension;
     uint64_t serial;

@@ -8,8 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
-/* A handle carries a slot index of ST_SLOT_BITS and a 40-bit generation. */
-#define ST_SLOT_BITS 24u
+/* A handle carries a slot index of ST_SLOT_BITS and a 39-bit generation. */
 #define ST_TIMER_CHUNK 1024u
 #define ST_TIMER_CHUNKS ((1u << ST_SLOT_BITS) / ST_TIMER_CHUNK)
 #define ST_ADAPTER_CHUNK 8u
@@ -37,6 +36,7 @@ static st_adapter *adapter_slot(uint32_t index)
 static bool adapter_slot_init(st_adapter *a)
 {
     memset(a, 0, sizeof *a);
+    a->free_timers = STW_NONE;
     for (uint32_t i = 0; i < ST_HANDOVER_SLOTS; i++)
         atomic_init(&a->handover[i].turn, i);
     if (!st_mutex_init(&a->mutex))
@@ -70,19 +70,32 @@ static void adapter_slot_destroy(st_adapter *a)
     pthread_mutex_destroy(&a->mutex);
 }
 
-/* A chunk of ready adapter slots, or NULL. */
-static st_adapter *make_adapter_chunk(void)
+static st_timer *make_timer_slot(void);
+static void pool_push(st_timer *t);
+
+/* A chunk of ready adapter slots, each with its legacy timer slot, or
+ * NULL. registry_lock held. */
+static st_adapter *make_adapter_chunk(uint32_t chunk)
 {
     st_adapter *fresh = st_calloc_retained(ST_ADAPTER_CHUNK, sizeof *fresh);
     if (!fresh)
         return NULL;
     for (uint32_t i = 0; i < ST_ADAPTER_CHUNK; i++) {
-        if (!adapter_slot_init(&fresh[i])) {
-            while (i--)
+        st_adapter *a = &fresh[i];
+        st_timer *legacy = make_timer_slot();
+        if (!legacy || !adapter_slot_init(a)) {
+            if (legacy)
+                pool_push(legacy);
+            while (i--) {
+                pool_push(fresh[i].legacy);
                 adapter_slot_destroy(&fresh[i]);
+            }
             st_free_retained(fresh);
             return NULL;
         }
+        a->index = chunk * ST_ADAPTER_CHUNK + i;
+        a->legacy = legacy;
+        atomic_store(&legacy->owner, (uint16_t)(a->index + 1)); /* for good */
     }
     return fresh;
 }
@@ -98,7 +111,7 @@ st_adapter *st_registry_adapter_take(void)
         uint32_t chunk = index / ST_ADAPTER_CHUNK;
         if (chunk < ST_ADAPTER_CHUNKS) {
             if (!atomic_load_explicit(&adapter_chunks[chunk], memory_order_relaxed)) {
-                st_adapter *fresh = make_adapter_chunk();
+                st_adapter *fresh = make_adapter_chunk(chunk);
                 if (fresh)
                     atomic_store_explicit(&adapter_chunks[chunk], fresh, memory_order_release);
             }
@@ -239,8 +252,16 @@ static uint64_t decode_handle(uint64_t handle)
 }
 
 static _Atomic(st_timer *) timer_chunks[ST_TIMER_CHUNKS];
+/* The same chunks, for the wheels (stw_table): each entry is written once,
+ * under registry_lock, before any slot of its chunk is handed out. */
+static void *timer_chunk_bases[ST_TIMER_CHUNKS];
 static uint32_t timers_made;             /* under registry_lock */
-static st_timer *pool;                   /* slots of no adapter, under registry_lock */
+static stw_id pool = STW_NONE;           /* slots of no adapter, under registry_lock */
+
+/* Handles issued from one slot to one owner are counted to 2^27 - 1. */
+#define ST_ISSUED_MAX ((UINT32_C(1) << 27) - 1)
+/* Generations fit in 39 bits: bit 63 of `issued` is ST_LIVE. */
+#define ST_GENERATION_MAX ((UINT64_C(1) << (63 - ST_SLOT_BITS)) - 1)
 
 static st_timer *timer_slot(uint32_t slot)
 {
@@ -249,6 +270,24 @@ static st_timer *timer_slot(uint32_t slot)
     return chunk ? &chunk[slot % ST_TIMER_CHUNK] : NULL;
 }
 
+stw_table st_registry_timer_table(void)
+{
+    _Static_assert(ST_TIMER_CHUNK == 1u << 10, "ids per chunk");
+    return (stw_table){timer_chunk_bases, 10, sizeof(st_timer)};
+}
+
+static uint32_t issued_by_owner(const st_timer *t)
+{
+    return t->issued_by_owner_low | (uint32_t)t->issued_by_owner_high << 16;
+}
+
+static void set_issued_by_owner(st_timer *t, uint32_t n)
+{
+    t->issued_by_owner_low = (uint16_t)n;
+    t->issued_by_owner_high = n >> 16;
+}
+
+/* A new slot; NULL if none can be had. registry_lock held. */
 static st_timer *make_timer_slot(void)
 {
     if (timers_made >= (1u << ST_SLOT_BITS))
@@ -259,63 +298,85 @@ static st_timer *make_timer_slot(void)
         if (!fresh)
             return NULL;
         for (uint32_t i = 0; i < ST_TIMER_CHUNK; i++) {
-            fresh[i].slot = chunk * ST_TIMER_CHUNK + i;
+            atomic_init(&fresh[i].issued, chunk * ST_TIMER_CHUNK + i); /* generation 0 */
             stw_node_init(&fresh[i].node);
         }
+        timer_chunk_bases[chunk] = fresh;
         atomic_store_explicit(&timer_chunks[chunk], fresh, memory_order_release);
     }
     return timer_slot(timers_made++);
+}
+
+static void push(stw_id *list, st_timer *t)
+{
+    t->node.link.next = *list;
+    *list = st_timer_id(t);
+}
+
+static st_timer *pop(stw_id *list)
+{
+    if (*list == STW_NONE)
+        return NULL;
+    st_timer *t = timer_slot(*list);
+    *list = t->node.link.next;
+    stw_node_init(&t->node);
+    return t;
 }
 
 /* A slot from the common pool, now owned by adapter `a`. */
 static st_timer *adopt_slot(st_adapter *a)
 {
     pthread_mutex_lock(&registry_lock);
-    st_timer *t = pool;
-    if (t)
-        pool = t->next;
-    else
+    st_timer *t = pop(&pool);
+    if (!t)
         t = make_timer_slot();
     pthread_mutex_unlock(&registry_lock);
     if (t) {
-        atomic_store(&t->owner_since, atomic_load(&t->generation) + 1);
-        atomic_store(&t->owner_serial, atomic_load(&a->serial));
+        set_issued_by_owner(t, 0);
+        atomic_store(&t->owner, (uint16_t)(a->index + 1));
     }
     return t;
 }
 
-st_timer *st_registry_timer_take(st_adapter *a, uint64_t *handle)
+st_timer *st_registry_timer_take(st_adapter *a, uint64_t *handle, uint64_t *issued)
 {
-    st_timer *t = a->free_timers;
-    if (t)
-        a->free_timers = t->next;
-    else if (!(t = adopt_slot(a)))
+    st_timer *t = pop(&a->free_timers);
+    if (!t && !(t = adopt_slot(a)))
         return NULL;
-    uint64_t value;
+    uint64_t plain = atomic_load(&t->issued) & ~ST_LIVE, value;
     do { /* 0 is no handle: skip the one generation that would encode to it */
-        uint64_t generation = atomic_fetch_add(&t->generation, 1) + 1;
-        value = encode_handle(generation << ST_SLOT_BITS | t->slot);
+        plain += UINT64_C(1) << ST_SLOT_BITS;
+        value = encode_handle(plain);
     } while (value == 0);
+    uint32_t n = issued_by_owner(t);
+    set_issued_by_owner(t, n < ST_ISSUED_MAX ? n + 1 : n);
+    atomic_store(&t->issued, plain); /* the next generation, not yet live */
     *handle = value;
-    t->prev = t->next = NULL;
-    t->release_after_callback = false;
-    t->callback = NULL;
+    *issued = plain | ST_LIVE;
+    t->release_after_callback = 0;
+    t->callback.extended = NULL;
     t->context = NULL;
     return t;
 }
 
+/* A slot whose generations are used up is never handed out again. */
+static bool exhausted(const st_timer *t)
+{
+    return (atomic_load(&t->issued) & ~ST_LIVE) >> ST_SLOT_BITS >= ST_GENERATION_MAX;
+}
+
 void st_registry_timer_give_back(st_adapter *a, st_timer *t)
 {
-    t->next = a->free_timers;
-    a->free_timers = t;
+    if (!exhausted(t))
+        push(&a->free_timers, t);
 }
 
 /* A slot of no adapter any more, into the common pool. registry_lock held. */
 static void pool_push(st_timer *t)
 {
-    atomic_store(&t->owner_serial, 0);
-    t->next = pool;
-    pool = t;
+    atomic_store(&t->owner, 0);
+    if (!exhausted(t))
+        push(&pool, t);
 }
 
 void st_registry_timer_to_pool(st_timer *t)
@@ -328,37 +389,55 @@ void st_registry_timer_to_pool(st_timer *t)
 void st_registry_timers_release(st_adapter *a)
 {
     pthread_mutex_lock(&registry_lock);
-    while (a->free_timers) {
-        st_timer *t = a->free_timers;
-        a->free_timers = t->next;
+    for (st_timer *t; (t = pop(&a->free_timers));)
         pool_push(t);
-    }
     pthread_mutex_unlock(&registry_lock);
 }
 
-st_timer *st_registry_timer_at(uint64_t handle, uint64_t *generation)
+st_timer *st_registry_timer_at(uint64_t handle, uint64_t *plain)
 {
-    uint64_t plain = decode_handle(handle);
-    st_timer *t = timer_slot((uint32_t)(plain & ((1u << ST_SLOT_BITS) - 1)));
-    if (generation)
-        *generation = plain >> ST_SLOT_BITS;
-    return t;
+    uint64_t value = decode_handle(handle);
+    if (value & ST_LIVE)
+        return NULL; /* no handle decodes to this: forged */
+    if (plain)
+        *plain = value;
+    return timer_slot((uint32_t)(value & ST_SLOT_MASK));
+}
+
+st_adapter *st_registry_timer_owner(const st_timer *t)
+{
+    uint16_t owner = atomic_load(&t->owner);
+    return owner ? adapter_slot(owner - 1u) : NULL;
 }
 
 bool st_registry_timer_was_freed(const st_adapter *a, uint64_t handle)
 {
-    uint64_t generation;
-    st_timer *t = st_registry_timer_at(handle, &generation);
-    return t && atomic_load(&t->owner_serial) == atomic_load(&a->serial) &&
-           generation >= atomic_load(&t->owner_since) &&
-           generation <= atomic_load(&t->generation) &&
-           atomic_load(&t->handle) != handle;
+    uint64_t plain;
+    st_timer *t = st_registry_timer_at(handle, &plain);
+    if (!t || atomic_load(&t->owner) != a->index + 1)
+        return false;
+    uint64_t issued = atomic_load(&t->issued);
+    uint64_t current = (issued & ~ST_LIVE) >> ST_SLOT_BITS, generation = plain >> ST_SLOT_BITS;
+    uint64_t first = current + 1 - issued_by_owner(t); /* the owner's first */
+    return generation >= first && generation <= current && (plain | ST_LIVE) != issued;
+}
+
+void st_registry_timers_visit(st_adapter *a, void (*visit)(st_timer *t, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&registry_lock);
+    uint32_t made = timers_made;
+    pthread_mutex_unlock(&registry_lock);
+    for (uint32_t i = 0; i < made; i++) {
+        st_timer *t = timer_slot(i);
+        if (atomic_load(&t->owner) == a->index + 1 && (atomic_load(&t->issued) & ST_LIVE))
+            visit(t, ctx);
+    }
 }
 
 bool st_owner_live(const st_owner *o)
 {
-    if (o->handle)
-        return atomic_load(&o->timer->handle) == o->handle;
+    if (o->issued)
+        return atomic_load(&o->timer->issued) == o->issued;
     return atomic_load(&o->adapter->extension) == o->extension &&
            atomic_load(&o->adapter->serial) == o->serial;
 }

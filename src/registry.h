@@ -35,11 +35,22 @@ void st_registry_adapters_visit(void (*visit)(st_adapter *a, void *ctx), void *c
 
 /*
  * A timer slot for adapter `a` (adapter lock held) with a handle value never
- * issued before (the caller publishes it in t->handle); NULL if no memory.
- * Slots the adapter freed are reused first: a slot serves one adapter from
- * the moment it takes it until the adapter is removed.
+ * issued before, and the `issued` value that makes it live (the caller
+ * publishes it in t->issued); NULL if no memory. Slots the adapter freed are
+ * reused first: a slot serves one adapter from the moment it takes it until
+ * the adapter is removed.
  */
-st_timer *st_registry_timer_take(st_adapter *a, uint64_t *handle);
+st_timer *st_registry_timer_take(st_adapter *a, uint64_t *handle, uint64_t *issued);
+
+/* The chunks every timer slot lives in, for the adapters' wheels. */
+stw_table st_registry_timer_table(void);
+
+/* The adapter holding timer slot `t` (live or not), or NULL. Lock-free. */
+st_adapter *st_registry_timer_owner(const st_timer *t);
+
+/* Calls visit on each live timer of adapter `a` (adapter lock held): a scan
+ * of every slot, for adapter removal. */
+void st_registry_timers_visit(st_adapter *a, void (*visit)(st_timer *t, void *ctx), void *ctx);
 
 /* Keeps a freed slot for the adapter's next timer (adapter lock held). */
 void st_registry_timer_give_back(st_adapter *a, st_timer *t);
@@ -51,11 +62,12 @@ void st_registry_timer_to_pool(st_timer *t);
 void st_registry_timers_release(st_adapter *a);
 
 /*
- * The slot a handle value names and (if `generation` is not NULL) the
- * generation it was issued as; NULL if it names no slot. Lock-free,
+ * The slot a handle value names and (if `plain` is not NULL) the plain value
+ * it was issued as, (generation << 24) | slot: the slot's `issued` is that
+ * with ST_LIVE while the handle lives. NULL if it names no slot. Lock-free,
  * arithmetic only.
  */
-st_timer *st_registry_timer_at(uint64_t handle, uint64_t *generation);
+st_timer *st_registry_timer_at(uint64_t handle, uint64_t *plain);
 
 /*
  * Whether `handle` was issued to adapter `a` and freed since. Exact for the

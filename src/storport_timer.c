@@ -51,11 +51,11 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
 
     ULONG status = STOR_STATUS_SUCCESS;
-    uint64_t handle = 0;
+    uint64_t handle = 0, issued = 0;
     st_timer *t = NULL;
     if (a->max_timers && a->timer_count >= a->max_timers)
         status = STOR_STATUS_UNSUCCESSFUL;
-    else if (!(t = st_registry_timer_take(a, &handle)))
+    else if (!(t = st_registry_timer_take(a, &handle, &issued)))
         status = STOR_STATUS_INSUFFICIENT_RESOURCES;
     if (status != STOR_STATUS_SUCCESS) {
         st_adapter_unlock(a);
@@ -64,13 +64,8 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
     /* Idle, with an order newer than any the slot held before. */
     st_orders_raise(a, atomic_load(&t->arm) >> 1);
     atomic_store(&t->arm, st_next_order(a) << 1);
-    atomic_store(&t->adapter, a);
-    t->next = a->timers;
-    if (a->timers)
-        a->timers->prev = t;
-    a->timers = t;
     a->timer_count++;
-    atomic_store(&t->handle, handle);
+    atomic_store(&t->issued, issued);
     ST_COUNT(a, timers_initialized, 1);
     st_adapter_unlock(a);
     *TimerHandle = (PVOID)(uintptr_t)handle;
@@ -84,16 +79,18 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
  * own tables. Whatever races with it (a free, a removal, a reuse of the
  * slot) is caught by the arm word's owner check or the adapter lock.
  */
-static st_timer *resolve(PVOID extension, PVOID handle, st_adapter **adapter)
+static st_timer *resolve(PVOID extension, PVOID handle, st_adapter **adapter,
+                         uint64_t *issued)
 {
-    uint64_t value = handle_value(handle);
-    st_timer *t = st_registry_timer_at(value, NULL);
-    if (!t || atomic_load(&t->handle) != value)
+    uint64_t plain;
+    st_timer *t = st_registry_timer_at(handle_value(handle), &plain);
+    if (!t || atomic_load(&t->issued) != (plain | ST_LIVE))
         return NULL;
-    st_adapter *a = atomic_load(&t->adapter);
+    st_adapter *a = st_registry_timer_owner(t);
     if (!a || atomic_load(&a->extension) != extension)
         return NULL;
     *adapter = a;
+    *issued = plain | ST_LIVE;
     return t;
 }
 
@@ -160,7 +157,7 @@ static ULONG cancel(st_adapter *a, const st_owner *owner, bool locked)
     if (claim == ST_CLAIM_DONE)
         ST_COUNT(a, cancelled, 1);
     if (locked && stw_queued(&owner->timer->node))
-        stw_remove(&a->wheel, &owner->timer->node);
+        stw_remove(&a->wheel, st_timer_id(owner->timer));
     return STOR_STATUS_SUCCESS;
 }
 
@@ -207,10 +204,11 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
     if (!HwDeviceExtension || !TimerHandle || !TimerCallback)
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
     st_adapter *a;
-    st_timer *t = resolve(HwDeviceExtension, TimerHandle, &a);
+    uint64_t issued;
+    st_timer *t = resolve(HwDeviceExtension, TimerHandle, &a, &issued);
     if (!t)
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
-    st_owner owner = {.timer = t, .handle = handle_value(TimerHandle), .adapter = a};
+    st_owner owner = {.timer = t, .issued = issued, .adapter = a};
 
     /* S5.2: windows under 32 us are no window, and a huge one is used only
      * up to ST_WINDOW_MAX_US; S5.3: due times saturate, never wrap. */
@@ -220,7 +218,7 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), TimerValue);
     st_request req = {
         .timer = t,
-        .handle = owner.handle,
+        .issued = owner.issued,
         .adapter_serial = atomic_load(&a->serial),
         .due = due,
         .at = st_fire_time(due, window),
@@ -242,9 +240,9 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     if (!a)
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
 
-    uint64_t handle = handle_value(TimerHandle);
-    st_timer *t = st_registry_timer_at(handle, NULL);
-    if (!t || atomic_load(&t->handle) != handle || atomic_load(&t->adapter) != a) {
+    uint64_t handle = handle_value(TimerHandle), plain;
+    st_timer *t = st_registry_timer_at(handle, &plain);
+    if (!t || atomic_load(&t->issued) != (plain | ST_LIVE) || st_registry_timer_owner(t) != a) {
         ULONG status = st_registry_timer_was_freed(a, handle)
                            ? STOR_STATUS_UNSUCCESSFUL
                            : STOR_STATUS_INVALID_PARAMETER;
@@ -253,17 +251,11 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     }
 
     /* Dead at once: no later call can arm it, no queued arm can start. */
-    atomic_store(&t->handle, 0);
+    atomic_store(&t->issued, plain);
     if (st_arm_word_retire(a, t))
         ST_COUNT(a, cancelled, 1);
     if (stw_queued(&t->node))
-        stw_remove(&a->wheel, &t->node);
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        a->timers = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
+        stw_remove(&a->wheel, st_timer_id(t));
     a->timer_count--;
     ST_COUNT(a, timers_freed, 1);
 
@@ -301,11 +293,11 @@ static void request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value
         ST_COUNT(a, notification_misuse, 1);
         return;
     }
-    st_owner owner = {.timer = &a->legacy, .adapter = a, .extension = extension,
+    st_owner owner = {.timer = a->legacy, .adapter = a, .extension = extension,
                       .serial = serial};
     uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), value);
     st_request req = {
-        .timer = &a->legacy, .adapter_serial = serial,
+        .timer = a->legacy, .adapter_serial = serial,
         .due = due, .at = due, .legacy_callback = routine,
     };
     if (request(a, &owner, ST_REPLACE, value, &req) == STOR_STATUS_SUCCESS && value)

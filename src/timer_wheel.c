@@ -4,42 +4,56 @@
  */
 #include "timer_wheel.h"
 
-#include <stddef.h>
-
 #define LEVEL_SHIFT(level) ((unsigned)(level) * STW_BITS)
+#define READY (STW_HEAD_BASE + STW_READY_HEAD)
 
-static inline stw_node *node_of(stw_link *link)
+static inline stw_id head_id(unsigned level, unsigned s)
 {
-    return (stw_node *)((char *)link - offsetof(stw_node, link));
+    return STW_HEAD_BASE + level * STW_SLOTS + s;
 }
 
-static inline const stw_node *const_node_of(const stw_link *link)
+static inline bool is_head(stw_id id)
 {
-    return (const stw_node *)((const char *)link - offsetof(stw_node, link));
+    return id >= STW_HEAD_BASE;
 }
 
-static inline void list_init(stw_link *head)
+/* The link of a node or of a head. */
+static inline stw_link *link_of(stw *w, stw_id id)
 {
-    head->next = head->prev = head;
+    return is_head(id) ? &w->head[id - STW_HEAD_BASE] : &stw_node_at(w, id)->link;
 }
 
-static inline bool list_empty(const stw_link *head)
+static inline void list_init(stw *w, stw_id head)
 {
-    return head->next == head;
+    stw_link *l = link_of(w, head);
+    l->next = l->prev = head;
 }
 
-static inline void link_before(stw_link *at, stw_link *link)
+static inline bool list_empty(const stw *w, stw_id head)
 {
-    link->prev = at->prev;
-    link->next = at;
-    at->prev->next = link;
-    at->prev = link;
+    return w->head[head - STW_HEAD_BASE].next == head;
 }
 
-static inline void unlink_one(stw_link *link)
+/* Links `id` just before `at` (at the tail, when `at` is the head). */
+static inline void link_before(stw *w, stw_id at, stw_id id)
 {
-    link->prev->next = link->next;
-    link->next->prev = link->prev;
+    stw_link *after = link_of(w, at), *l = link_of(w, id);
+    stw_id before = after->prev;
+    l->prev = before;
+    l->next = at;
+    link_of(w, before)->next = id;
+    after->prev = id;
+}
+
+/* Unlinks `id` and marks it in no list; returns its old neighbours. */
+static inline void unlink_one(stw *w, stw_id id, stw_id *prev, stw_id *next)
+{
+    stw_link *l = link_of(w, id);
+    *prev = l->prev;
+    *next = l->next;
+    link_of(w, *prev)->next = *next;
+    link_of(w, *next)->prev = *prev;
+    l->next = l->prev = STW_NONE;
 }
 
 static inline bool before(const stw_node *a, const stw_node *b)
@@ -47,65 +61,65 @@ static inline bool before(const stw_node *a, const stw_node *b)
     return a->at != b->at ? a->at < b->at : a->seq < b->seq;
 }
 
-void stw_init(stw *w, uint64_t now)
+void stw_init(stw *w, uint64_t now, stw_table table)
 {
     w->now = now;
     w->count = 0;
-    list_init(&w->ready);
-    for (unsigned level = 0; level < STW_LEVELS; level++) {
+    w->table = table;
+    for (unsigned level = 0; level < STW_LEVELS; level++)
         w->pending[level] = 0;
-        for (unsigned s = 0; s < STW_SLOTS; s++)
-            list_init(&w->slot[level][s]);
-    }
+    for (stw_id h = 0; h < STW_HEADS; h++)
+        list_init(w, STW_HEAD_BASE + h);
 }
 
 /* Into the ready list, in (at, seq) order. Arrivals are nearly always in
  * order, so the walk back from the tail stops at once. */
-static void ready_insert(stw *w, stw_node *n)
+static void ready_insert(stw *w, stw_id id)
 {
-    stw_link *at = &w->ready;
-    while (at->prev != &w->ready && before(n, node_of(at->prev)))
-        at = at->prev;
-    link_before(at, &n->link);
-    n->where = STW_READY;
+    const stw_node *n = stw_node_at(w, id);
+    stw_id at = READY;
+    for (stw_id prev = w->head[STW_READY_HEAD].prev; prev != READY;
+         prev = stw_node_at(w, prev)->link.prev) {
+        if (!before(n, stw_node_at(w, prev)))
+            break;
+        at = prev;
+    }
+    link_before(w, at, id);
 }
 
 /* Into the slot its time names relative to the wheel's time (at > now). */
-static void slot_insert(stw *w, stw_node *n)
+static void slot_insert(stw *w, stw_id id)
 {
-    uint64_t differ = n->at ^ w->now;
-    unsigned level = (unsigned)(63 - __builtin_clzll(differ)) / STW_BITS;
-    unsigned s = (unsigned)(n->at >> LEVEL_SHIFT(level)) & (STW_SLOTS - 1);
-    link_before(&w->slot[level][s], &n->link);
+    uint64_t at = stw_node_at(w, id)->at;
+    unsigned level = (unsigned)(63 - __builtin_clzll(at ^ w->now)) / STW_BITS;
+    unsigned s = (unsigned)(at >> LEVEL_SHIFT(level)) & (STW_SLOTS - 1);
+    link_before(w, head_id(level, s), id);
     w->pending[level] |= UINT64_C(1) << s;
-    n->where = (uint16_t)(level * STW_SLOTS + s);
 }
 
-static void place(stw *w, stw_node *n)
+static void place(stw *w, stw_id id)
 {
-    if (n->at <= w->now)
-        ready_insert(w, n);
+    if (stw_node_at(w, id)->at <= w->now)
+        ready_insert(w, id);
     else
-        slot_insert(w, n);
+        slot_insert(w, id);
 }
 
-void stw_insert(stw *w, stw_node *n)
+void stw_insert(stw *w, stw_id id)
 {
-    place(w, n);
+    place(w, id);
     w->count++;
 }
 
-void stw_remove(stw *w, stw_node *n)
+void stw_remove(stw *w, stw_id id)
 {
-    stw_link *next = n->link.next;
-    unlink_one(&n->link);
-    if (n->where != STW_READY && next == n->link.prev) {
-        /* Its neighbours are one link: the slot's head, now alone. */
-        unsigned level = n->where / STW_SLOTS, s = n->where % STW_SLOTS;
-        if (list_empty(&w->slot[level][s]))
-            w->pending[level] &= ~(UINT64_C(1) << s);
+    stw_id prev, next;
+    unlink_one(w, id, &prev, &next);
+    /* Its neighbours are one link: a head, now alone. A slot's head? */
+    if (prev == next && prev != READY) {
+        unsigned h = prev - STW_HEAD_BASE;
+        w->pending[h / STW_SLOTS] &= ~(UINT64_C(1) << (h % STW_SLOTS));
     }
-    n->where = STW_NOWHERE;
     w->count--;
 }
 
@@ -140,48 +154,46 @@ static uint64_t earliest_slot(const stw *w, unsigned *level, unsigned *s)
 
 uint64_t stw_next(const stw *w)
 {
-    stw_node *first = stw_first_ready(w);
-    if (first)
-        return first->at;
+    stw_id first = stw_first_ready(w);
+    if (first != STW_NONE)
+        return stw_node_at(w, first)->at;
     unsigned level, s;
     return earliest_slot(w, &level, &s);
 }
 
 uint64_t stw_next_within(const stw *w, unsigned budget)
 {
-    if (stw_first_ready(w))
-        return stw_first_ready(w)->at;
+    stw_id first = stw_first_ready(w);
+    if (first != STW_NONE)
+        return stw_node_at(w, first)->at;
     unsigned level, s;
     uint64_t start = earliest_slot(w, &level, &s);
     if (level == 0 || level == STW_LEVELS)
         return start;
-    const stw_link *head = &w->slot[level][s];
-    uint64_t first = UINT64_MAX;
-    for (const stw_link *link = head->next; link != head; link = link->next) {
+    stw_id head = head_id(level, s);
+    uint64_t smallest = UINT64_MAX;
+    for (stw_id id = w->head[head - STW_HEAD_BASE].next; id != head;
+         id = stw_node_at(w, id)->link.next) {
         if (budget-- == 0)
             return start; /* too many to look at: the slot's start */
-        if (const_node_of(link)->at < first)
-            first = const_node_of(link)->at;
+        if (stw_node_at(w, id)->at < smallest)
+            smallest = stw_node_at(w, id)->at;
     }
-    return first;
+    return smallest;
 }
 
 /* Empties one slot whose start has come: its nodes become ready or move
  * down to the level their time now names. The wheel's time is the slot's
- * start, so the order of equal times is kept: a slot's list is in
- * insertion order and is re-placed in that order. */
+ * start; the list is re-placed from its front, so the order of equal times
+ * (insertion order) is kept. */
 static void run_slot(stw *w, unsigned level, unsigned s)
 {
-    stw_link *head = &w->slot[level][s], taken;
-    taken.next = head->next; /* the whole list moves to `taken` */
-    taken.prev = head->prev;
-    taken.next->prev = taken.prev->next = &taken;
-    list_init(head);
+    stw_id head = head_id(level, s);
     w->pending[level] &= ~(UINT64_C(1) << s);
-    while (!list_empty(&taken)) {
-        stw_link *link = taken.next;
-        unlink_one(link);
-        place(w, node_of(link));
+    while (!list_empty(w, head)) {
+        stw_id id = w->head[head - STW_HEAD_BASE].next, prev, next;
+        unlink_one(w, id, &prev, &next);
+        place(w, id);
     }
 }
 
@@ -192,8 +204,7 @@ void stw_advance(stw *w, uint64_t now)
         uint64_t start = earliest_slot(w, &level, &s);
         if (level == STW_LEVELS || start > now)
             break;
-        if (start > w->now)
-            w->now = start;
+        w->now = start;
         run_slot(w, level, s);
     }
     if (now > w->now)
@@ -202,7 +213,7 @@ void stw_advance(stw *w, uint64_t now)
 
 void stw_settle(stw *w, uint64_t limit)
 {
-    while (!stw_first_ready(w)) {
+    while (stw_first_ready(w) == STW_NONE) {
         unsigned level, s;
         uint64_t start = earliest_slot(w, &level, &s);
         if (level == STW_LEVELS || start > limit)
@@ -212,22 +223,21 @@ void stw_settle(stw *w, uint64_t limit)
     }
 }
 
-static void unqueue_all(stw_link *head)
+static void unqueue_all(stw *w, stw_id head)
 {
-    while (!list_empty(head)) {
-        stw_link *link = head->next;
-        unlink_one(link);
-        node_of(link)->where = STW_NOWHERE;
+    while (!list_empty(w, head)) {
+        stw_id prev, next;
+        unlink_one(w, w->head[head - STW_HEAD_BASE].next, &prev, &next);
     }
 }
 
 void stw_clear(stw *w, uint64_t now)
 {
-    unqueue_all(&w->ready);
+    unqueue_all(w, READY);
     for (unsigned level = 0; level < STW_LEVELS; level++)
         for (uint64_t bits = w->pending[level]; bits; bits &= bits - 1)
-            unqueue_all(&w->slot[level][__builtin_ctzll(bits)]);
-    stw_init(w, now);
+            unqueue_all(w, head_id(level, (unsigned)__builtin_ctzll(bits)));
+    stw_init(w, now, w->table);
 }
 
 uint64_t stw_fire_time(uint64_t due, uint64_t window)
@@ -243,12 +253,21 @@ uint64_t stw_fire_time(uint64_t due, uint64_t window)
     return end & ~((UINT64_C(1) << high) - 1);
 }
 
-static bool check_list(const stw_link *head, uint64_t *seen)
+/* Walks one list: links agree both ways; counts its nodes. */
+static bool check_list(const stw *w, stw_id head, uint64_t *seen)
 {
-    for (const stw_link *link = head->next; link != head; link = link->next) {
-        if (link->next->prev != link || link->prev->next != link)
+    for (stw_id id = w->head[head - STW_HEAD_BASE].next; id != head;) {
+        if (is_head(id) || id == STW_NONE)
             return false;
-        (*seen)++;
+        const stw_link *l = &stw_node_at(w, id)->link;
+        stw_id next = l->next, prev = l->prev;
+        stw_id next_back = is_head(next) ? w->head[next - STW_HEAD_BASE].prev
+                                         : stw_node_at(w, next)->link.prev;
+        stw_id prev_fwd = is_head(prev) ? w->head[prev - STW_HEAD_BASE].next
+                                        : stw_node_at(w, prev)->link.next;
+        if (next_back != id || prev_fwd != id || ++*seen > w->count)
+            return false;
+        id = next;
     }
     return true;
 }
@@ -256,26 +275,26 @@ static bool check_list(const stw_link *head, uint64_t *seen)
 bool stw_check(const stw *w)
 {
     uint64_t seen = 0;
-    if (!check_list(&w->ready, &seen))
+    if (!check_list(w, READY, &seen))
         return false;
     const stw_node *previous = NULL;
-    for (const stw_link *link = w->ready.next; link != &w->ready; link = link->next) {
-        const stw_node *n = const_node_of(link);
-        if (n->where != STW_READY || n->at > w->now || (previous && before(n, previous)))
+    for (stw_id id = w->head[STW_READY_HEAD].next; id != READY; id = stw_node_at(w, id)->link.next) {
+        const stw_node *n = stw_node_at(w, id);
+        if (n->at > w->now || (previous && before(n, previous)))
             return false;
         previous = n;
     }
     for (unsigned level = 0; level < STW_LEVELS; level++) {
         for (unsigned s = 0; s < STW_SLOTS; s++) {
-            const stw_link *head = &w->slot[level][s];
+            stw_id head = head_id(level, s);
             bool pending = (w->pending[level] >> s) & 1;
-            if (pending == list_empty(head) || !check_list(head, &seen))
+            if (pending == list_empty(w, head) || !check_list(w, head, &seen))
                 return false;
-            for (const stw_link *link = head->next; link != head; link = link->next) {
-                const stw_node *n = const_node_of(link);
-                uint64_t differ = n->at ^ w->now;
-                if (n->at <= w->now || n->where != level * STW_SLOTS + s ||
-                    (unsigned)(63 - __builtin_clzll(differ)) / STW_BITS != level ||
+            for (stw_id id = w->head[head - STW_HEAD_BASE].next; id != head;
+                 id = stw_node_at(w, id)->link.next) {
+                const stw_node *n = stw_node_at(w, id);
+                if (n->at <= w->now ||
+                    (unsigned)(63 - __builtin_clzll(n->at ^ w->now)) / STW_BITS != level ||
                     ((n->at >> LEVEL_SHIFT(level)) & (STW_SLOTS - 1)) != s)
                     return false;
             }

@@ -36,46 +36,68 @@
 #define STW_SLOTS (1u << STW_BITS)
 #define STW_LEVELS 11 /* 11 x 6 bits cover every uint64_t time */
 
-/* Where a node is: STW_NOWHERE, STW_READY, or level * STW_SLOTS + slot. */
-#define STW_NOWHERE 0xffffu
-#define STW_READY 0xfffeu
+/*
+ * Nodes are named by 32-bit ids, so that two links take 8 bytes, not 16:
+ * the caller keeps its nodes in a table of chunks (stw_table) and the wheel
+ * finds node `id` at chunks[id >> shift] + (id & (2^shift - 1)) * stride.
+ * Ids from STW_HEAD_BASE up are the wheel's own list heads.
+ */
+typedef uint32_t stw_id;
+#define STW_NONE UINT32_MAX
+#define STW_HEAD_BASE 0xffff0000u
+#define STW_HEADS (STW_LEVELS * STW_SLOTS + 1) /* every slot, and the ready list */
+#define STW_READY_HEAD (STW_LEVELS * STW_SLOTS)
 
 /* A link of a circular list; a list's head is a link too. */
 typedef struct stw_link {
-    struct stw_link *next, *prev;
+    stw_id next, prev;   /* STW_NONE in a node that is in no list */
 } stw_link;
 
-/* Embed one in each timer; the wheel never allocates. */
+/* Embed one at the start of each timer record; the wheel never allocates. */
 typedef struct stw_node {
     stw_link link;
-    uint64_t at;       /* fire time */
-    uint64_t seq;      /* tie-break between equal fire times: smaller first */
-    uint16_t where;    /* STW_NOWHERE when not queued */
+    uint64_t at;         /* fire time */
+    uint64_t seq;        /* tie-break between equal fire times: smaller first */
 } stw_node;
+
+/* Where the caller's nodes are. */
+typedef struct stw_table {
+    void *const *chunks; /* chunk base addresses; read, never written */
+    unsigned shift;      /* ids per chunk: 2^shift (at most 32) */
+    size_t stride;       /* bytes from one record to the next */
+} stw_table;
 
 typedef struct stw {
     uint64_t now;                             /* the wheel's time */
     uint64_t pending[STW_LEVELS];             /* bit s: slot s not empty */
     uint64_t count;                           /* nodes queued, ready included */
-    stw_link ready;                           /* at <= now, by (at, seq) */
-    stw_link slot[STW_LEVELS][STW_SLOTS];
+    stw_table table;
+    stw_link head[STW_HEADS];                 /* slot lists, then ready */
 } stw;
 
-/* An empty wheel whose time is `now`. */
-void stw_init(stw *w, uint64_t now);
+/* The node of `id`, which must be a node's id, not a head's. */
+static inline stw_node *stw_node_at(const stw *w, stw_id id)
+{
+    uint64_t chunk = (uint64_t)id >> w->table.shift;
+    uint64_t within = (uint64_t)id & ((UINT64_C(1) << w->table.shift) - 1);
+    return (stw_node *)((char *)w->table.chunks[chunk] + within * w->table.stride);
+}
+
+/* An empty wheel whose time is `now`, over the nodes of `table`. */
+void stw_init(stw *w, uint64_t now, stw_table table);
 
 /* A node that is in no wheel. */
-static inline void stw_node_init(stw_node *n) { n->where = STW_NOWHERE; }
+static inline void stw_node_init(stw_node *n) { n->link.next = n->link.prev = STW_NONE; }
 
 /* True while the node is in a wheel. */
-static inline bool stw_queued(const stw_node *n) { return n->where != STW_NOWHERE; }
+static inline bool stw_queued(const stw_node *n) { return n->link.next != STW_NONE; }
 
-/* Queues a node that is not queued, due at n->at, tie-break n->seq. A time
- * at or before the wheel's goes straight to the ready list. */
-void stw_insert(stw *w, stw_node *n);
+/* Queues node `id`, not queued, due at its `at`, tie-break its `seq`. A
+ * time at or before the wheel's goes straight to the ready list. */
+void stw_insert(stw *w, stw_id id);
 
-/* Unqueues a queued node. */
-void stw_remove(stw *w, stw_node *n);
+/* Unqueues queued node `id`. */
+void stw_remove(stw *w, stw_id id);
 
 /*
  * The earliest time at which the wheel has work: the first ready node's
@@ -108,11 +130,11 @@ void stw_advance(stw *w, uint64_t now);
  */
 void stw_settle(stw *w, uint64_t limit);
 
-/* The first ready node (smallest at, then seq), or NULL. */
-static inline stw_node *stw_first_ready(const stw *w)
+/* The first ready node (smallest at, then seq), or STW_NONE. */
+static inline stw_id stw_first_ready(const stw *w)
 {
-    const stw_link *first = w->ready.next;
-    return first == &w->ready ? NULL : (stw_node *)first; /* link is first */
+    stw_id first = w->head[STW_READY_HEAD].next;
+    return first == STW_HEAD_BASE + STW_READY_HEAD ? STW_NONE : first;
 }
 
 /*

@@ -27,25 +27,41 @@ static uint64_t add_saturating(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
+/* Every test's nodes: id i is mem[i]. */
+static stw_node mem[NODES];
+static void *const chunks[1] = {mem};
+
 static stw *new_wheel(uint64_t now)
 {
     stw *w = malloc(sizeof *w);
     CHECK(w != NULL);
-    stw_init(w, now);
+    stw_init(w, now, (stw_table){chunks, 32, sizeof(stw_node)});
+    for (int i = 0; i < NODES; i++)
+        stw_node_init(&mem[i]);
     return w;
+}
+
+/* Node `id`, set to fire at `at` with tie-break `seq`, queued. */
+static stw_id queue(stw *w, stw_id id, uint64_t at, uint64_t seq)
+{
+    mem[id].at = at;
+    mem[id].seq = seq;
+    stw_insert(w, id);
+    return id;
 }
 
 /* Pops every ready node, checking (at, seq) order; returns how many. */
 static int drain_ready(stw *w, uint64_t *last_at, uint64_t *last_seq)
 {
     int n = 0;
-    for (stw_node *first; (first = stw_first_ready(w)); n++) {
+    for (stw_id id; (id = stw_first_ready(w)) != STW_NONE; n++) {
+        const stw_node *first = &mem[id];
         CHECK(first->at <= w->now);
         CHECK(first->at > *last_at || (first->at == *last_at && first->seq > *last_seq) ||
               (*last_at == 0 && *last_seq == 0));
         *last_at = first->at;
         *last_seq = first->seq;
-        stw_remove(w, first);
+        stw_remove(w, id);
     }
     return n;
 }
@@ -54,7 +70,7 @@ TEST(wheel_empty_has_no_next_and_nothing_ready)
 {
     stw *w = new_wheel(1000);
     CHECK_EQ(stw_next(w), UINT64_MAX);
-    CHECK(stw_first_ready(w) == NULL);
+    CHECK(stw_first_ready(w) == STW_NONE);
     stw_advance(w, 5000);
     CHECK_EQ(w->now, 5000);
     CHECK(stw_check(w));
@@ -64,19 +80,13 @@ TEST(wheel_empty_has_no_next_and_nothing_ready)
 TEST(wheel_node_due_now_or_earlier_is_ready_at_once)
 {
     stw *w = new_wheel(1000);
-    stw_node a, b;
-    stw_node_init(&a);
-    stw_node_init(&b);
-    a.at = 1000, a.seq = 2;
-    b.at = 400, b.seq = 1;
-    stw_insert(w, &a);
-    stw_insert(w, &b);
-    CHECK(stw_first_ready(w) == &b); /* earlier time first */
+    stw_id a = queue(w, 0, 1000, 2), b = queue(w, 1, 400, 1);
+    CHECK(stw_first_ready(w) == b); /* earlier time first */
     CHECK_EQ(stw_next(w), 400);
     CHECK(stw_check(w));
-    stw_remove(w, &b);
-    stw_remove(w, &a);
-    CHECK(!stw_queued(&a));
+    stw_remove(w, b);
+    stw_remove(w, a);
+    CHECK(!stw_queued(&mem[a]));
     CHECK(stw_check(w));
     free(w);
 }
@@ -86,20 +96,16 @@ TEST(wheel_node_due_now_or_earlier_is_ready_at_once)
 TEST(wheel_equal_times_come_out_in_seq_order)
 {
     stw *w = new_wheel(0);
-    stw_node n[6];
     uint64_t seqs[6] = {5, 1, 4, 2, 6, 3};
-    for (int i = 0; i < 6; i++) {
-        stw_node_init(&n[i]);
-        n[i].at = 300000;
-        n[i].seq = seqs[i];
-        stw_insert(w, &n[i]);
+    for (stw_id i = 0; i < 6; i++) {
+        queue(w, i, 300000, seqs[i]);
         stw_advance(w, w->now + 40000); /* later inserts land lower */
     }
     stw_advance(w, 300000);
     uint64_t expect = 1;
-    for (stw_node *first; (first = stw_first_ready(w)); expect++) {
-        CHECK_EQ(first->seq, expect);
-        stw_remove(w, first);
+    for (stw_id id; (id = stw_first_ready(w)) != STW_NONE; expect++) {
+        CHECK_EQ(mem[id].seq, expect);
+        stw_remove(w, id);
     }
     CHECK_EQ(expect, 7);
     free(w);
@@ -110,17 +116,13 @@ TEST(wheel_never_ready_before_its_time_at_any_distance)
 {
     stw *w = new_wheel(12345);
     for (unsigned bit = 0; bit < 63; bit++) {
-        stw_node n;
-        stw_node_init(&n);
-        n.at = w->now + (UINT64_C(1) << bit);
-        n.seq = bit;
-        stw_insert(w, &n);
-        stw_advance(w, n.at - 1);
-        CHECK(stw_first_ready(w) == NULL);
-        CHECK(stw_next(w) <= n.at);
-        stw_advance(w, n.at);
-        CHECK(stw_first_ready(w) == &n);
-        stw_remove(w, &n);
+        stw_id n = queue(w, 7, w->now + (UINT64_C(1) << bit), bit);
+        stw_advance(w, mem[n].at - 1);
+        CHECK(stw_first_ready(w) == STW_NONE);
+        CHECK(stw_next(w) <= mem[n].at);
+        stw_advance(w, mem[n].at);
+        CHECK(stw_first_ready(w) == n);
+        stw_remove(w, n);
         CHECK(stw_check(w));
     }
     free(w);
@@ -129,16 +131,12 @@ TEST(wheel_never_ready_before_its_time_at_any_distance)
 TEST(wheel_handles_the_largest_time)
 {
     stw *w = new_wheel(UINT64_MAX - 70);
-    stw_node n;
-    stw_node_init(&n);
-    n.at = UINT64_MAX;
-    n.seq = 1;
-    stw_insert(w, &n);
+    stw_id n = queue(w, 3, UINT64_MAX, 1);
     CHECK(stw_check(w));
     stw_advance(w, UINT64_MAX - 1);
-    CHECK(stw_first_ready(w) == NULL);
+    CHECK(stw_first_ready(w) == STW_NONE);
     stw_advance(w, UINT64_MAX);
-    CHECK(stw_first_ready(w) == &n);
+    CHECK(stw_first_ready(w) == n);
     free(w);
 }
 
@@ -146,17 +144,11 @@ TEST(wheel_handles_the_largest_time)
 TEST(wheel_remove_of_last_node_in_a_slot_clears_it)
 {
     stw *w = new_wheel(0);
-    stw_node a, b;
-    stw_node_init(&a);
-    stw_node_init(&b);
-    a.at = 10, a.seq = 1;
-    b.at = 5000, b.seq = 2;
-    stw_insert(w, &a);
-    stw_insert(w, &b);
+    stw_id a = queue(w, 0, 10, 1), b = queue(w, 1, 5000, 2);
     CHECK_EQ(stw_next(w), 10);
-    stw_remove(w, &a);
+    stw_remove(w, a);
     CHECK(stw_next(w) > 10 && stw_next(w) <= 5000);
-    stw_remove(w, &b);
+    stw_remove(w, b);
     CHECK_EQ(stw_next(w), UINT64_MAX);
     CHECK(stw_check(w));
     free(w);
@@ -167,18 +159,14 @@ TEST(wheel_remove_of_last_node_in_a_slot_clears_it)
 TEST(wheel_settle_makes_the_first_node_ready)
 {
     stw *w = new_wheel(0);
-    stw_node n;
-    stw_node_init(&n);
-    n.at = 987654321;
-    n.seq = 1;
-    stw_insert(w, &n);
-    CHECK(stw_next(w) < n.at); /* a high level's slot start */
-    stw_settle(w, n.at - 1);
-    CHECK(stw_first_ready(w) == NULL);
-    CHECK(w->now < n.at);
+    stw_id n = queue(w, 0, 987654321, 1);
+    CHECK(stw_next(w) < mem[n].at); /* a high level's slot start */
+    stw_settle(w, mem[n].at - 1);
+    CHECK(stw_first_ready(w) == STW_NONE);
+    CHECK(w->now < mem[n].at);
     stw_settle(w, UINT64_MAX);
-    CHECK(stw_first_ready(w) == &n);
-    CHECK_EQ(w->now, n.at);
+    CHECK(stw_first_ready(w) == n);
+    CHECK_EQ(w->now, mem[n].at);
     CHECK(stw_check(w));
     free(w);
 }
@@ -186,14 +174,9 @@ TEST(wheel_settle_makes_the_first_node_ready)
 TEST(wheel_next_within_a_budget_is_exact_for_a_small_slot)
 {
     stw *w = new_wheel(0);
-    stw_node n[3];
     uint64_t at[3] = {600000, 550001, 580000}; /* one level-3 slot */
-    for (int i = 0; i < 3; i++) {
-        stw_node_init(&n[i]);
-        n[i].at = at[i];
-        n[i].seq = (uint64_t)i;
-        stw_insert(w, &n[i]);
-    }
+    for (stw_id i = 0; i < 3; i++)
+        queue(w, i, at[i], i);
     CHECK(stw_next(w) < 550001);
     CHECK_EQ(stw_next_within(w, 3), 550001);
     CHECK_EQ(stw_next_within(w, 2), stw_next(w)); /* over budget: the slot's start */
@@ -203,16 +186,11 @@ TEST(wheel_next_within_a_budget_is_exact_for_a_small_slot)
 TEST(wheel_clear_unqueues_everything)
 {
     stw *w = new_wheel(0);
-    stw_node n[50];
-    for (int i = 0; i < 50; i++) {
-        stw_node_init(&n[i]);
-        n[i].at = (uint64_t)i * i * i * 997;
-        n[i].seq = (uint64_t)i;
-        stw_insert(w, &n[i]);
-    }
+    for (stw_id i = 0; i < 50; i++)
+        queue(w, i, (uint64_t)i * i * i * 997, i);
     stw_clear(w, 77);
     for (int i = 0; i < 50; i++)
-        CHECK(!stw_queued(&n[i]));
+        CHECK(!stw_queued(&mem[i]));
     CHECK_EQ(stw_next(w), UINT64_MAX);
     CHECK_EQ(w->now, 77);
     CHECK(stw_check(w));
@@ -224,18 +202,13 @@ TEST(wheel_clear_unqueues_everything)
 TEST(wheel_insert_behind_a_settled_wheel_is_ordered_and_not_early)
 {
     stw *w = new_wheel(0);
-    stw_node far, near;
-    stw_node_init(&far);
-    stw_node_init(&near);
-    far.at = 1u << 20, far.seq = 1;
-    stw_insert(w, &far);
+    stw_id far = queue(w, 0, 1u << 20, 1);
     stw_settle(w, UINT64_MAX);
     CHECK(w->now > 100);
-    CHECK(stw_first_ready(w) == &far);
-    near.at = 100, near.seq = 2; /* the clock still reads 0 */
-    stw_insert(w, &near);
+    CHECK(stw_first_ready(w) == far);
+    stw_id near = queue(w, 1, 100, 2); /* the clock still reads 0 */
     CHECK_EQ(stw_next(w), 100);
-    CHECK(stw_first_ready(w) == &near); /* ready in the wheel's terms: the */
+    CHECK(stw_first_ready(w) == near); /* ready in the wheel's terms: the */
     CHECK(stw_check(w));                /* caller compares with its clock */
     free(w);
 }
@@ -246,12 +219,10 @@ TEST(wheel_insert_behind_a_settled_wheel_is_ordered_and_not_early)
 static void random_run(uint64_t start, int steps, uint64_t max_ahead_bits)
 {
     stw *w = new_wheel(start);
-    static stw_node nodes[NODES];
+    stw_node *nodes = mem;
     static bool queued[NODES];
-    for (int i = 0; i < NODES; i++) {
-        stw_node_init(&nodes[i]);
+    for (int i = 0; i < NODES; i++)
         queued[i] = false;
-    }
     uint64_t seq = 0;
     for (int step = 0; step < steps; step++) {
         int i = (int)(rng() % NODES);
@@ -262,10 +233,10 @@ static void random_run(uint64_t start, int steps, uint64_t max_ahead_bits)
             if (rng() % 8 == 0 && w->now > 100)
                 nodes[i].at = w->now - rng() % 100; /* behind the wheel */
             nodes[i].seq = ++seq;
-            stw_insert(w, &nodes[i]);
+            stw_insert(w, (stw_id)i);
             queued[i] = true;
         } else if (action < 8 && queued[i]) {
-            stw_remove(w, &nodes[i]);
+            stw_remove(w, (stw_id)i);
             queued[i] = false;
         } else if (action == 9) {
             uint64_t next = stw_next(w);
