@@ -38,8 +38,10 @@ typedef struct coalescing_results {
 
 typedef struct scaling_results {
     bool measured;
-    double pairs_per_s[2];        /* 1 thread, 2 threads (sum) */
+    double pairs_per_s[2];        /* 1 thread, 2 threads (sum), one adapter each */
     double ratio;
+    double one_adapter_pairs_per_s; /* 2 threads (sum) on one adapter */
+    double one_adapter_ratio;
 } scaling_results;
 
 int lateness_steps(const bench_opts *opts);

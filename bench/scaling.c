@@ -1,8 +1,10 @@
 /*
  * scaling.c - arm+cancel pairs per second through StorPortRequestTimer from
  * one thread, then from two, each thread on its own virtual-clock adapter
- * with 1e5 live timers (each adapter has its own lock and queue). A pair
- * cancels a random live timer and arms it again with a random timeout.
+ * with 1e5 live timers (each adapter has its own lock and wheel: the
+ * library's shards); then two threads on one adapter, each with its own 1e5
+ * timers, which share that adapter's lock. A pair cancels a random live
+ * timer and arms it again with a random timeout.
  */
 #include "realtime.h"
 
@@ -35,17 +37,24 @@ typedef struct worker {
     uint64_t pairs, elapsed_ns, errors;
 } worker;
 
-static bool worker_setup(worker *w, uint64_t seed)
+/* A worker with its own adapter, or (shared_ext) its own timers on another
+ * worker's adapter. */
+static bool worker_setup(worker *w, uint64_t seed, PVOID shared_ext)
 {
     prng rng = {.state = seed};
-    w->clock = stortimer_clock_virtual_create();
     w->handles = calloc(LIVE, sizeof *w->handles);
     w->index = malloc(INPUTS * sizeof *w->index);
     w->timeout = malloc(INPUTS * sizeof *w->timeout);
-    stortimer_adapter_config config = {.extension_size = 64, .clock = w->clock};
-    if (!w->clock || !w->handles || !w->index || !w->timeout ||
-        stortimer_adapter_create(&config, &w->ext) != STOR_STATUS_SUCCESS)
+    if (!w->handles || !w->index || !w->timeout)
         return false;
+    if (shared_ext) {
+        w->ext = shared_ext;
+    } else {
+        w->clock = stortimer_clock_virtual_create();
+        stortimer_adapter_config config = {.extension_size = 64, .clock = w->clock};
+        if (!w->clock || stortimer_adapter_create(&config, &w->ext) != STOR_STATUS_SUCCESS)
+            return false;
+    }
     for (size_t i = 0; i < LIVE; i++)
         if (StorPortInitializeTimer(w->ext, &w->handles[i]) != STOR_STATUS_SUCCESS ||
             StorPortRequestTimer(w->ext, w->handles[i], never_fired, NULL,
@@ -58,13 +67,15 @@ static bool worker_setup(worker *w, uint64_t seed)
     return true;
 }
 
+/* Workers sharing an adapter are torn down last first: the first owns it. */
 static void worker_teardown(worker *w)
 {
     if (w->ext) {
         for (size_t i = 0; i < LIVE; i++)
             if (w->handles[i])
                 StorPortFreeTimer(w->ext, w->handles[i]);
-        stortimer_adapter_remove(w->ext, NULL);
+        if (w->clock)
+            stortimer_adapter_remove(w->ext, NULL);
     }
     stortimer_clock_destroy(w->clock);
     free(w->handles);
@@ -121,48 +132,61 @@ static double timed_run(worker *workers, int threads, uint64_t duration_us)
 int scaling_steps(const bench_opts *opts)
 {
     (void)opts;
-    return 2;
+    return 3;
+}
+
+/* Median pairs per second of `threads` workers, on one adapter if `shared`. */
+static bool measure(int threads, bool shared, uint64_t duration_us, double *rate)
+{
+    progress_step("scaling, %d arming thread%s%s", threads, threads > 1 ? "s" : "",
+                  shared ? " on one adapter" : "");
+    worker workers[2] = {0};
+    progress_phase("arming 1e5 timers per thread");
+    bool ok = true;
+    for (int t = 0; t < threads; t++)
+        ok = worker_setup(&workers[t], 0x5ca1e000u + (uint64_t)t,
+                          shared && t > 0 ? workers[0].ext : NULL) && ok;
+    double rates[RUNS];
+    progress_phase("measuring");
+    for (int run = 0; ok && run < RUNS; run++)
+        rates[run] = timed_run(workers, threads, duration_us);
+    for (int t = threads - 1; t >= 0; t--) {
+        if (workers[t].errors)
+            ok = false;
+        worker_teardown(&workers[t]);
+    }
+    if (ok)
+        *rate = median_of(rates, RUNS);
+    return ok;
 }
 
 bool run_scaling(const bench_opts *opts, scaling_results *res)
 {
     uint64_t duration_us = opts->quick ? 300000 : 1000000;
-    bool ok = true;
-    for (int threads = 1; threads <= 2 && ok; threads++) {
-        progress_step("scaling, %d arming thread%s", threads, threads > 1 ? "s" : "");
-        worker workers[2] = {0};
-        progress_phase("arming 1e5 timers per adapter");
-        for (int t = 0; t < threads; t++)
-            ok = worker_setup(&workers[t], 0x5ca1e000u + (uint64_t)t) && ok;
-        double rates[RUNS];
-        progress_phase("measuring");
-        for (int run = 0; ok && run < RUNS; run++)
-            rates[run] = timed_run(workers, threads, duration_us);
-        for (int t = 0; t < threads; t++) {
-            if (workers[t].errors)
-                ok = false;
-            worker_teardown(&workers[t]);
-        }
-        if (ok)
-            res->pairs_per_s[threads - 1] = median_of(rates, RUNS);
-    }
-    if (!ok) {
+    if (!measure(1, false, duration_us, &res->pairs_per_s[0]) ||
+        !measure(2, false, duration_us, &res->pairs_per_s[1]) ||
+        !measure(2, true, duration_us, &res->one_adapter_pairs_per_s)) {
         fprintf(stderr, "stortimer-bench: the scaling part failed\n");
         return false;
     }
     res->ratio = res->pairs_per_s[1] / res->pairs_per_s[0];
+    res->one_adapter_ratio = res->one_adapter_pairs_per_s / res->pairs_per_s[0];
     res->measured = true;
 
     printf("\n== Scaling: arm+cancel pairs per second through StorPortRequestTimer ==\n");
-    printf("(each thread on its own virtual-clock adapter with 1e5 live timers; median of %d"
-           " runs of %.1f s)\n", RUNS, (double)duration_us / 1e6);
-    printf("%-10s %14s\n", "threads", "pairs/s");
-    printf("%-10d %14.0f\n%-10d %14.0f\n", 1, res->pairs_per_s[0], 2, res->pairs_per_s[1]);
+    printf("(1e5 live timers per thread, virtual clocks; median of %d runs of %.1f s)\n", RUNS,
+           (double)duration_us / 1e6);
+    printf("%-34s %14s %8s\n", "threads", "pairs/s", "ratio");
+    printf("%-34s %14.0f %7.2fx\n", "1", res->pairs_per_s[0], 1.0);
+    printf("%-34s %14.0f %7.2fx\n", "2, each on its own adapter", res->pairs_per_s[1], res->ratio);
+    printf("%-34s %14.0f %7.2fx\n", "2 on one adapter (one lock)", res->one_adapter_pairs_per_s,
+           res->one_adapter_ratio);
     printf("2 threads / 1 thread: %.2fx\n", res->ratio);
 
-    FILE *f = csv_open(opts, "scaling.csv", "threads,pairs_per_s");
+    FILE *f = csv_open(opts, "scaling.csv", "threads,adapters,pairs_per_s");
     if (!f)
         return false;
-    fprintf(f, "1,%.0f\n2,%.0f\n", res->pairs_per_s[0], res->pairs_per_s[1]);
+    fprintf(f, "1,1,%.0f\n2,2,%.0f\n2,1,%.0f\n", res->pairs_per_s[0], res->pairs_per_s[1],
+            res->one_adapter_pairs_per_s);
     return csv_close(f, "scaling.csv");
 }

@@ -115,7 +115,18 @@ void st_free_retained(void *ptr)
 
 bool st_mutex_init(pthread_mutex_t *mutex)
 {
-    return !fails(ST_FAULT_SYNC) && pthread_mutex_init(mutex, NULL) == 0;
+    if (fails(ST_FAULT_SYNC))
+        return false;
+    /* The library's critical sections are a few hundred nanoseconds: a
+     * waiter spins a little before it sleeps, instead of paying a futex
+     * sleep and wake-up for every contended acquisition. */
+    pthread_mutexattr_t attr;
+    if (pthread_mutexattr_init(&attr) != 0)
+        return false;
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+    bool ok = pthread_mutex_init(mutex, &attr) == 0;
+    pthread_mutexattr_destroy(&attr);
+    return ok;
 }
 
 bool st_cond_init(pthread_cond_t *cond)
