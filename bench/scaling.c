@@ -179,7 +179,7 @@ bool run_scaling(const bench_opts *opts, scaling_results *res)
     printf("%-34s %14s %8s\n", "threads", "pairs/s", "ratio");
     printf("%-34s %14.0f %7.2fx\n", "1", res->pairs_per_s[0], 1.0);
     printf("%-34s %14.0f %7.2fx\n", "2, each on its own adapter", res->pairs_per_s[1], res->ratio);
-    printf("%-34s %14.0f %7.2fx\n", "2 on one adapter (one lock)", res->one_adapter_pairs_per_s,
+    printf("%-34s %14.0f %7.2fx\n", "2 on one adapter (its shards)", res->one_adapter_pairs_per_s,
            res->one_adapter_ratio);
     printf("2 threads / 1 thread: %.2fx\n", res->ratio);
 

@@ -14,6 +14,8 @@
 #include "registry.h"
 #include "thread_state.h"
 
+#include <sched.h>
+
 st_counters st_unattributed;
 
 uint64_t st_adapter_now_for_arming(st_adapter *a)
@@ -55,7 +57,43 @@ bool st_timer_cancel_pending(st_timer *t)
     return false;
 }
 
-void st_adapter_queue_request(st_adapter *a, const st_request *r)
+st_shard *st_shard_lock(st_adapter *a, st_timer *t)
+{
+    for (;;) {
+        uint32_t s = atomic_load_explicit(&t->owner, memory_order_acquire) >> ST_OWNER_SHARD_SHIFT;
+        st_shard *shard = &a->shard[s < a->shards ? s : 0];
+        pthread_mutex_lock(&shard->mutex);
+        if (atomic_load(&t->owner) >> ST_OWNER_SHARD_SHIFT == s)
+            return shard;
+        pthread_mutex_unlock(&shard->mutex); /* it moved meanwhile */
+    }
+}
+
+st_shard *st_shard_here(st_adapter *a)
+{
+    int cpu = sched_getcpu();
+    return &a->shard[cpu < 0 ? 0 : (uint32_t)cpu % a->shards];
+}
+
+/* Moves timer `t` from locked shard `from` to `to` if `to` can be locked
+ * without waiting against the lock order; returns the shard it is in,
+ * locked (and `from` still locked too). */
+static st_shard *move_timer(st_adapter *a, st_timer *t, st_shard *from, st_shard *to)
+{
+    if (!to || to == from)
+        return from;
+    if (to > from ? pthread_mutex_lock(&to->mutex) != 0 : pthread_mutex_trylock(&to->mutex) != 0)
+        return from;
+    uint16_t owner = atomic_load(&t->owner), moved;
+    do {
+        moved = (uint16_t)((uint32_t)(to - a->shard) << ST_OWNER_SHARD_SHIFT |
+                           st_owner_adapter(owner));
+    } while (!atomic_compare_exchange_weak(&t->owner, &owner, moved));
+    return to;
+}
+
+void st_adapter_queue_request(st_adapter *a, st_shard *shard, st_shard *prefer,
+                              const st_request *r)
 {
     st_timer *t = r->timer;
     if (t == a->legacy)
@@ -65,11 +103,15 @@ void st_adapter_queue_request(st_adapter *a, const st_request *r)
     t->context = r->context;
     stw_id id = st_timer_id(t);
     if (stw_queued(&t->node))
-        stw_remove(&a->wheel, id);
-    t->fire_after_due = (uint32_t)(r->at - r->due); /* <= ST_WINDOW_MAX_US */
+        stw_remove(&shard->wheel, id);
+    st_shard *home = move_timer(a, t, shard, prefer);
+    stw *wheel = &home->wheel;
+    st_set24(t->fire_after_due, (uint32_t)(r->at - r->due)); /* <= ST_WINDOW_MAX_US */
     t->node.at = r->at;
     t->node.seq = r->order;
-    stw_insert(&a->wheel, id);
+    stw_insert(wheel, id);
+    if (home != shard)
+        pthread_mutex_unlock(&home->mutex);
     st_dispatcher_note_arm(a, r->at);
 }
 
@@ -83,21 +125,22 @@ static void apply_handover(st_adapter *a, const st_request *e)
         return;
     if (e->issued && atomic_load(&t->issued) != e->issued)
         return;
-    if (atomic_load(&t->arm) != ((e->order << 1) | ST_PENDING))
-        return;
-    st_adapter_queue_request(a, e);
+    st_shard *shard = st_shard_lock(a, t);
+    if (atomic_load(&t->arm) == ((e->order << 1) | ST_PENDING))
+        st_adapter_queue_request(a, shard, NULL, e);
+    pthread_mutex_unlock(&shard->mutex);
 }
 
 void st_adapter_drain_handover(st_adapter *a)
 {
     for (;;) {
-        st_handover *e = &a->handover[a->handover_head % ST_HANDOVER_SLOTS];
-        if (atomic_load_explicit(&e->turn, memory_order_acquire) != a->handover_head + 1)
+        uint64_t head = atomic_load_explicit(&a->handover_head, memory_order_relaxed);
+        st_handover *e = &a->handover[head % ST_HANDOVER_SLOTS];
+        if (atomic_load_explicit(&e->turn, memory_order_acquire) != head + 1)
             return;
         st_request request = e->request;
-        atomic_store_explicit(&e->turn, a->handover_head + ST_HANDOVER_SLOTS,
-                              memory_order_release);
-        a->handover_head++;
+        atomic_store_explicit(&e->turn, head + ST_HANDOVER_SLOTS, memory_order_release);
+        atomic_store_explicit(&a->handover_head, head + 1, memory_order_relaxed);
         apply_handover(a, &request);
     }
 }
@@ -137,16 +180,37 @@ void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *r
 
 /* The first ready timer that is still pending for the arm it was queued
  * with; nodes cancelled or superseded above DISPATCH_LEVEL are dropped. */
-static st_timer *first_ready_live(st_adapter *a)
+static st_timer *first_ready_live(stw *wheel)
 {
     for (;;) {
-        stw_id id = stw_first_ready(&a->wheel);
+        stw_id id = stw_first_ready(wheel);
         if (id == STW_NONE)
             return NULL;
-        st_timer *t = (st_timer *)stw_node_at(&a->wheel, id);
+        st_timer *t = (st_timer *)stw_node_at(wheel, id);
         if (atomic_load(&t->arm) == ((t->node.seq << 1) | ST_PENDING))
             return t;
-        stw_remove(&a->wheel, id);
+        stw_remove(wheel, id);
+    }
+}
+
+/* Whether `t` fires before `u` (NULL: never): fire time, then arm order. */
+static bool fires_before(const st_timer *t, const st_timer *u)
+{
+    return !u || t->node.at < u->node.at ||
+           (t->node.at == u->node.at && t->node.seq < u->node.seq);
+}
+
+/* A shard's first live timer that fires by `limit` (stw_settle), or NULL.
+ * Its shard lock held. */
+static st_timer *first_by(stw *wheel, uint64_t limit)
+{
+    for (;;) {
+        stw_settle(wheel, limit);
+        if (stw_first_ready(wheel) == STW_NONE)
+            return NULL; /* nothing due by the limit */
+        st_timer *t = first_ready_live(wheel);
+        if (t)
+            return t;
     }
 }
 
@@ -157,21 +221,35 @@ bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *a
     pthread_mutex_lock(&a->mutex);
     if (a->live && atomic_load(&a->serial) == serial) {
         st_adapter_drain_handover(a);
-        for (;;) {
-            stw_settle(&a->wheel, limit);
-            if (stw_first_ready(&a->wheel) == STW_NONE)
-                break; /* nothing due by the limit */
-            st_timer *t = first_ready_live(a);
-            if (t) {
+        for (uint32_t i = 0; i < a->shards; i++) {
+            st_shard *shard = &a->shard[i];
+            pthread_mutex_lock(&shard->mutex);
+            st_timer *t = first_by(&shard->wheel, limit);
+            if (t && (!found || t->node.at < *at ||
+                      (t->node.at == *at && t->node.seq < *order))) {
+                found = true;
                 *at = t->node.at;
                 *order = t->node.seq;
-                found = true;
-                break;
             }
+            pthread_mutex_unlock(&shard->mutex);
         }
     }
     pthread_mutex_unlock(&a->mutex);
     return found;
+}
+
+uint64_t st_adapter_wake_time(st_adapter *a)
+{
+    uint64_t wake = UINT64_MAX;
+    for (uint32_t i = 0; i < a->shards; i++) {
+        st_shard *shard = &a->shard[i];
+        pthread_mutex_lock(&shard->mutex);
+        uint64_t w = st_wake_time(&shard->wheel);
+        pthread_mutex_unlock(&shard->mutex);
+        if (w < wake)
+            wake = w;
+    }
+    return wake;
 }
 
 static void record_lateness(st_adapter *a, uint64_t lateness)
@@ -216,39 +294,55 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
     stortimer_clock *clock = st_adapter_clock(a);
     uint64_t now = clock ? atomic_load(&clock->now) : st_real_now_floor();
     bool same = a->live && atomic_load(&a->serial) == serial;
-    if (same)
-        stw_advance(&a->wheel, now);
-    st_timer *t = same ? first_ready_live(a) : NULL;
-    /* A virtual clock's peek may have moved the wheel ahead of the clock. */
-    if (!t || t->node.at > now) {
+    /* The first due timer over every shard, with its shard locked. */
+    st_timer *t = NULL;
+    st_shard *home = NULL;
+    for (uint32_t i = 0; same && i < a->shards; i++) {
+        st_shard *shard = &a->shard[i];
+        pthread_mutex_lock(&shard->mutex);
+        stw_advance(&shard->wheel, now);
+        st_timer *first = first_ready_live(&shard->wheel);
+        /* A virtual clock's peek may have moved the wheel ahead of the clock. */
+        if (first && first->node.at <= now && fires_before(first, t)) {
+            if (home)
+                pthread_mutex_unlock(&home->mutex);
+            t = first;
+            home = shard;
+        } else {
+            pthread_mutex_unlock(&shard->mutex);
+        }
+    }
+    if (!t) {
         pthread_mutex_unlock(&a->mutex);
         st_lock_release(&a->startio);
         return ST_FIRE_NOTHING;
     }
-    stw_remove(&a->wheel, st_timer_id(t));
+    stw_remove(&home->wheel, st_timer_id(t));
     /* Starting the callback ends the pending state, unless a lock-free
      * cancel got there first (S5.5, S5.6). */
     uint64_t expected = (t->node.seq << 1) | ST_PENDING;
     bool start = atomic_compare_exchange_strong(&t->arm, &expected, t->node.seq << 1);
+    bool legacy = t == a->legacy;
+    st_call call = {
+        .callback = legacy ? NULL : t->callback.extended,
+        .legacy_callback = legacy ? t->callback.legacy : NULL,
+        .context = t->context,
+        .extension = atomic_load(&a->extension),
+    };
+    uint64_t due = t->node.at - st_get24(t->fire_after_due);
+    pthread_mutex_unlock(&home->mutex);
     if (start) {
         a->running = t;
         ST_COUNT(a, fired, 1);
-        bool legacy = t == a->legacy;
         if (legacy)
             ST_COUNT(a, legacy_fired, 1);
-        record_lateness(a, now - (t->node.at - t->fire_after_due));
-        st_call call = {
-            .callback = legacy ? NULL : t->callback.extended,
-            .legacy_callback = legacy ? t->callback.legacy : NULL,
-            .context = t->context,
-            .extension = atomic_load(&a->extension),
-        };
+        record_lateness(a, now - due);
         pthread_mutex_unlock(&a->mutex);
         run_callback(a, t, &call);
         pthread_mutex_lock(&a->mutex);
         a->running = NULL;
-        if (t->release_after_callback) {
-            t->release_after_callback = false;
+        if (a->release_running) {
+            a->release_running = false;
             st_registry_timer_give_back(a, t);
         }
         pthread_cond_broadcast(&a->idle);

@@ -1,11 +1,13 @@
 /*
  * adapter.h - adapters and their timers: the state behind a HwDeviceExtension.
  *
- * Every adapter has one mutex (`mutex`, "the adapter lock") guarding its
- * timing wheel, its timer list and the fields marked so below. Lock order: a
+ * Every adapter has one mutex (`mutex`, "the adapter lock") guarding the
+ * fields marked so below, and its timers are spread over shards (st_shard),
+ * each with a lock and a timing wheel of its own, so that threads arming
+ * different timers of one adapter do not queue on one lock. Lock order: a
  * virtual clock's advance lock, then the StartIo lock (only ever tried
  * while holding the advance lock), then a clock's list lock, then the
- * adapter lock, then the registry lock.
+ * adapter lock, then shard locks (in index order), then the registry lock.
  *
  * A timer's pending state lives in one atomic word, `arm`, because arms and
  * cancels above DISPATCH_LEVEL (SPEC S5.7) change it without any lock:
@@ -34,7 +36,8 @@ typedef struct st_adapter st_adapter;
  * One timer slot: 64 bytes, one cache line, all a timer costs (SPEC S4's
  * handle bookkeeping included). Its wheel id is its slot index; the free
  * lists of the registry chain slots through node.link.next (a free slot is
- * in no wheel).
+ * in no wheel). The node, callback, context and fire_after_due are its
+ * shard's (under the shard lock).
  */
 typedef struct st_timer {
     stw_node node;                   /* first: at = fire time, seq = order */
@@ -42,18 +45,43 @@ typedef struct st_timer {
     /* `issued`: the plain value of the slot's last handle, (generation <<
      * 24) | slot, with ST_LIVE while that handle lives (registry.c). */
     _Atomic uint64_t issued;
-    /* Under the adapter lock: */
+    /* Under the shard lock: */
     union {
         PHW_TIMER_EX extended;       /* of the queued arm */
         PHW_TIMER legacy;            /* the adapter's legacy slot */
     } callback;
     PVOID context;
-    _Atomic uint16_t owner;          /* adapter slot index + 1; 0: no adapter */
-    uint16_t issued_by_owner_low;    /* handles the owner issued here (27 bits, */
-    uint32_t issued_by_owner_high : 11;  /* saturating), for S6.3 */
-    uint32_t release_after_callback : 1; /* freed by its own callback */
-    uint32_t fire_after_due : 20;    /* at - due of the queued arm (<= 1 s) */
+    uint8_t fire_after_due[3];       /* at - due of the queued arm (<= 1 s) */
+    /* Apart from the shard's bytes above: the adapter lock's. */
+    uint8_t issued_by_owner[3];      /* handles the owner issued here,
+                                        saturating at 2^24 - 1 (S6.3) */
+    /* (shard << 14) | (adapter slot index + 1); 0: no adapter. Read
+     * lock-free; the shard bits change under the shard locks (they say
+     * which shard's wheel the node is, or was last, in). */
+    _Atomic uint16_t owner;
 } st_timer;
+
+#define ST_OWNER_SHARD_SHIFT 14
+#define ST_OWNER_ADAPTER ((1u << ST_OWNER_SHARD_SHIFT) - 1) /* index + 1 */
+
+/* The adapter part of an owner word. */
+static inline uint32_t st_owner_adapter(uint16_t owner)
+{
+    return owner & ST_OWNER_ADAPTER;
+}
+
+/* Three little-endian bytes, for the two 24-bit fields above. */
+static inline uint32_t st_get24(const uint8_t b[3])
+{
+    return b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
+}
+
+static inline void st_set24(uint8_t b[3], uint32_t v)
+{
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+}
 
 _Static_assert(sizeof(st_timer) == 64, "a timer is one cache line");
 
@@ -88,6 +116,10 @@ typedef struct st_handover {
 
 #define ST_HANDOVER_SLOTS 256u
 
+/* At most this many shards per adapter (one per processor, fewer on
+ * smaller machines). */
+#define ST_MAX_SHARDS 4u
+
 /* The summed counters of stortimer_stats, listed once. */
 #define ST_COUNTERS(X)                                                        \
     X(timers_initialized) X(timers_freed) X(timers_leaked) X(armed)           \
@@ -101,6 +133,16 @@ typedef struct st_counters {
 #undef ST_DECLARE_COUNTER
     _Atomic uint64_t lateness_max_us;  /* a maximum, not a sum */
 } st_counters;
+
+/*
+ * A share of an adapter's timers: timer slot id % shards picks it. Arms and
+ * cancels at or below DISPATCH_LEVEL take only their timer's shard lock.
+ */
+typedef struct st_shard {
+    _Alignas(64) pthread_mutex_t mutex;  /* the shard lock */
+    stw wheel;
+    st_counters stats;               /* what its arm path counts */
+} st_shard;
 
 /* Zeroes an adapter's counters for a new adapter in its slot. */
 void st_counters_reset(st_counters *c);
@@ -116,7 +158,11 @@ struct st_adapter {
     _Atomic(void *) extension;       /* published while live, else NULL */
     _Atomic uint64_t serial;         /* new on every creation in this slot */
     uint32_t index;                  /* of the slot in the registry */
-    _Atomic uint64_t orders;         /* arm orders (arm_word.h); never reset */
+    uint32_t shards;                 /* in use, 1 to ST_MAX_SHARDS */
+    _Atomic bool live;               /* written under the adapter lock */
+    /* Arm orders (arm_word.h), never reset; a line of its own: every arm of
+     * every shard takes one. */
+    _Alignas(64) _Atomic uint64_t orders;
 
     pthread_mutex_t mutex;           /* the adapter lock */
     pthread_cond_t idle;             /* broadcast when a callback returns */
@@ -127,9 +173,9 @@ struct st_adapter {
     st_lock *interrupt;              /* &startio in half-duplex mode */
 
     /* Under the adapter lock: */
-    bool live;
-    bool counted;                    /* its counters are not yet retired */
-    stw wheel;
+    _Alignas(64) bool counted;       /* its counters are not yet retired */
+    bool release_running;            /* the running timer was freed by its
+                                        own callback: reclaim it after */
     stw_id free_timers;              /* slots this adapter freed, for reuse */
     uint32_t timer_count, max_timers;
     st_timer *legacy;                /* the RequestTimerCall slot, for good */
@@ -143,16 +189,27 @@ struct st_adapter {
     pthread_t thread;
     bool has_thread, stopping;
     _Atomic uint32_t wake_word;      /* futex: bumped to wake the dispatcher */
-    uint64_t planned_wake;           /* when the dispatcher means to wake */
+    /* When the dispatcher means to wake; 0 while it is awake. */
+    _Atomic uint64_t planned_wake;
 
     /* Hand-over queue, lock-free producers, consumer under the adapter lock. */
-    _Atomic uint64_t handover_tail;
-    uint64_t handover_head;
+    _Alignas(64) _Atomic uint64_t handover_tail;
+    _Atomic uint64_t handover_head;  /* read lock-free: is anything queued? */
     st_handover handover[ST_HANDOVER_SLOTS];
 
     st_counters stats;
     st_adapter *free_next;           /* registry free list */
+    st_shard shard[ST_MAX_SHARDS];
 };
+
+/*
+ * Locks and returns the shard whose wheel holds (or last held) timer `t` of
+ * adapter `a`: the shard an arm, cancel or free of `t` works in.
+ */
+st_shard *st_shard_lock(st_adapter *a, st_timer *t);
+
+/* The shard of the processor the caller runs on: where its arms go. */
+st_shard *st_shard_here(st_adapter *a);
 
 /* Finds a live adapter by extension pointer and locks it; NULL if none. */
 st_adapter *st_adapter_lock_by_extension(const void *extension);
@@ -160,15 +217,27 @@ st_adapter *st_adapter_lock_by_extension(const void *extension);
 /* Unlocks an adapter locked by the call above. */
 void st_adapter_unlock(st_adapter *a);
 
-/* Applies hand-overs queued above DISPATCH_LEVEL. Adapter lock held. */
+/* Applies hand-overs queued above DISPATCH_LEVEL. Adapter lock held (the
+ * shard locks are taken inside). */
 void st_adapter_drain_handover(st_adapter *a);
 
 /*
  * Queues the arm described by `r` (its timer's pending bit already set with
- * r->order) and wakes the dispatcher if it must now wake earlier. Adapter
- * lock held.
+ * r->order) and wakes the dispatcher if it must now wake earlier. `shard`
+ * is the timer's, locked (st_shard_lock). The timer moves to `prefer` (not
+ * NULL: the caller's processor's shard) when that shard can be had without
+ * breaking the lock order, so that threads on different processors arm in
+ * different shards.
  */
-void st_adapter_queue_request(st_adapter *a, const st_request *r);
+void st_adapter_queue_request(st_adapter *a, st_shard *shard, st_shard *prefer,
+                              const st_request *r);
+
+/* Whether hand-overs wait to be applied. Lock-free, a hint. */
+static inline bool st_handover_waiting(st_adapter *a)
+{
+    return atomic_load_explicit(&a->handover_tail, memory_order_relaxed) !=
+           atomic_load_explicit(&a->handover_head, memory_order_relaxed);
+}
 
 /*
  * Clears the pending bit of `t` if set. Returns true when a pending arm was
@@ -203,6 +272,10 @@ void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *r
  */
 bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at,
                      uint64_t *order);
+
+/* When the dispatcher should wake: the earliest of its shards' wake times
+ * (st_wake_time). Adapter lock held. */
+uint64_t st_adapter_wake_time(st_adapter *a);
 
 /* The adapter's clock time now, for computing due times. */
 uint64_t st_adapter_now_for_arming(st_adapter *a);

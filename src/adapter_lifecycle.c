@@ -21,13 +21,17 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
     a->running = NULL;
     atomic_store(&a->startio_held_by_advancer, false);
     st_counters_reset(&a->stats);
+    a->release_running = false;
 
     st_timer *legacy = a->legacy;
     atomic_store(&legacy->arm, st_next_order(a) << 1); /* the counter lives on */
     stw_node_init(&legacy->node);
     stortimer_clock *clock = config->clock;
-    stw_init(&a->wheel, clock ? stortimer_clock_now(clock) : st_real_now_floor(),
-             st_registry_timer_table());
+    uint64_t now = clock ? stortimer_clock_now(clock) : st_real_now_floor();
+    for (uint32_t i = 0; i < a->shards; i++) {
+        stw_init(&a->shard[i].wheel, now, st_registry_timer_table());
+        st_counters_reset(&a->shard[i].stats);
+    }
     atomic_store(&a->serial, atomic_fetch_add(&adapter_serials, 1) + 1);
 }
 
@@ -88,7 +92,12 @@ static void quiesce(st_adapter *a)
 {
     st_registry_timers_visit(a, cancel_pending_of, a);
     cancel_pending_of(a->legacy, a);
-    stw_clear(&a->wheel, a->wheel.now);
+    for (uint32_t i = 0; i < a->shards; i++) {
+        st_shard *shard = &a->shard[i];
+        pthread_mutex_lock(&shard->mutex);
+        stw_clear(&shard->wheel, shard->wheel.now);
+        pthread_mutex_unlock(&shard->mutex);
+    }
     while (a->running)
         pthread_cond_wait(&a->idle, &a->mutex);
 }
@@ -146,6 +155,8 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
     st_adapter_drain_handover(a);
     ST_COUNT(a, timers_leaked, leaked);
     st_counters_retire(&a->stats);
+    for (uint32_t i = 0; i < a->shards; i++)
+        st_counters_retire(&a->shard[i].stats);
     a->counted = false;
     pthread_mutex_unlock(&a->mutex);
 

@@ -46,8 +46,14 @@ uint64_t st_wake_time(const stw *wheel)
 
 void st_dispatcher_note_arm(st_adapter *a, uint64_t at)
 {
-    if (a->has_thread && at < a->planned_wake) {
-        a->planned_wake = at;
+    if (!a->has_thread)
+        return;
+    uint64_t planned = atomic_load(&a->planned_wake);
+    if (planned == 0) {
+        /* Awake, and it may have looked at our shard already: make its
+         * next sleep return at once, so that it looks again. */
+        atomic_fetch_add_explicit(&a->wake_word, 1, memory_order_release);
+    } else if (at < planned && atomic_compare_exchange_strong(&a->planned_wake, &planned, at)) {
         st_dispatcher_kick(a);
     }
 }
@@ -70,26 +76,25 @@ static void *dispatcher_main(void *arg)
             return NULL;
         }
         st_adapter_drain_handover(a);
-        uint64_t wake = st_wake_time(&a->wheel);
+        uint64_t wake = st_adapter_wake_time(a);
         if (wake <= st_real_now_floor()) {
             pthread_mutex_unlock(&a->mutex);
             continue;
         }
-        a->planned_wake = wake;
+        atomic_store(&a->planned_wake, wake);
         pthread_mutex_unlock(&a->mutex);
 
         futex_wait_until(&a->wake_word, word, wake);
         ST_COUNT(a, wakeups, 1);
-        pthread_mutex_lock(&a->mutex);
-        a->planned_wake = 0; /* awake: arms need not kick until we sleep again */
-        pthread_mutex_unlock(&a->mutex);
+        /* Awake: an arm now bumps the word instead of kicking (note_arm). */
+        atomic_store(&a->planned_wake, 0);
     }
 }
 
 bool st_dispatcher_start(st_adapter *a)
 {
     a->stopping = false;
-    a->planned_wake = 0;
+    atomic_store(&a->planned_wake, 0);
     if (!st_thread_create(&a->thread, dispatcher_main, a))
         return false;
     a->has_thread = true;

@@ -32,8 +32,9 @@ bool st_dispatcher_start(st_adapter *a);
 void st_dispatcher_stop(st_adapter *a);
 
 /*
- * After an arm firing at `at`, with the adapter lock held: wakes the
- * dispatcher if it must now wake earlier than it planned.
+ * After an arm firing at `at`, with its shard lock held: wakes the
+ * dispatcher if it must now wake earlier than it planned (or, while it is
+ * awake, makes it look again before it sleeps).
  */
 void st_dispatcher_note_arm(st_adapter *a, uint64_t at);
 

@@ -7,12 +7,15 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A handle carries a slot index of ST_SLOT_BITS and a 39-bit generation. */
 #define ST_TIMER_CHUNK 1024u
 #define ST_TIMER_CHUNKS ((1u << ST_SLOT_BITS) / ST_TIMER_CHUNK)
 #define ST_ADAPTER_CHUNK 8u
-#define ST_ADAPTER_CHUNKS 4096u
+#define ST_ADAPTER_CHUNKS 2047u
+_Static_assert(ST_ADAPTER_CHUNKS * ST_ADAPTER_CHUNK <= ST_OWNER_ADAPTER,
+               "an adapter slot index + 1 fits in a timer's owner word");
 
 _Static_assert(sizeof(void *) >= 8, "handles need 64-bit pointers");
 
@@ -33,14 +36,36 @@ static st_adapter *adapter_slot(uint32_t index)
 
 /* Makes a slot's mutex, condition and locks; false (nothing left made)
  * when the system refuses one. */
+/* One shard per processor, at most ST_MAX_SHARDS. */
+static uint32_t shard_count(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus < 1 ? 1 : cpus > (long)ST_MAX_SHARDS ? ST_MAX_SHARDS : (uint32_t)cpus;
+}
+
+static void shard_locks_destroy(st_adapter *a, uint32_t made)
+{
+    while (made--)
+        pthread_mutex_destroy(&a->shard[made].mutex);
+}
+
 static bool adapter_slot_init(st_adapter *a)
 {
     memset(a, 0, sizeof *a);
     a->free_timers = STW_NONE;
+    a->shards = shard_count();
     for (uint32_t i = 0; i < ST_HANDOVER_SLOTS; i++)
         atomic_init(&a->handover[i].turn, i);
-    if (!st_mutex_init(&a->mutex))
+    for (uint32_t i = 0; i < a->shards; i++) {
+        if (!st_mutex_init(&a->shard[i].mutex)) {
+            shard_locks_destroy(a, i);
+            return false;
+        }
+    }
+    if (!st_mutex_init(&a->mutex)) {
+        shard_locks_destroy(a, a->shards);
         return false;
+    }
     if (!st_cond_init(&a->idle))
         goto no_cond;
     if (!st_lock_init(&a->startio))
@@ -58,6 +83,7 @@ no_startio:
     pthread_cond_destroy(&a->idle);
 no_cond:
     pthread_mutex_destroy(&a->mutex);
+    shard_locks_destroy(a, a->shards);
     return false;
 }
 
@@ -68,6 +94,7 @@ static void adapter_slot_destroy(st_adapter *a)
     st_lock_destroy(&a->startio);
     pthread_cond_destroy(&a->idle);
     pthread_mutex_destroy(&a->mutex);
+    shard_locks_destroy(a, a->shards);
 }
 
 static st_timer *make_timer_slot(void);
@@ -258,8 +285,8 @@ static void *timer_chunk_bases[ST_TIMER_CHUNKS];
 static uint32_t timers_made;             /* under registry_lock */
 static stw_id pool = STW_NONE;           /* slots of no adapter, under registry_lock */
 
-/* Handles issued from one slot to one owner are counted to 2^27 - 1. */
-#define ST_ISSUED_MAX ((UINT32_C(1) << 27) - 1)
+/* Handles issued from one slot to one owner are counted to 2^24 - 1. */
+#define ST_ISSUED_MAX ((UINT32_C(1) << 24) - 1)
 /* Generations fit in 39 bits: bit 63 of `issued` is ST_LIVE. */
 #define ST_GENERATION_MAX ((UINT64_C(1) << (63 - ST_SLOT_BITS)) - 1)
 
@@ -278,13 +305,12 @@ stw_table st_registry_timer_table(void)
 
 static uint32_t issued_by_owner(const st_timer *t)
 {
-    return t->issued_by_owner_low | (uint32_t)t->issued_by_owner_high << 16;
+    return st_get24(t->issued_by_owner);
 }
 
 static void set_issued_by_owner(st_timer *t, uint32_t n)
 {
-    t->issued_by_owner_low = (uint16_t)n;
-    t->issued_by_owner_high = n >> 16;
+    st_set24(t->issued_by_owner, n);
 }
 
 /* A new slot; NULL if none can be had. registry_lock held. */
@@ -353,7 +379,6 @@ st_timer *st_registry_timer_take(st_adapter *a, uint64_t *handle, uint64_t *issu
     atomic_store(&t->issued, plain); /* the next generation, not yet live */
     *handle = value;
     *issued = plain | ST_LIVE;
-    t->release_after_callback = 0;
     t->callback.extended = NULL;
     t->context = NULL;
     return t;
@@ -406,7 +431,7 @@ st_timer *st_registry_timer_at(uint64_t handle, uint64_t *plain)
 
 st_adapter *st_registry_timer_owner(const st_timer *t)
 {
-    uint16_t owner = atomic_load(&t->owner);
+    uint32_t owner = st_owner_adapter(atomic_load(&t->owner));
     return owner ? adapter_slot(owner - 1u) : NULL;
 }
 
@@ -414,7 +439,7 @@ bool st_registry_timer_was_freed(const st_adapter *a, uint64_t handle)
 {
     uint64_t plain;
     st_timer *t = st_registry_timer_at(handle, &plain);
-    if (!t || atomic_load(&t->owner) != a->index + 1)
+    if (!t || st_owner_adapter(atomic_load(&t->owner)) != a->index + 1)
         return false;
     uint64_t issued = atomic_load(&t->issued);
     uint64_t current = (issued & ~ST_LIVE) >> ST_SLOT_BITS, generation = plain >> ST_SLOT_BITS;
@@ -429,7 +454,8 @@ void st_registry_timers_visit(st_adapter *a, void (*visit)(st_timer *t, void *ct
     pthread_mutex_unlock(&registry_lock);
     for (uint32_t i = 0; i < made; i++) {
         st_timer *t = timer_slot(i);
-        if (atomic_load(&t->owner) == a->index + 1 && (atomic_load(&t->issued) & ST_LIVE))
+        if (st_owner_adapter(atomic_load(&t->owner)) == a->index + 1 &&
+            (atomic_load(&t->issued) & ST_LIVE))
             visit(t, ctx);
     }
 }

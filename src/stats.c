@@ -53,11 +53,19 @@ void st_atomic_max(_Atomic uint64_t *max, uint64_t value)
     }
 }
 
+/* An adapter's counters: its own and its shards'. Adapter lock held. */
+static void add_adapter(stortimer_stats *out, const st_adapter *a)
+{
+    add_counters(out, &a->stats);
+    for (uint32_t i = 0; i < a->shards; i++)
+        add_counters(out, &a->shard[i].stats);
+}
+
 static void add_live_adapter(st_adapter *a, void *ctx)
 {
     pthread_mutex_lock(&a->mutex);
     if (a->counted)
-        add_counters(ctx, &a->stats);
+        add_adapter(ctx, a);
     pthread_mutex_unlock(&a->mutex);
 }
 
@@ -70,7 +78,7 @@ ULONG stortimer_stats_read(PVOID hw_device_extension, stortimer_stats *stats)
         st_adapter *a = st_adapter_lock_by_extension(hw_device_extension);
         if (!a)
             return STOR_STATUS_INVALID_PARAMETER;
-        add_counters(stats, &a->stats);
+        add_adapter(stats, a);
         st_adapter_unlock(a);
     } else {
         st_registry_adapters_visit(add_live_adapter, stats);

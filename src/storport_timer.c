@@ -94,20 +94,21 @@ static st_timer *resolve(PVOID extension, PVOID handle, st_adapter **adapter,
     return t;
 }
 
-/* The status of an arm or replace, counted once for both IRQL paths. */
-static ULONG arm_status(st_adapter *a, st_claim claim)
+/* The status of an arm or replace, counted once for both IRQL paths (in
+ * the timer's shard: no line shared between shards). */
+static ULONG arm_status(st_adapter *a, st_shard *shard, st_claim claim)
 {
     switch (claim) {
     case ST_CLAIM_GONE:
         return reject(a, STOR_STATUS_INVALID_PARAMETER);
     case ST_CLAIM_BUSY:
-        ST_COUNT(a, busy, 1);
+        ST_COUNT(shard, busy, 1);
         return STOR_STATUS_BUSY;
     case ST_CLAIM_REPLACED:
-        ST_COUNT(a, cancelled, 1);
+        ST_COUNT(shard, cancelled, 1);
         /* fall through */
     default:
-        ST_COUNT(a, armed, 1);
+        ST_COUNT(shard, armed, 1);
         return STOR_STATUS_SUCCESS;
     }
 }
@@ -117,8 +118,8 @@ static ULONG arm_status(st_adapter *a, st_claim claim)
  * is reserved first, so that a full queue refuses the request before it
  * changes anything; then the arm word decides, at the call.
  */
-static ULONG hand_over(st_adapter *a, const st_owner *owner, st_claim_kind kind,
-                       st_request *request)
+static ULONG hand_over(st_adapter *a, st_shard *shard, const st_owner *owner,
+                       st_claim_kind kind, st_request *request)
 {
     uint64_t ticket;
     st_handover *cell = st_handover_reserve(a, &ticket);
@@ -127,7 +128,7 @@ static ULONG hand_over(st_adapter *a, const st_owner *owner, st_claim_kind kind,
         if (!st_owner_live(owner))
             return reject(a, STOR_STATUS_INVALID_PARAMETER);
         if (kind == ST_ARM && (atomic_load(&owner->timer->arm) & ST_PENDING))
-            return arm_status(a, ST_CLAIM_BUSY);
+            return arm_status(a, shard, ST_CLAIM_BUSY);
         return reject(a, STOR_STATUS_INSUFFICIENT_RESOURCES);
     }
     st_claim claim = st_claim_arm_word(owner, kind, &request->order);
@@ -135,9 +136,9 @@ static ULONG hand_over(st_adapter *a, const st_owner *owner, st_claim_kind kind,
     if (!armed)
         request->timer = NULL; /* publish the cell as a no-op */
     st_handover_publish(cell, ticket, request);
-    ULONG status = arm_status(a, claim);
+    ULONG status = arm_status(a, shard, claim);
     if (armed) {
-        ST_COUNT(a, handed_over, 1);
+        ST_COUNT(shard, handed_over, 1);
         if (!st_adapter_clock(a))
             st_dispatcher_kick(a);
     }
@@ -145,55 +146,64 @@ static ULONG hand_over(st_adapter *a, const st_owner *owner, st_claim_kind kind,
 }
 
 /*
- * Cancels (S5.5). Lock-free, so it works at any IRQL; holding the adapter
- * lock it also unqueues the node now instead of when it reaches the front.
+ * Cancels (S5.5). Lock-free, so it works at any IRQL; holding the shard
+ * lock it also unqueues the node now instead of when it comes up.
  */
-static ULONG cancel(st_adapter *a, const st_owner *owner, bool locked)
+static ULONG cancel(st_adapter *a, st_shard *shard, const st_owner *owner, bool locked)
 {
     uint64_t order;
     st_claim claim = st_claim_arm_word(owner, ST_CANCEL, &order);
     if (claim == ST_CLAIM_GONE)
         return reject(a, STOR_STATUS_INVALID_PARAMETER);
     if (claim == ST_CLAIM_DONE)
-        ST_COUNT(a, cancelled, 1);
+        ST_COUNT(shard, cancelled, 1);
     if (locked && stw_queued(&owner->timer->node))
-        stw_remove(&a->wheel, st_timer_id(owner->timer));
+        stw_remove(&shard->wheel, st_timer_id(owner->timer));
     return STOR_STATUS_SUCCESS;
 }
 
-/* Arms at or below DISPATCH_LEVEL, under the adapter lock. */
-static ULONG arm_locked(st_adapter *a, const st_owner *owner, st_claim_kind kind,
-                        const st_request *request)
+/* Arms at or below DISPATCH_LEVEL, under the shard lock. */
+static ULONG arm_locked(st_adapter *a, st_shard *shard, const st_owner *owner,
+                        st_claim_kind kind, const st_request *request)
 {
     st_request armed = *request;
-    ULONG status = arm_status(a, st_claim_arm_word(owner, kind, &armed.order));
+    ULONG status = arm_status(a, shard, st_claim_arm_word(owner, kind, &armed.order));
     if (status == STOR_STATUS_SUCCESS)
-        st_adapter_queue_request(a, &armed);
+        st_adapter_queue_request(a, shard, st_shard_here(a), &armed);
     return status;
 }
 
 /*
  * Every request, by IRQL: above DISPATCH_LEVEL lock-free (S5.7), else under
- * the adapter lock. A value of 0 cancels.
+ * the lock of the timer's shard, after applying waiting hand-overs (under
+ * the adapter lock, only when there are some). A value of 0 cancels.
  */
 static ULONG request(st_adapter *a, const st_owner *owner, st_claim_kind kind,
                      ULONGLONG value, st_request *req)
 {
     ULONG status;
     if (st_self.irql > DISPATCH_LEVEL) {
+        /* Counted in the caller's processor's shard: no lock needed. */
+        st_shard *here = st_shard_here(a);
         int saved_errno = errno; /* we may be in a signal handler */
-        status = value ? hand_over(a, owner, kind, req) : cancel(a, owner, false);
+        status = value ? hand_over(a, here, owner, kind, req)
+                       : cancel(a, here, owner, false);
         errno = saved_errno;
         return status;
     }
-    pthread_mutex_lock(&a->mutex);
-    if (!a->live) {
-        status = reject(a, STOR_STATUS_INVALID_PARAMETER);
-    } else {
-        st_adapter_drain_handover(a);
-        status = value ? arm_locked(a, owner, kind, req) : cancel(a, owner, true);
+    if (st_handover_waiting(a)) {
+        pthread_mutex_lock(&a->mutex);
+        if (a->live)
+            st_adapter_drain_handover(a);
+        pthread_mutex_unlock(&a->mutex);
     }
-    pthread_mutex_unlock(&a->mutex);
+    st_shard *shard = st_shard_lock(a, owner->timer);
+    if (!a->live)
+        status = reject(a, STOR_STATUS_INVALID_PARAMETER);
+    else
+        status = value ? arm_locked(a, shard, owner, kind, req)
+                       : cancel(a, shard, owner, true);
+    pthread_mutex_unlock(&shard->mutex);
     return status;
 }
 
@@ -254,8 +264,10 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     atomic_store(&t->issued, plain);
     if (st_arm_word_retire(a, t))
         ST_COUNT(a, cancelled, 1);
+    st_shard *shard = st_shard_lock(a, t);
     if (stw_queued(&t->node))
-        stw_remove(&a->wheel, st_timer_id(t));
+        stw_remove(&shard->wheel, st_timer_id(t));
+    pthread_mutex_unlock(&shard->mutex);
     a->timer_count--;
     ST_COUNT(a, timers_freed, 1);
 
@@ -263,7 +275,7 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
      * end and the slot is reclaimed after). Holding the StartIo lock, none
      * can be running. */
     if (a->running == t && st_self.callback_timer == t) {
-        t->release_after_callback = true;
+        a->release_running = true;
     } else {
         uint64_t serial = atomic_load(&a->serial);
         while (a->running == t)
