@@ -76,13 +76,12 @@ st_shard *st_shard_here(st_adapter *a)
 }
 
 /* Moves timer `t` from locked shard `from` to `to` if `to` can be locked
- * without waiting against the lock order; returns the shard it is in,
- * locked (and `from` still locked too). */
+ * at once (a busy shard is no reason to wait, and waiting against the lock
+ * order would deadlock); returns the shard it is in, locked (and `from`
+ * still locked too). */
 static st_shard *move_timer(st_adapter *a, st_timer *t, st_shard *from, st_shard *to)
 {
-    if (!to || to == from)
-        return from;
-    if (to > from ? pthread_mutex_lock(&to->mutex) != 0 : pthread_mutex_trylock(&to->mutex) != 0)
+    if (!to || to == from || pthread_mutex_trylock(&to->mutex) != 0)
         return from;
     uint16_t owner = atomic_load(&t->owner), moved;
     do {

@@ -164,7 +164,8 @@ struct st_adapter {
      * every shard takes one. */
     _Alignas(64) _Atomic uint64_t orders;
 
-    pthread_mutex_t mutex;           /* the adapter lock */
+    _Alignas(64) pthread_mutex_t mutex; /* the adapter lock; not on the
+                                           orders' line */
     pthread_cond_t idle;             /* broadcast when a callback returns */
     st_lock startio, dpc, interrupt_own;
     /* A thread advancing this adapter's virtual clock holds the StartIo

@@ -49,12 +49,20 @@ void st_dispatcher_note_arm(st_adapter *a, uint64_t at)
     if (!a->has_thread)
         return;
     uint64_t planned = atomic_load(&a->planned_wake);
-    if (planned == 0) {
-        /* Awake, and it may have looked at our shard already: make its
-         * next sleep return at once, so that it looks again. */
-        atomic_fetch_add_explicit(&a->wake_word, 1, memory_order_release);
-    } else if (at < planned && atomic_compare_exchange_strong(&a->planned_wake, &planned, at)) {
-        st_dispatcher_kick(a);
+    for (;;) {
+        if (planned == 0) {
+            /* Awake, and it may have looked at our shard already: make its
+             * next sleep return at once, so that it looks again. */
+            atomic_fetch_add_explicit(&a->wake_word, 1, memory_order_release);
+            return;
+        }
+        if (at >= planned)
+            return; /* it wakes in time for this one */
+        if (atomic_compare_exchange_strong(&a->planned_wake, &planned, at)) {
+            st_dispatcher_kick(a);
+            return;
+        }
+        /* Another arm changed the plan first: look at its value again. */
     }
 }
 

@@ -137,11 +137,13 @@ static ULONG hand_over(st_adapter *a, st_shard *shard, const st_owner *owner,
         request->timer = NULL; /* publish the cell as a no-op */
     st_handover_publish(cell, ticket, request);
     ULONG status = arm_status(a, shard, claim);
-    if (armed) {
+    if (armed)
         ST_COUNT(shard, handed_over, 1);
-        if (!st_adapter_clock(a))
-            st_dispatcher_kick(a);
-    }
+    /* Kick even for a no-op cell: the dispatcher's drain stops at the first
+     * unpublished cell, so a later cell published before this one waits
+     * for this publication to be seen. */
+    if (!st_adapter_clock(a))
+        st_dispatcher_kick(a);
     return status;
 }
 
@@ -163,13 +165,13 @@ static ULONG cancel(st_adapter *a, st_shard *shard, const st_owner *owner, bool 
 }
 
 /* Arms at or below DISPATCH_LEVEL, under the shard lock. */
-static ULONG arm_locked(st_adapter *a, st_shard *shard, const st_owner *owner,
-                        st_claim_kind kind, const st_request *request)
+static ULONG arm_locked(st_adapter *a, st_shard *shard, st_shard *here,
+                        const st_owner *owner, st_claim_kind kind, const st_request *request)
 {
     st_request armed = *request;
     ULONG status = arm_status(a, shard, st_claim_arm_word(owner, kind, &armed.order));
     if (status == STOR_STATUS_SUCCESS)
-        st_adapter_queue_request(a, shard, st_shard_here(a), &armed);
+        st_adapter_queue_request(a, shard, here, &armed);
     return status;
 }
 
@@ -197,11 +199,12 @@ static ULONG request(st_adapter *a, const st_owner *owner, st_claim_kind kind,
             st_adapter_drain_handover(a);
         pthread_mutex_unlock(&a->mutex);
     }
+    st_shard *here = value ? st_shard_here(a) : NULL; /* outside the lock */
     st_shard *shard = st_shard_lock(a, owner->timer);
     if (!a->live)
         status = reject(a, STOR_STATUS_INVALID_PARAMETER);
     else
-        status = value ? arm_locked(a, shard, owner, kind, req)
+        status = value ? arm_locked(a, shard, here, owner, kind, req)
                        : cancel(a, shard, owner, true);
     pthread_mutex_unlock(&shard->mutex);
     return status;
@@ -222,19 +225,20 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
 
     /* S5.2: windows under 32 us are no window, and a huge one is used only
      * up to ST_WINDOW_MAX_US; S5.3: due times saturate, never wrap. */
-    uint64_t window = TolerableDelay < 32 ? 0 : TolerableDelay;
-    if (window > ST_WINDOW_MAX_US)
-        window = ST_WINDOW_MAX_US;
-    uint64_t due = st_add_saturating(st_adapter_now_for_arming(a), TimerValue);
     st_request req = {
         .timer = t,
         .issued = owner.issued,
         .adapter_serial = atomic_load(&a->serial),
-        .due = due,
-        .at = st_fire_time(due, window),
         .callback = TimerCallback,
         .context = CallbackContext,
     };
+    if (TimerValue) { /* a cancel needs no time */
+        uint64_t window = TolerableDelay < 32 ? 0 : TolerableDelay;
+        if (window > ST_WINDOW_MAX_US)
+            window = ST_WINDOW_MAX_US;
+        req.due = st_add_saturating(st_adapter_now_for_arming(a), TimerValue);
+        req.at = st_fire_time(req.due, window);
+    }
     return request(a, &owner, ST_ARM, TimerValue, &req);
 }
 

@@ -163,6 +163,47 @@ TEST_REAL(s5_7_hand_over_during_the_dispatchers_drain_is_not_lost)
     CHECK_EQ(fx_remove(drain_ext), 2);
 }
 
+/* ---- S5.7: a hand-over queued behind a refused one ---- */
+
+static PVOID behind_ext, behind_timer;
+static probe behind_probe;
+
+/* In the window of a refused (BUSY) request above DISPATCH_LEVEL, whose
+ * cell is reserved and not yet published: another arm above DISPATCH_LEVEL
+ * takes the next cell, publishes it and wakes the dispatcher, which drains
+ * up to the unpublished cell and goes back to sleep. */
+static void arm_behind_and_let_the_dispatcher_sleep(void)
+{
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    ULONG status = StorPortRequestTimer(behind_ext, behind_timer, probe_callback, &behind_probe,
+                                        100, 0);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_SUCCESS);
+    sleep_us(20000);
+}
+
+/* The refused request's no-op cell must wake the dispatcher too: the arm
+ * behind it takes effect shortly after (S5.7), not at the next unrelated
+ * call. */
+TEST_REAL(s5_7_hand_over_behind_a_refused_one_is_not_stranded)
+{
+    behind_ext = fx_adapter(fx, 0);
+    behind_timer = new_timer(behind_ext);
+    probe_init(&behind_probe, fx, behind_ext);
+    PVOID busy = new_timer(behind_ext);
+    probe far;
+    probe_init(&far, fx, behind_ext);
+    arm(behind_ext, busy, probe_callback, &far, 60ULL * 1000 * 1000, 0); /* pending */
+    sleep_us(20000); /* the dispatcher sleeps until then */
+    in_claim_window = arm_behind_and_let_the_dispatcher_sleep;
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    ULONG status = StorPortRequestTimer(behind_ext, busy, probe_callback, &far, 1000, 0);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_BUSY);
+    CHECK(fx_await(fx, &behind_probe.fired, 1));
+    CHECK_EQ(fx_remove(behind_ext), 2);
+}
+
 /* ---- S6.1 with S3: a free that waits out a whole removal ---- */
 
 int __real_pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex);
