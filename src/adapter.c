@@ -83,11 +83,11 @@ static st_shard *move_timer(st_adapter *a, st_timer *t, st_shard *from, st_shard
 {
     if (!to || to == from || pthread_mutex_trylock(&to->mutex) != 0)
         return from;
-    uint16_t owner = atomic_load(&t->owner), moved;
-    do {
-        moved = (uint16_t)((uint32_t)(to - a->shard) << ST_OWNER_SHARD_SHIFT |
-                           st_owner_adapter(owner));
-    } while (!atomic_compare_exchange_weak(&t->owner, &owner, moved));
+    /* Both shard locks held, and a live timer's adapter bits do not
+     * change: nobody else writes the word now. */
+    uint32_t adapter = st_owner_adapter(atomic_load(&t->owner));
+    atomic_store(&t->owner,
+                 (uint16_t)((uint32_t)(to - a->shard) << ST_OWNER_SHARD_SHIFT | adapter));
     return to;
 }
 
@@ -213,8 +213,7 @@ static st_timer *first_by(stw *wheel, uint64_t limit)
     }
 }
 
-bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at,
-                     uint64_t *order)
+bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at)
 {
     bool found = false;
     pthread_mutex_lock(&a->mutex);
@@ -224,11 +223,9 @@ bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *a
             st_shard *shard = &a->shard[i];
             pthread_mutex_lock(&shard->mutex);
             st_timer *t = first_by(&shard->wheel, limit);
-            if (t && (!found || t->node.at < *at ||
-                      (t->node.at == *at && t->node.seq < *order))) {
+            if (t && (!found || t->node.at < *at)) {
                 found = true;
                 *at = t->node.at;
-                *order = t->node.seq;
             }
             pthread_mutex_unlock(&shard->mutex);
         }

@@ -267,12 +267,12 @@ st_handover *st_handover_reserve(st_adapter *a, uint64_t *ticket);
 void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *request);
 
 /*
- * The fire time and order of the adapter's first live timer, if one fires
- * by `limit`; false if none. For virtual clock stepping: it moves the
- * wheel as far as it must to know (stw_settle).
+ * The fire time of the adapter's first live timer, if one fires by
+ * `limit`; false if none. For virtual clock stepping: it moves the wheels
+ * as far as they must to know (stw_settle). Which of the adapter's timers
+ * of that time goes first, st_adapter_fire_due decides (arm order).
  */
-bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at,
-                     uint64_t *order);
+bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at);
 
 /* When the dispatcher should wake: the earliest of its shards' wake times
  * (st_wake_time). Adapter lock held. */

@@ -122,13 +122,13 @@ static st_adapter *pick_next(stortimer_clock *clock, uint64_t limit, uint64_t *d
     uint64_t best_due = UINT64_MAX, best_serial = UINT64_MAX;
     pthread_mutex_lock(&clock->list_lock);
     for (st_adapter *a = clock->adapters; a; a = a->clock_next) {
-        uint64_t d, order;
+        uint64_t d;
         /* Its callbacks need a StartIo lock that we, or another thread
          * advancing this clock, hold: they run later, late. */
         if (st_lock_held_by_me(&a->startio) || atomic_load(&a->startio_held_by_advancer))
             continue;
         uint64_t s = atomic_load(&a->serial);
-        if (st_adapter_peek(a, s, limit, &d, &order) &&
+        if (st_adapter_peek(a, s, limit, &d) &&
             (d < best_due || (d == best_due && s < best_serial))) {
             best = a;
             best_due = d;

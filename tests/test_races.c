@@ -29,6 +29,15 @@ bool __wrap_st_owner_live(const st_owner *owner)
     return live;
 }
 
+/* A request at HIGH_LEVEL, as from an interrupt path (S5.7). */
+static ULONG request_above_dispatch(PVOID ext, PVOID handle, PVOID context, ULONGLONG value)
+{
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    ULONG status = StorPortRequestTimer(ext, handle, probe_callback, context, value, 0);
+    stortimer_irql_lower(old);
+    return status;
+}
+
 static PVOID race_ext, old_handle, new_handle;
 static probe new_probe;
 
@@ -50,9 +59,7 @@ TEST(s5_7_stale_arm_cannot_reach_the_timer_reusing_its_slot)
     old_handle = new_timer(race_ext);
     probe_init(&new_probe, virtual_fixture(), race_ext);
     in_claim_window = free_old_and_start_new;
-    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
-    ULONG status = StorPortRequestTimer(race_ext, old_handle, probe_callback, &new_probe, 100, 0);
-    stortimer_irql_lower(old);
+    ULONG status = request_above_dispatch(race_ext, old_handle, &new_probe, 100);
     CHECK_STATUS(status, STOR_STATUS_INVALID_PARAMETER);
     /* The new timer is idle: its first arm is no BUSY, and it fires. */
     arm(race_ext, new_handle, probe_callback, &new_probe, 1000, 0);
@@ -72,9 +79,7 @@ TEST(s5_7_stale_cancel_cannot_reach_the_timer_reusing_its_slot)
     arm(race_ext, old_handle, probe_callback, &old_probe, 3000, 0);
     probe_init(&new_probe, virtual_fixture(), race_ext);
     in_claim_window = free_old_and_arm_new;
-    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
-    ULONG status = StorPortRequestTimer(race_ext, old_handle, probe_callback, NULL, 0, 0);
-    stortimer_irql_lower(old);
+    ULONG status = request_above_dispatch(race_ext, old_handle, NULL, 0);
     CHECK_STATUS(status, STOR_STATUS_INVALID_PARAMETER);
     stortimer_clock_advance(virtual_fixture()->clock, 5000);
     CHECK_EQ(atomic_load(&new_probe.fired), 1);
@@ -90,9 +95,7 @@ TEST(s5_7_stale_cancel_of_an_idle_timer_leaves_the_reused_slot_armed)
     old_handle = new_timer(race_ext);
     probe_init(&new_probe, virtual_fixture(), race_ext);
     in_claim_window = free_old_and_arm_new;
-    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
-    ULONG status = StorPortRequestTimer(race_ext, old_handle, probe_callback, NULL, 0, 0);
-    stortimer_irql_lower(old);
+    ULONG status = request_above_dispatch(race_ext, old_handle, NULL, 0);
     CHECK(status == STOR_STATUS_SUCCESS || status == STOR_STATUS_INVALID_PARAMETER);
     stortimer_clock_advance(virtual_fixture()->clock, 5000);
     CHECK_EQ(atomic_load(&new_probe.fired), 1);
@@ -115,9 +118,7 @@ TEST(s6_4_free_between_a_lock_free_arms_check_and_its_exchange_wins)
     stortimer_stats before, after;
     CHECK_STATUS(stortimer_stats_read(race_ext, &before), STOR_STATUS_SUCCESS);
     in_claim_window = free_old;
-    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
-    ULONG status = StorPortRequestTimer(race_ext, old_handle, probe_callback, &new_probe, 100, 0);
-    stortimer_irql_lower(old);
+    ULONG status = request_above_dispatch(race_ext, old_handle, &new_probe, 100);
     CHECK_STATUS(status, STOR_STATUS_INVALID_PARAMETER);
     stortimer_clock_advance(virtual_fixture()->clock, 1000);
     CHECK_EQ(atomic_load(&new_probe.fired), 0);
@@ -174,10 +175,7 @@ static probe behind_probe;
  * up to the unpublished cell and goes back to sleep. */
 static void arm_behind_and_let_the_dispatcher_sleep(void)
 {
-    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
-    ULONG status = StorPortRequestTimer(behind_ext, behind_timer, probe_callback, &behind_probe,
-                                        100, 0);
-    stortimer_irql_lower(old);
+    ULONG status = request_above_dispatch(behind_ext, behind_timer, &behind_probe, 100);
     CHECK_STATUS(status, STOR_STATUS_SUCCESS);
     sleep_us(20000);
 }
@@ -196,9 +194,7 @@ TEST_REAL(s5_7_hand_over_behind_a_refused_one_is_not_stranded)
     arm(behind_ext, busy, probe_callback, &far, 60ULL * 1000 * 1000, 0); /* pending */
     sleep_us(20000); /* the dispatcher sleeps until then */
     in_claim_window = arm_behind_and_let_the_dispatcher_sleep;
-    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
-    ULONG status = StorPortRequestTimer(behind_ext, busy, probe_callback, &far, 1000, 0);
-    stortimer_irql_lower(old);
+    ULONG status = request_above_dispatch(behind_ext, busy, &far, 1000);
     CHECK_STATUS(status, STOR_STATUS_BUSY);
     CHECK(fx_await(fx, &behind_probe.fired, 1));
     CHECK_EQ(fx_remove(behind_ext), 2);
