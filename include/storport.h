@@ -173,6 +173,11 @@ typedef HW_TIMER_EX *PHW_TIMER_EX;
 typedef VOID HW_TIMER(_In_ PVOID DeviceExtension);
 typedef HW_TIMER *PHW_TIMER;
 
+/* The miniport's interrupt routine (HwStorInterrupt): TRUE if the interrupt
+ * was its device's. Called at device IRQL holding the InterruptLock. */
+typedef BOOLEAN HW_INTERRUPT(_In_ PVOID DeviceExtension);
+typedef HW_INTERRUPT *PHW_INTERRUPT;
+
 /* ---- Enumerations, WDK numbering ---- */
 
 typedef enum _SCSI_NOTIFICATION_TYPE {

@@ -10,6 +10,8 @@
 
 #include "storport.h"
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -54,6 +56,62 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds);
  * previous binding.
  */
 stortimer_clock *stortimer_thread_bind_clock(stortimer_clock *clock);
+
+/* ---- Driving virtual time (a test harness's view, SPEC S11) ---- */
+
+/*
+ * The earliest fire time (absolute, in microseconds) of any timer pending on
+ * a virtual clock, whatever adapter it belongs to, in *fire_time. Returns
+ * FALSE, leaving *fire_time alone, when nothing is pending; also for the
+ * real clock (reported) and a NULL fire_time. Arms handed over from above
+ * DISPATCH_LEVEL (SPEC S5.7) count as pending. A timer with a window fires
+ * at the time chosen inside it, which this returns.
+ */
+BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time);
+
+/*
+ * Moves a virtual clock forward to the absolute time `time`, running every
+ * callback that falls due, as stortimer_clock_advance does. A time at or
+ * before the clock's reading changes nothing. Same restrictions as
+ * stortimer_clock_advance (not from a callback, not the real clock).
+ */
+void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time);
+
+/*
+ * Moves a virtual clock to its next fire time and runs the callbacks due
+ * then (one fire time: those it arms for later do not run). Returns FALSE,
+ * doing nothing, when no timer is pending, or in the cases
+ * stortimer_clock_advance refuses.
+ */
+BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock);
+
+/*
+ * Runs a virtual clock from fire time to fire time until no timer on it is
+ * pending, but no further than `limit_us` past its reading at the call: a
+ * periodic timer is never idle. Returns
+ *   STOR_STATUS_SUCCESS when nothing is pending any more; the clock then
+ *     reads the last fire time it ran (or its reading at the call);
+ *   STOR_STATUS_BUSY when timers are still pending at the limit; the clock
+ *     then reads the limit, and everything due by it has run;
+ *   STOR_STATUS_INVALID_PARAMETER for the real clock (NULL);
+ *   STOR_STATUS_INVALID_DEVICE_STATE from a timer callback, or when the
+ *     only pending timers belong to adapters whose StartIo lock the calling
+ *     thread holds (they could never run; the clock then reads the limit).
+ */
+ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us);
+
+/*
+ * Calls a miniport's interrupt routine the way Storport calls HwStorInterrupt:
+ * on the calling thread, at the adapter's device IRQL (STOR_DEVICE_LEVEL),
+ * holding its InterruptLock (in half-duplex mode that is the StartIo lock,
+ * so the routine never overlaps a timer callback). The routine's answer
+ * ("was it my interrupt?") goes to *claimed, which may be NULL. Returns
+ * SUCCESS; INVALID_PARAMETER for an unknown extension or a NULL routine;
+ * INVALID_DEVICE_STATE when the thread already holds that lock or runs above
+ * the device level (it would deadlock, or bugcheck, on Windows).
+ */
+ULONG stortimer_adapter_interrupt(PVOID hw_device_extension, PHW_INTERRUPT interrupt_routine,
+                                  BOOLEAN *claimed);
 
 /* ---- IRQL, per thread (SPEC S5.7, S8, S9) ---- */
 
@@ -105,7 +163,18 @@ ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
  */
 ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers);
 
-/* ---- Statistics and reports ---- */
+/* ---- Statistics (per adapter and for the process) ---- */
+
+/*
+ * Buckets of the lateness histogram: bucket 0 counts callbacks that started
+ * at their due time exactly, bucket i (1..21) those that started 2^(i-1) to
+ * 2^i - 1 microseconds after it, and the last bucket those 2^21 us (about
+ * 2.1 s) late or more. Lateness is counted from the due time (call time +
+ * TimerValue), as the miniport sees it: a callback fired inside its
+ * TolerableDelay window counts the part of the window it used. (The event
+ * log's FIRED events carry due and fire times, for finer questions.)
+ */
+#define STORTIMER_LATENESS_BUCKETS 23
 
 typedef struct stortimer_stats {
     ULONGLONG timers_live;        /* initialized and not yet freed */
@@ -125,14 +194,138 @@ typedef struct stortimer_stats {
     ULONGLONG wakeups;            /* dispatcher wake-ups (real clock) */
     ULONGLONG lateness_max_us;    /* worst fire time past the due time */
     ULONGLONG lateness_total_us;  /* sum, for a mean over `fired` */
+    /* Added with the toolkit: */
+    ULONGLONG timers_pending;     /* armed now: armed - fired - cancelled */
+    /* `rejected`, by the status answered: */
+    ULONGLONG rejected_invalid_parameter;
+    ULONGLONG rejected_invalid_irql;
+    ULONGLONG rejected_unsuccessful;           /* double free, max_timers */
+    ULONGLONG rejected_insufficient_resources; /* memory, hand-over queue */
+    ULONGLONG adapters_live;      /* process totals only: adapters not removed */
+    ULONGLONG adapters_created;   /* process totals only */
+    ULONGLONG lateness_histogram[STORTIMER_LATENESS_BUCKETS];
 } stortimer_stats;
 
 /*
  * Reads the statistics of one adapter, or with NULL the whole process (every
  * adapter ever created, plus misuse against unknown extensions). Returns
- * SUCCESS or INVALID_PARAMETER (unknown extension, NULL stats).
+ * SUCCESS or INVALID_PARAMETER (unknown extension, NULL stats). Counters are
+ * read one by one while timers may run: a reading taken while calls are in
+ * flight may be off by those calls.
  */
 ULONG stortimer_stats_read(PVOID hw_device_extension, stortimer_stats *stats);
+
+/*
+ * Writes statistics readably to `out` (NULL: stdout): one adapter's, or with
+ * NULL the process totals followed by every live adapter's. Returns SUCCESS,
+ * INVALID_PARAMETER (unknown extension) or UNSUCCESSFUL (a write failed).
+ */
+ULONG stortimer_stats_print(PVOID hw_device_extension, FILE *out);
+
+/* ---- Event log (off by default) ---- */
+
+/*
+ * What the library did, in the order it did it, for a test to read back:
+ * "the watchdog fired at t = 1 s, the I/O timer was cancelled before it".
+ * Recording is off until stortimer_log_start (or STORTIMER_TRACE, below)
+ * and costs one relaxed atomic load per call while off. Recording is
+ * lock-free and allocation-free, so it also records arms made in a signal
+ * handler above DISPATCH_LEVEL.
+ */
+typedef enum stortimer_event_type {
+    STORTIMER_EVENT_ADAPTER_CREATED = 1,
+    STORTIMER_EVENT_ADAPTER_REMOVED,
+    STORTIMER_EVENT_INITIALIZED,  /* StorPortInitializeTimer gave `handle` */
+    STORTIMER_EVENT_ARMED,        /* an arm succeeded: due, fire_time, window */
+    STORTIMER_EVENT_BUSY,         /* an arm answered STOR_STATUS_BUSY */
+    STORTIMER_EVENT_CANCELLED,    /* a pending arm ended without its callback:
+                                     by a cancel, a free, a legacy re-arm or a
+                                     removal (`status` says which, below) */
+    STORTIMER_EVENT_IDLE_CANCEL,  /* a cancel (TimerValue 0) found nothing pending */
+    STORTIMER_EVENT_FIRED,        /* a callback started; `time` is when */
+    STORTIMER_EVENT_RETURNED,     /* that callback returned */
+    STORTIMER_EVENT_FREED,        /* StorPortFreeTimer freed `handle` */
+    STORTIMER_EVENT_REJECTED,     /* a call answered the error `status` */
+} stortimer_event_type;
+
+/* Why a pending arm was cancelled: the `status` of a CANCELLED event. */
+#define STORTIMER_CANCEL_BY_REQUEST 0u   /* TimerValue 0 (or RequestTimerCall 0) */
+#define STORTIMER_CANCEL_BY_FREE 1u      /* StorPortFreeTimer */
+#define STORTIMER_CANCEL_BY_REARM 2u     /* a legacy timer re-armed over it (S7) */
+#define STORTIMER_CANCEL_BY_REMOVAL 3u   /* stortimer_adapter_remove */
+
+typedef struct stortimer_event {
+    ULONGLONG sequence;           /* 0, 1, 2, ... in the order recorded */
+    ULONGLONG time;               /* the adapter's clock at the event, us */
+    stortimer_event_type type;
+    ULONG status;                 /* REJECTED: the status; CANCELLED: why */
+    PVOID extension;              /* the adapter (NULL if the call named none) */
+    ULONGLONG adapter_id;         /* 1, 2, ... by creation; never reused */
+    ULONG clock_id;               /* 0: the real clock; n: the n-th virtual one */
+    ULONG thread_id;              /* the kernel's id of the calling thread */
+    PVOID handle;                 /* the timer; NULL for the legacy timer */
+    BOOLEAN legacy;               /* the legacy timer (RequestTimerCall) */
+    KIRQL irql;                   /* of the calling thread */
+    PHW_TIMER_EX callback;        /* ARMED, BUSY, FIRED, RETURNED (extended) */
+    PHW_TIMER legacy_callback;    /* the same, for the legacy timer */
+    PVOID context;                /* CallbackContext */
+    ULONGLONG due;                /* ARMED, FIRED, RETURNED: never before this */
+    ULONGLONG fire_time;          /* ARMED, FIRED, RETURNED: chosen in the window */
+    ULONGLONG window;             /* ARMED: TolerableDelay as used (S5.2) */
+} stortimer_event;
+
+/*
+ * Starts recording into a new, empty log that holds up to `capacity`
+ * events (0: 65,536); events past that are counted as dropped, not
+ * recorded. An earlier log is discarded. Returns SUCCESS,
+ * INSUFFICIENT_RESOURCES (no memory; recording stays off) or
+ * INVALID_DEVICE_STATE (from a timer callback or above DISPATCH_LEVEL).
+ */
+ULONG stortimer_log_start(size_t capacity);
+
+/* Stops recording; what was recorded stays readable. */
+void stortimer_log_stop(void);
+
+/*
+ * Copies up to `max` recorded events, starting with event number `first`,
+ * into `events`, and returns how many it copied. Safe while recording goes
+ * on (an event still being written ends the copy).
+ */
+size_t stortimer_log_read(stortimer_event *events, size_t first, size_t max);
+
+/* How many events are recorded, and how many did not fit. */
+size_t stortimer_log_count(void);
+ULONGLONG stortimer_log_dropped(void);
+
+/* The event type's name ("fired"), or "unknown". */
+const char *stortimer_event_name(stortimer_event_type type);
+
+/*
+ * Names a timer (a handle of an adapter), or with a NULL handle the adapter
+ * itself, for the trace: "port 0 start poll", "HBA 0". Up to 63 bytes are
+ * kept. Returns SUCCESS, INVALID_PARAMETER (unknown extension or handle,
+ * NULL name) or INSUFFICIENT_RESOURCES.
+ */
+ULONG stortimer_log_name(PVOID hw_device_extension, PVOID timer_handle, const char *name);
+
+/* ---- Trace export (Chrome trace-event JSON: Perfetto, chrome://tracing) ---- */
+
+/*
+ * Writes the events recorded so far to `path` as Chrome trace-event JSON:
+ * one process per clock, one track per adapter, each callback a slice from
+ * FIRED to RETURNED, the other events instants on the adapter's track, with
+ * times in the clock's microseconds. Open it at https://ui.perfetto.dev.
+ * Returns SUCCESS, INVALID_PARAMETER (NULL path) or UNSUCCESSFUL (the file
+ * could not be written; errno says why).
+ *
+ * With the environment variable STORTIMER_TRACE=path set when the program
+ * starts, recording starts at once (STORTIMER_TRACE_EVENTS sets the
+ * capacity, default 1,048,576) and the trace is written to that path when
+ * the program exits through exit() or a return from main.
+ */
+ULONG stortimer_trace_write(const char *path);
+
+/* ---- Reports ---- */
 
 /*
  * Where misuse reports go (a recursive StartIo lock, an advance from inside a

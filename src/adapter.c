@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "dispatcher.h"
+#include "event_log.h"
 #include "registry.h"
 #include "thread_state.h"
 
@@ -208,8 +209,10 @@ static st_timer *first_by(stw *wheel, uint64_t limit)
         if (stw_first_ready(wheel) == STW_NONE)
             return NULL; /* nothing due by the limit */
         st_timer *t = first_ready_live(wheel);
+        /* An earlier look with a later limit (stortimer_clock_next_fire)
+         * may have made later timers ready already. */
         if (t)
-            return t;
+            return t->node.at <= limit ? t : NULL;
     }
 }
 
@@ -248,12 +251,6 @@ uint64_t st_adapter_wake_time(st_adapter *a)
     return wake;
 }
 
-static void record_lateness(st_adapter *a, uint64_t lateness)
-{
-    ST_COUNT(a, lateness_total_us, lateness);
-    st_atomic_max(&a->stats.lateness_max_us, lateness);
-}
-
 /* What a callback is called with, copied under the adapter lock: once it
  * has started, the timer may be armed again (with other values) meanwhile. */
 typedef struct st_call {
@@ -261,7 +258,21 @@ typedef struct st_call {
     PHW_TIMER legacy_callback;
     PVOID context;
     void *extension;
+    uint64_t issued;                 /* the handle's; 0: the legacy timer */
+    uint64_t due, at;
 } st_call;
+
+/* Records a callback's start or return in the event log (the log is on). */
+static void log_call(st_adapter *a, stortimer_event_type type, const st_call *call)
+{
+    st_log_record(a, &(stortimer_event){
+        .type = type, .extension = call->extension,
+        .handle = call->issued ? (PVOID)(uintptr_t)st_registry_handle_of(call->issued) : NULL,
+        .legacy = !call->issued, .callback = call->callback,
+        .legacy_callback = call->legacy_callback, .context = call->context,
+        .due = call->due, .fire_time = call->at,
+    });
+}
 
 /* Runs one callback as Windows would: DISPATCH_LEVEL, StartIo lock held. */
 static void run_callback(st_adapter *a, st_timer *t, const st_call *call)
@@ -272,10 +283,14 @@ static void run_callback(st_adapter *a, st_timer *t, const st_call *call)
     st_self.callback_timer = t;
     if (st_adapter_clock(a))
         st_self.bound_clock = st_adapter_clock(a);
+    if (st_logging()) /* at the callback's IRQL */
+        log_call(a, STORTIMER_EVENT_FIRED, call);
     if (call->legacy_callback)
         call->legacy_callback(call->extension);
     else
         call->callback(call->extension, call->context);
+    if (st_logging())
+        log_call(a, STORTIMER_EVENT_RETURNED, call);
     st_self = saved;
 }
 
@@ -324,15 +339,17 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
         .legacy_callback = legacy ? t->callback.legacy : NULL,
         .context = t->context,
         .extension = atomic_load(&a->extension),
+        .issued = legacy ? 0 : atomic_load(&t->issued),
+        .due = t->node.at - st_get24(t->fire_after_due),
+        .at = t->node.at,
     };
-    uint64_t due = t->node.at - st_get24(t->fire_after_due);
     pthread_mutex_unlock(&home->mutex);
     if (start) {
         a->running = t;
         ST_COUNT(a, fired, 1);
         if (legacy)
             ST_COUNT(a, legacy_fired, 1);
-        record_lateness(a, now - due);
+        st_count_lateness(&a->stats, now - call.due);
         pthread_mutex_unlock(&a->mutex);
         run_callback(a, t, &call);
         pthread_mutex_lock(&a->mutex);

@@ -103,6 +103,7 @@ typedef struct st_request {
     uint64_t order;                  /* the arm word's order */
     uint64_t due;                    /* never fire before this (S5.1) */
     uint64_t at;                     /* fire time, inside the window (S5.2) */
+    uint64_t window;                 /* the window used (for the event log) */
     PHW_TIMER_EX callback;
     PHW_TIMER legacy_callback;
     PVOID context;
@@ -125,14 +126,24 @@ typedef struct st_handover {
     X(timers_initialized) X(timers_freed) X(timers_leaked) X(armed)           \
     X(cancelled) X(busy) X(fired) X(legacy_armed) X(legacy_fired)             \
     X(handed_over) X(rejected) X(notification_misuse) X(lock_misuse)          \
-    X(wakeups) X(lateness_total_us)
+    X(wakeups) X(lateness_total_us) X(rejected_invalid_parameter)             \
+    X(rejected_invalid_irql) X(rejected_unsuccessful)                         \
+    X(rejected_insufficient_resources)
 
 typedef struct st_counters {
 #define ST_DECLARE_COUNTER(name) _Atomic uint64_t name;
     ST_COUNTERS(ST_DECLARE_COUNTER)
 #undef ST_DECLARE_COUNTER
     _Atomic uint64_t lateness_max_us;  /* a maximum, not a sum */
+    _Atomic uint64_t lateness_histogram[STORTIMER_LATENESS_BUCKETS];
 } st_counters;
+
+/* Counts a call answered with error `status` in `c` (rejected, and by
+ * status). */
+void st_count_rejection(st_counters *c, ULONG status);
+
+/* Counts a callback that started `lateness` us after its due time. */
+void st_count_lateness(st_counters *c, uint64_t lateness);
 
 /*
  * A share of an adapter's timers: timer slot id % shards picks it. Arms and

@@ -5,10 +5,12 @@
 #include "arm_word.h"
 #include "clock.h"
 #include "dispatcher.h"
+#include "event_log.h"
 #include "registry.h"
 #include "thread_state.h"
 
 static _Atomic uint64_t adapter_serials;
+extern _Atomic uint64_t st_adapters_created, st_adapters_removed; /* stats.c */
 
 /* Resets a slot's per-adapter state for a new adapter. */
 static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
@@ -70,6 +72,8 @@ ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
     a->counted = true;
     atomic_store(&a->extension, extension);
     pthread_mutex_unlock(&a->mutex);
+    atomic_fetch_add_explicit(&st_adapters_created, 1, memory_order_relaxed);
+    ST_LOG(a, .type = STORTIMER_EVENT_ADAPTER_CREATED, .extension = extension);
     *hw_device_extension = extension;
     return STOR_STATUS_SUCCESS;
 }
@@ -81,17 +85,39 @@ static bool holds_adapter_lock(const st_adapter *a)
            st_lock_held_by_me(a->interrupt);
 }
 
-static void cancel_pending_of(st_timer *t, void *adapter)
+/* What removal's visits of the adapter's timers need. */
+typedef struct st_removal {
+    st_adapter *adapter;
+    void *extension;                 /* no longer in the adapter */
+    stortimer_clock *clock;          /* detached from the adapter midway */
+} st_removal;
+
+/* Counts (and logs) a pending arm ended by the removal. */
+static void count_removal_cancel(const st_removal *r, st_timer *t)
+{
+    st_adapter *a = r->adapter;
+    ST_COUNT(a, cancelled, 1);
+    bool legacy = t == a->legacy;
+    if (st_logging())
+        st_log_record_on(a, r->clock, &(stortimer_event){
+            .type = STORTIMER_EVENT_CANCELLED, .status = STORTIMER_CANCEL_BY_REMOVAL,
+            .extension = r->extension, .legacy = legacy,
+            .handle = legacy ? NULL
+                             : (PVOID)(uintptr_t)st_registry_handle_of(atomic_load(&t->issued)),
+        });
+}
+
+static void cancel_pending_of(st_timer *t, void *removal)
 {
     if (st_timer_cancel_pending(t))
-        ST_COUNT((st_adapter *)adapter, cancelled, 1);
+        count_removal_cancel(removal, t);
 }
 
 /* Cancels everything pending and waits for a running callback. Lock held. */
-static void quiesce(st_adapter *a)
+static void quiesce(st_adapter *a, st_removal *removal)
 {
-    st_registry_timers_visit(a, cancel_pending_of, a);
-    cancel_pending_of(a->legacy, a);
+    st_registry_timers_visit(a, cancel_pending_of, removal);
+    cancel_pending_of(a->legacy, removal);
     for (uint32_t i = 0; i < a->shards; i++) {
         st_shard *shard = &a->shard[i];
         pthread_mutex_lock(&shard->mutex);
@@ -102,21 +128,21 @@ static void quiesce(st_adapter *a)
         pthread_cond_wait(&a->idle, &a->mutex);
 }
 
-static void free_leftover(st_timer *t, void *adapter)
+static void free_leftover(st_timer *t, void *removal)
 {
-    st_adapter *a = adapter;
+    st_adapter *a = ((st_removal *)removal)->adapter;
     atomic_store(&t->issued, atomic_load(&t->issued) & ~ST_LIVE);
     /* A lock-free arm that passed its check before the handle died. */
     if (st_arm_word_retire(a, t))
-        ST_COUNT(a, cancelled, 1);
+        count_removal_cancel(removal, t);
     st_registry_timer_give_back(a, t);
 }
 
 /* Frees the timers the miniport never freed; returns how many. Lock held. */
-static ULONG free_leftover_timers(st_adapter *a)
+static ULONG free_leftover_timers(st_adapter *a, st_removal *removal)
 {
     ULONG leaked = a->timer_count;
-    st_registry_timers_visit(a, free_leftover, a);
+    st_registry_timers_visit(a, free_leftover, removal);
     a->timer_count = 0;
     st_registry_timers_release(a);
     return leaked;
@@ -136,9 +162,11 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
         pthread_mutex_unlock(&a->mutex);
         return STOR_STATUS_INVALID_PARAMETER; /* removed meanwhile */
     }
+    st_removal removal = {.adapter = a, .extension = hw_device_extension,
+                          .clock = st_adapter_clock(a)};
     a->live = false;
     atomic_store(&a->extension, NULL);
-    quiesce(a);
+    quiesce(a, &removal);
     pthread_mutex_unlock(&a->mutex);
 
     st_dispatcher_stop(a);
@@ -148,10 +176,10 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
     atomic_store(&a->clock, NULL); /* late lock-free readers fall back to real time */
 
     pthread_mutex_lock(&a->mutex);
-    quiesce(a); /* a callback may have armed again before it saw us */
-    ULONG leaked = free_leftover_timers(a);
+    quiesce(a, &removal); /* a callback may have armed again before it saw us */
+    ULONG leaked = free_leftover_timers(a, &removal);
     if (st_arm_word_retire(a, a->legacy)) /* its extension died before quiesce */
-        ST_COUNT(a, cancelled, 1);
+        count_removal_cancel(&removal, a->legacy);
     st_adapter_drain_handover(a);
     ST_COUNT(a, timers_leaked, leaked);
     st_counters_retire(&a->stats);
@@ -159,6 +187,11 @@ ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
         st_counters_retire(&a->shard[i].stats);
     a->counted = false;
     pthread_mutex_unlock(&a->mutex);
+    atomic_fetch_add_explicit(&st_adapters_removed, 1, memory_order_relaxed);
+    if (st_logging())
+        st_log_record_on(a, removal.clock,
+                         &(stortimer_event){.type = STORTIMER_EVENT_ADAPTER_REMOVED,
+                                            .extension = hw_device_extension});
 
     st_free(hw_device_extension);
     st_registry_adapter_give_back(a);

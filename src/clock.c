@@ -37,9 +37,11 @@ uint64_t st_real_now_ceil(void)
 
 stortimer_clock *stortimer_clock_virtual_create(void)
 {
+    static _Atomic uint32_t clock_ids;
     stortimer_clock *clock = st_calloc(1, sizeof *clock);
     if (!clock)
         return NULL;
+    clock->id = atomic_fetch_add(&clock_ids, 1) + 1;
     atomic_init(&clock->now, 0);
     if (!st_mutex_init(&clock->list_lock)) {
         st_free(clock);
@@ -186,31 +188,53 @@ static void wait_for_startio(st_adapter *a, bool holding_startio_locks)
     }
 }
 
-void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
+/* Whether this thread may advance `clock`; reports why not. */
+static bool may_advance(stortimer_clock *clock, const char *who)
 {
     if (!clock) {
-        st_report("stortimer_clock_advance: the real clock cannot be advanced");
-        return;
+        st_report("%s: the real clock cannot be advanced", who);
+        return false;
     }
     /* From a callback, an advance would run callbacks inside callbacks, and
      * two clocks advanced from each other's callbacks would deadlock. */
     if (st_self.callback_adapter || st_self.advancing) {
-        st_report("stortimer_clock_advance: called from a timer callback; use "
-                  "StorPortStallExecution to let time pass there (ignored)");
-        return;
+        st_report("%s: called from a timer callback; use StorPortStallExecution "
+                  "to let time pass there (ignored)", who);
+        return false;
     }
+    return true;
+}
+
+/* Takes the clock for advancing: one advancer at a time. */
+static bool begin_advance(stortimer_clock *clock)
+{
     pthread_mutex_lock(&clock->advance_lock);
     st_self.advancing = clock;
-    bool holding_startio_locks = mark_startio_held(clock, true);
-    uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
+    return mark_startio_held(clock, true);
+}
+
+static void end_advance(stortimer_clock *clock)
+{
+    mark_startio_held(clock, false);
+    st_self.advancing = NULL;
+    pthread_mutex_unlock(&clock->advance_lock);
+}
+
+/*
+ * Runs, in order, every callback due by `target` (or by the clock's
+ * reading, if a callback's stall moved it past the target: those run
+ * before we return, late, S9), stepping the clock to each fire time. Does
+ * not move the clock to the target itself. Between begin_advance and
+ * end_advance.
+ */
+static void run_due_by(stortimer_clock *clock, uint64_t target, bool holding_startio_locks)
+{
     for (;;) {
-        /* A callback's stall may have moved the clock past the target:
-         * whatever is due by then runs before we return, late (S9). */
         uint64_t now = stortimer_clock_now(clock);
         uint64_t due, serial;
         st_adapter *a = pick_next(clock, now > target ? now : target, &due, &serial);
         if (!a)
-            break;
+            return;
         st_clock_raise_to(clock, due);
         if (st_adapter_fire_due(a, serial, false) == ST_FIRE_LOCK_BUSY) {
             /* Another thread holds that StartIo lock: wait for it without
@@ -220,10 +244,92 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
             pthread_mutex_lock(&clock->advance_lock);
         }
     }
+}
+
+void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
+{
+    if (!may_advance(clock, "stortimer_clock_advance"))
+        return;
+    bool holding = begin_advance(clock);
+    uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
+    run_due_by(clock, target, holding);
     st_clock_raise_to(clock, target);
-    mark_startio_held(clock, false);
-    st_self.advancing = NULL;
-    pthread_mutex_unlock(&clock->advance_lock);
+    end_advance(clock);
+}
+
+void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time)
+{
+    if (!may_advance(clock, "stortimer_clock_advance_to"))
+        return;
+    bool holding = begin_advance(clock);
+    run_due_by(clock, time, holding);
+    st_clock_raise_to(clock, time);
+    end_advance(clock);
+}
+
+/* The earliest fire time over every adapter of the clock, including those
+ * whose callbacks cannot run now (their StartIo lock is held). */
+static bool earliest_fire(stortimer_clock *clock, uint64_t *fire_time)
+{
+    bool found = false;
+    pthread_mutex_lock(&clock->list_lock);
+    for (st_adapter *a = clock->adapters; a; a = a->clock_next) {
+        uint64_t at;
+        if (st_adapter_peek(a, atomic_load(&a->serial), UINT64_MAX, &at) &&
+            (!found || at < *fire_time)) {
+            *fire_time = at;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&clock->list_lock);
+    return found;
+}
+
+BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time)
+{
+    if (!clock) {
+        st_report("stortimer_clock_next_fire: the real clock has no virtual schedule");
+        return FALSE;
+    }
+    uint64_t at;
+    if (!fire_time || !earliest_fire(clock, &at))
+        return FALSE;
+    *fire_time = at;
+    return TRUE;
+}
+
+BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock)
+{
+    if (!may_advance(clock, "stortimer_clock_advance_to_next"))
+        return FALSE;
+    bool holding = begin_advance(clock);
+    uint64_t due, serial;
+    bool found = pick_next(clock, UINT64_MAX, &due, &serial) != NULL;
+    if (found)
+        run_due_by(clock, due, holding);
+    end_advance(clock);
+    return found;
+}
+
+ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us)
+{
+    if (!clock)
+        return STOR_STATUS_INVALID_PARAMETER;
+    if (!may_advance(clock, "stortimer_clock_run_until_idle"))
+        return STOR_STATUS_INVALID_DEVICE_STATE;
+    bool holding = begin_advance(clock);
+    uint64_t limit = st_add_saturating(stortimer_clock_now(clock), limit_us);
+    run_due_by(clock, limit, holding);
+    uint64_t at, serial;
+    ULONG status = STOR_STATUS_SUCCESS;
+    if (earliest_fire(clock, &at)) {
+        st_clock_raise_to(clock, limit);
+        /* Pending, but none runnable: only adapters whose StartIo lock we hold. */
+        status = pick_next(clock, UINT64_MAX, &at, &serial) ? STOR_STATUS_BUSY
+                                                            : STOR_STATUS_INVALID_DEVICE_STATE;
+    }
+    end_advance(clock);
+    return status;
 }
 
 static void stall_real(ULONG delay)

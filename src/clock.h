@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 struct stortimer_clock {
+    uint32_t id;                     /* 1, 2, ... by creation (event log) */
     _Atomic uint64_t now;            /* microseconds */
     pthread_mutex_t list_lock;       /* guards the adapter list */
     st_adapter *adapters;

@@ -419,6 +419,11 @@ void st_registry_timers_release(st_adapter *a)
     pthread_mutex_unlock(&registry_lock);
 }
 
+uint64_t st_registry_handle_of(uint64_t issued)
+{
+    return encode_handle(issued & ~ST_LIVE);
+}
+
 st_timer *st_registry_timer_at(uint64_t handle, uint64_t *plain)
 {
     uint64_t value = decode_handle(handle);

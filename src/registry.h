@@ -69,6 +69,9 @@ void st_registry_timers_release(st_adapter *a);
  */
 st_timer *st_registry_timer_at(uint64_t handle, uint64_t *plain);
 
+/* The handle value a slot's `issued` value stands for (ST_LIVE ignored). */
+uint64_t st_registry_handle_of(uint64_t issued);
+
 /*
  * Whether `handle` was issued to adapter `a` and freed since. Exact for the
  * adapter's whole life: a slot's generations are issued one after another

@@ -112,3 +112,26 @@ VOID StorPortReleaseSpinLock(PVOID HwDeviceExtension, PSTOR_LOCK_HANDLE LockHand
     st_lock_release(lock);
     st_self.irql = LockHandle->Context.OldIrql;
 }
+
+ULONG stortimer_adapter_interrupt(PVOID hw_device_extension, PHW_INTERRUPT interrupt_routine,
+                                  BOOLEAN *claimed)
+{
+    if (claimed)
+        *claimed = FALSE;
+    uint64_t serial;
+    st_adapter *a = st_registry_adapter_find(hw_device_extension, &serial);
+    if (!a || !interrupt_routine)
+        return STOR_STATUS_INVALID_PARAMETER;
+    /* Checked here, not left to the acquire, which would only report. */
+    if (st_self.irql > STOR_DEVICE_LEVEL || st_lock_held_by_me(a->interrupt))
+        return STOR_STATUS_INVALID_DEVICE_STATE;
+    STOR_LOCK_HANDLE handle;
+    StorPortAcquireSpinLock(hw_device_extension, InterruptLock, NULL, &handle);
+    if (!(handle.Context.Flags & ST_LOCK_TAKEN))
+        return STOR_STATUS_INVALID_PARAMETER; /* removed meanwhile */
+    BOOLEAN mine = interrupt_routine(hw_device_extension);
+    StorPortReleaseSpinLock(hw_device_extension, &handle);
+    if (claimed)
+        *claimed = mine;
+    return STOR_STATUS_SUCCESS;
+}

@@ -11,6 +11,7 @@
 #include "arm_word.h"
 #include "clock.h"
 #include "dispatcher.h"
+#include "event_log.h"
 #include "registry.h"
 #include "thread_state.h"
 
@@ -20,15 +21,35 @@
 /* Counts a rejected call against its adapter, and answers. */
 static ULONG reject(st_adapter *a, ULONG status)
 {
-    ST_COUNT(a, rejected, 1);
+    st_count_rejection(&a->stats, status);
     return status;
 }
 
 /* Counts a rejected call that names no live adapter, and answers. */
 static ULONG reject_unattributed(ULONG status)
 {
-    atomic_fetch_add_explicit(&st_unattributed.rejected, 1, memory_order_relaxed);
+    st_count_rejection(&st_unattributed, status);
     return status;
+}
+
+/* Records a call answered with an error, on its adapter's track if the
+ * extension names a live one (looked up, never dereferenced). */
+static ULONG log_answer(ULONG status, PVOID extension, PVOID handle, bool legacy)
+{
+    if (st_logging() && status != STOR_STATUS_SUCCESS && status != STOR_STATUS_BUSY) {
+        uint64_t serial;
+        st_log_record(st_registry_adapter_find(extension, &serial),
+                      &(stortimer_event){.type = STORTIMER_EVENT_REJECTED, .status = status,
+                                         .extension = extension, .handle = handle,
+                                         .legacy = legacy});
+    }
+    return status;
+}
+
+/* The handle an `issued` value stands for; NULL for the legacy timer. */
+static PVOID handle_of(uint64_t issued)
+{
+    return issued ? (PVOID)(uintptr_t)st_registry_handle_of(issued) : NULL;
 }
 
 static inline uint64_t handle_value(PVOID handle)
@@ -38,7 +59,7 @@ static inline uint64_t handle_value(PVOID handle)
 
 /* ---- S4 ---- */
 
-ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
+static ULONG initialize_timer(PVOID HwDeviceExtension, PVOID *TimerHandle)
 {
     if (TimerHandle)
         *TimerHandle = NULL;
@@ -69,7 +90,15 @@ ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
     ST_COUNT(a, timers_initialized, 1);
     st_adapter_unlock(a);
     *TimerHandle = (PVOID)(uintptr_t)handle;
+    ST_LOG(a, .type = STORTIMER_EVENT_INITIALIZED, .extension = HwDeviceExtension,
+           .handle = *TimerHandle);
     return STOR_STATUS_SUCCESS;
+}
+
+ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
+{
+    return log_answer(initialize_timer(HwDeviceExtension, TimerHandle), HwDeviceExtension,
+                      NULL, false);
 }
 
 /* ---- S5 ---- */
@@ -94,10 +123,28 @@ static st_timer *resolve(PVOID extension, PVOID handle, st_adapter **adapter,
     return t;
 }
 
+/* Records an arm's outcome in the event log (the log is on). */
+static void log_arm(st_adapter *a, st_claim claim, const st_request *r)
+{
+    stortimer_event e = {
+        .type = claim == ST_CLAIM_BUSY ? STORTIMER_EVENT_BUSY : STORTIMER_EVENT_ARMED,
+        .handle = handle_of(r->issued), .legacy = !r->issued,
+        .callback = r->callback, .legacy_callback = r->legacy_callback,
+        .context = r->context, .due = r->due, .fire_time = r->at, .window = r->window,
+    };
+    if (claim == ST_CLAIM_REPLACED)
+        st_log_record(a, &(stortimer_event){.type = STORTIMER_EVENT_CANCELLED,
+                                            .status = STORTIMER_CANCEL_BY_REARM,
+                                            .handle = e.handle, .legacy = e.legacy});
+    st_log_record(a, &e);
+}
+
 /* The status of an arm or replace, counted once for both IRQL paths (in
  * the timer's shard: no line shared between shards). */
-static ULONG arm_status(st_adapter *a, st_shard *shard, st_claim claim)
+static ULONG arm_status(st_adapter *a, st_shard *shard, st_claim claim, const st_request *r)
 {
+    if (st_logging() && claim != ST_CLAIM_GONE)
+        log_arm(a, claim, r);
     switch (claim) {
     case ST_CLAIM_GONE:
         return reject(a, STOR_STATUS_INVALID_PARAMETER);
@@ -128,7 +175,7 @@ static ULONG hand_over(st_adapter *a, st_shard *shard, const st_owner *owner,
         if (!st_owner_live(owner))
             return reject(a, STOR_STATUS_INVALID_PARAMETER);
         if (kind == ST_ARM && (atomic_load(&owner->timer->arm) & ST_PENDING))
-            return arm_status(a, shard, ST_CLAIM_BUSY);
+            return arm_status(a, shard, ST_CLAIM_BUSY, request);
         return reject(a, STOR_STATUS_INSUFFICIENT_RESOURCES);
     }
     st_claim claim = st_claim_arm_word(owner, kind, &request->order);
@@ -136,7 +183,7 @@ static ULONG hand_over(st_adapter *a, st_shard *shard, const st_owner *owner,
     if (!armed)
         request->timer = NULL; /* publish the cell as a no-op */
     st_handover_publish(cell, ticket, request);
-    ULONG status = arm_status(a, shard, claim);
+    ULONG status = arm_status(a, shard, claim, request);
     if (armed)
         ST_COUNT(shard, handed_over, 1);
     /* Kick even for a no-op cell: the dispatcher's drain stops at the first
@@ -147,18 +194,40 @@ static ULONG hand_over(st_adapter *a, st_shard *shard, const st_owner *owner,
     return status;
 }
 
+/* Records a cancel's outcome in the event log (the log is on): with the
+ * cancelled arm's times when its node, queued, says them (locked). */
+static void log_cancel(st_adapter *a, st_claim claim, const st_owner *owner, uint64_t order,
+                       bool locked, const st_request *r)
+{
+    st_timer *t = owner->timer;
+    stortimer_event e = {
+        .type = claim == ST_CLAIM_DONE ? STORTIMER_EVENT_CANCELLED : STORTIMER_EVENT_IDLE_CANCEL,
+        .status = STORTIMER_CANCEL_BY_REQUEST,
+        .handle = handle_of(owner->issued), .legacy = !owner->issued,
+        .callback = r->callback, .legacy_callback = r->legacy_callback, .context = r->context,
+    };
+    if (claim == ST_CLAIM_DONE && locked && stw_queued(&t->node) && t->node.seq == order) {
+        e.fire_time = t->node.at;
+        e.due = t->node.at - st_get24(t->fire_after_due);
+    }
+    st_log_record(a, &e);
+}
+
 /*
  * Cancels (S5.5). Lock-free, so it works at any IRQL; holding the shard
  * lock it also unqueues the node now instead of when it comes up.
  */
-static ULONG cancel(st_adapter *a, st_shard *shard, const st_owner *owner, bool locked)
+static ULONG cancel(st_adapter *a, st_shard *shard, const st_owner *owner, bool locked,
+                    const st_request *r)
 {
-    uint64_t order;
+    uint64_t order = 0;
     st_claim claim = st_claim_arm_word(owner, ST_CANCEL, &order);
     if (claim == ST_CLAIM_GONE)
         return reject(a, STOR_STATUS_INVALID_PARAMETER);
     if (claim == ST_CLAIM_DONE)
         ST_COUNT(shard, cancelled, 1);
+    if (st_logging())
+        log_cancel(a, claim, owner, order, locked, r);
     if (locked && stw_queued(&owner->timer->node))
         stw_remove(&shard->wheel, st_timer_id(owner->timer));
     return STOR_STATUS_SUCCESS;
@@ -169,7 +238,8 @@ static ULONG arm_locked(st_adapter *a, st_shard *shard, st_shard *here,
                         const st_owner *owner, st_claim_kind kind, const st_request *request)
 {
     st_request armed = *request;
-    ULONG status = arm_status(a, shard, st_claim_arm_word(owner, kind, &armed.order));
+    st_claim claim = st_claim_arm_word(owner, kind, &armed.order);
+    ULONG status = arm_status(a, shard, claim, &armed);
     if (status == STOR_STATUS_SUCCESS)
         st_adapter_queue_request(a, shard, here, &armed);
     return status;
@@ -189,7 +259,7 @@ static ULONG request(st_adapter *a, const st_owner *owner, st_claim_kind kind,
         st_shard *here = st_shard_here(a);
         int saved_errno = errno; /* we may be in a signal handler */
         status = value ? hand_over(a, here, owner, kind, req)
-                       : cancel(a, here, owner, false);
+                       : cancel(a, here, owner, false, req);
         errno = saved_errno;
         return status;
     }
@@ -205,12 +275,12 @@ static ULONG request(st_adapter *a, const st_owner *owner, st_claim_kind kind,
         status = reject(a, STOR_STATUS_INVALID_PARAMETER);
     else
         status = value ? arm_locked(a, shard, here, owner, kind, req)
-                       : cancel(a, shard, owner, true);
+                       : cancel(a, shard, owner, true, req);
     pthread_mutex_unlock(&shard->mutex);
     return status;
 }
 
-ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
+static ULONG request_timer(PVOID HwDeviceExtension, PVOID TimerHandle,
                            PHW_TIMER_EX TimerCallback, PVOID CallbackContext,
                            ULONGLONG TimerValue, ULONGLONG TolerableDelay)
 {
@@ -238,13 +308,23 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
             window = ST_WINDOW_MAX_US;
         req.due = st_add_saturating(st_adapter_now_for_arming(a), TimerValue);
         req.at = st_fire_time(req.due, window);
+        req.window = window;
     }
     return request(a, &owner, ST_ARM, TimerValue, &req);
 }
 
+ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
+                           PHW_TIMER_EX TimerCallback, PVOID CallbackContext,
+                           ULONGLONG TimerValue, ULONGLONG TolerableDelay)
+{
+    return log_answer(request_timer(HwDeviceExtension, TimerHandle, TimerCallback,
+                                    CallbackContext, TimerValue, TolerableDelay),
+                      HwDeviceExtension, TimerHandle, false);
+}
+
 /* ---- S6 ---- */
 
-ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
+static ULONG free_timer(PVOID HwDeviceExtension, PVOID TimerHandle)
 {
     if (st_self.irql > DISPATCH_LEVEL)
         return reject_unattributed(STOR_STATUS_INVALID_IRQL);
@@ -266,8 +346,12 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
 
     /* Dead at once: no later call can arm it, no queued arm can start. */
     atomic_store(&t->issued, plain);
-    if (st_arm_word_retire(a, t))
+    if (st_arm_word_retire(a, t)) {
         ST_COUNT(a, cancelled, 1);
+        ST_LOG(a, .type = STORTIMER_EVENT_CANCELLED, .status = STORTIMER_CANCEL_BY_FREE,
+               .handle = TimerHandle);
+    }
+    ST_LOG(a, .type = STORTIMER_EVENT_FREED, .handle = TimerHandle);
     st_shard *shard = st_shard_lock(a, t);
     if (stw_queued(&t->node))
         stw_remove(&shard->wheel, st_timer_id(t));
@@ -294,6 +378,12 @@ ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
     return STOR_STATUS_SUCCESS;
 }
 
+ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
+{
+    return log_answer(free_timer(HwDeviceExtension, TimerHandle), HwDeviceExtension,
+                      TimerHandle, false);
+}
+
 /* ---- S7 ---- */
 
 static void request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value)
@@ -303,10 +393,12 @@ static void request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value
     if (!a) {
         atomic_fetch_add_explicit(&st_unattributed.notification_misuse, 1,
                                   memory_order_relaxed);
+        log_answer(STOR_STATUS_INVALID_PARAMETER, extension, NULL, true);
         return;
     }
     if (value && !routine) {
         ST_COUNT(a, notification_misuse, 1);
+        log_answer(STOR_STATUS_INVALID_PARAMETER, extension, NULL, true);
         return;
     }
     st_owner owner = {.timer = a->legacy, .adapter = a, .extension = extension,
@@ -316,8 +408,10 @@ static void request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value
         .timer = a->legacy, .adapter_serial = serial,
         .due = due, .at = due, .legacy_callback = routine,
     };
-    if (request(a, &owner, ST_REPLACE, value, &req) == STOR_STATUS_SUCCESS && value)
+    ULONG status = request(a, &owner, ST_REPLACE, value, &req);
+    if (status == STOR_STATUS_SUCCESS && value)
         ST_COUNT(a, legacy_armed, 1);
+    log_answer(status, extension, NULL, true);
 }
 
 VOID StorPortNotification(SCSI_NOTIFICATION_TYPE NotificationType, PVOID HwDeviceExtension,

@@ -10,6 +10,8 @@
 
 #include "stortimer.h"
 
+#include <stdint.h>
+
 struct st_adapter;
 struct st_timer;
 
@@ -19,6 +21,7 @@ typedef struct st_thread {
     struct st_timer *callback_timer;     /* and which of its timers */
     stortimer_clock *bound_clock;        /* StallExecution moves this one */
     stortimer_clock *advancing;          /* virtual clock this thread advances */
+    uint32_t thread_id;                  /* the kernel's, once asked (event log) */
 } st_thread;
 
 #if defined(__GNUC__)

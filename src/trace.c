@@ -1,0 +1,204 @@
+/*
+ * trace.c - the event log as Chrome trace-event JSON (stortimer_trace_write).
+ *
+ * The format is the "JSON object" form that Perfetto (ui.perfetto.dev) and
+ * chrome://tracing load: {"traceEvents": [...]}. Each clock is a process
+ * (pid = clock id + 1: the real clock is pid 1), each adapter a thread of
+ * it (tid = adapter id; 0 for calls that named no live adapter). A
+ * callback is a slice from its FIRED event ("B") to its RETURNED event
+ * ("E"): one adapter's callbacks never overlap (SPEC S8), so slices nest.
+ * Every other event is an instant ("i") on its adapter's track, with the
+ * event's fields as arguments. Times are the clock's microseconds, which is
+ * the format's own unit.
+ */
+#include "event_log.h"
+
+#include "alloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct trace_writer {
+    FILE *out;
+    bool first;                      /* no event written yet: no comma */
+    uint64_t *tracks;                /* (clock id << 48 | adapter id) named so far */
+    size_t track_count, track_room;
+    bool failed;
+} trace_writer;
+
+/* Writes `text` as a JSON string, escaped. */
+static void put_string(FILE *out, const char *text)
+{
+    fputc('"', out);
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(out, "\\%c", *c);
+        else if (*c < 0x20)
+            fprintf(out, "\\u%04x", *c);
+        else
+            fputc(*c, out);
+    }
+    fputc('"', out);
+}
+
+static void begin_event(trace_writer *w)
+{
+    fputs(w->first ? "\n" : ",\n", w->out);
+    w->first = false;
+}
+
+/* Names the process of a clock and the track of an adapter the first time
+ * one of its events is written. */
+static bool name_track(trace_writer *w, const stortimer_event *e)
+{
+    uint64_t key = (uint64_t)e->clock_id << 48 | e->adapter_id;
+    bool clock_seen = false;
+    for (size_t i = 0; i < w->track_count; i++) {
+        if (w->tracks[i] == key)
+            return true;
+        clock_seen |= w->tracks[i] >> 48 == e->clock_id;
+    }
+    if (w->track_count == w->track_room) {
+        size_t room = w->track_room ? w->track_room * 2 : 16;
+        uint64_t *grown = st_realloc(w->tracks, room * sizeof *grown);
+        if (!grown)
+            return false;
+        w->tracks = grown;
+        w->track_room = room;
+    }
+    w->tracks[w->track_count++] = key;
+    unsigned pid = e->clock_id + 1;
+    if (!clock_seen) {
+        char name[48];
+        if (e->clock_id)
+            snprintf(name, sizeof name, "virtual clock %u", e->clock_id);
+        else
+            snprintf(name, sizeof name, "real clock (CLOCK_MONOTONIC)");
+        begin_event(w);
+        fprintf(w->out, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"tid\":0,"
+                        "\"args\":{\"name\":", pid);
+        put_string(w->out, name);
+        fputs("}}", w->out);
+    }
+    char fallback[64];
+    const char *name = e->adapter_id ? st_log_name_of(e->adapter_id, NULL) : "no adapter";
+    if (!name) {
+        snprintf(fallback, sizeof fallback, "adapter %llu (%p)",
+                 (unsigned long long)e->adapter_id, e->extension);
+        name = fallback;
+    }
+    begin_event(w);
+    fprintf(w->out, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%llu,"
+                    "\"args\":{\"name\":", pid, (unsigned long long)e->adapter_id);
+    put_string(w->out, name);
+    fputs("}}", w->out);
+    return true;
+}
+
+/* Which timer the event is about: its given name, the legacy timer, or
+ * its handle. */
+static const char *subject(const stortimer_event *e, char *buffer, size_t size)
+{
+    const char *name = e->handle ? st_log_name_of(e->adapter_id, e->handle) : NULL;
+    if (name)
+        return name;
+    if (e->legacy)
+        return "HwStorTimer (legacy timer)";
+    snprintf(buffer, size, "timer %p", e->handle);
+    return buffer;
+}
+
+static const char *cancel_reason(ULONG status)
+{
+    switch (status) {
+    case STORTIMER_CANCEL_BY_REQUEST: return "cancel request";
+    case STORTIMER_CANCEL_BY_FREE: return "StorPortFreeTimer";
+    case STORTIMER_CANCEL_BY_REARM: return "legacy re-arm";
+    case STORTIMER_CANCEL_BY_REMOVAL: return "adapter removal";
+    default: return "unknown";
+    }
+}
+
+static void put_args(FILE *out, const stortimer_event *e)
+{
+    fprintf(out, ",\"args\":{\"sequence\":%llu,\"thread\":%u,\"irql\":%u",
+            (unsigned long long)e->sequence, e->thread_id, (unsigned)e->irql);
+    if (e->handle)
+        fprintf(out, ",\"handle\":\"%p\"", e->handle);
+    if (e->context)
+        fprintf(out, ",\"context\":\"%p\"", e->context);
+    if (e->due || e->fire_time) {
+        fprintf(out, ",\"due_us\":%llu,\"fire_time_us\":%llu", (unsigned long long)e->due,
+                (unsigned long long)e->fire_time);
+    }
+    if (e->type == STORTIMER_EVENT_ARMED)
+        fprintf(out, ",\"window_us\":%llu", (unsigned long long)e->window);
+    if (e->type == STORTIMER_EVENT_FIRED && e->time >= e->due)
+        fprintf(out, ",\"late_us\":%llu", (unsigned long long)(e->time - e->due));
+    if (e->type == STORTIMER_EVENT_REJECTED) {
+        fputs(",\"status\":", out);
+        put_string(out, stortimer_status_name(e->status));
+    }
+    if (e->type == STORTIMER_EVENT_CANCELLED) {
+        fputs(",\"by\":", out);
+        put_string(out, cancel_reason(e->status));
+    }
+    fputs("}", out);
+}
+
+static bool write_event(const stortimer_event *e, void *ctx)
+{
+    trace_writer *w = ctx;
+    if (!name_track(w, e)) {
+        w->failed = true;
+        return false;
+    }
+    char buffer[64], title[160];
+    const char *what = subject(e, buffer, sizeof buffer);
+    const char *phase = "i";
+    if (e->type == STORTIMER_EVENT_FIRED) {
+        phase = "B";
+        snprintf(title, sizeof title, "%s", what);
+    } else if (e->type == STORTIMER_EVENT_RETURNED) {
+        phase = "E";
+        snprintf(title, sizeof title, "%s", what);
+    } else if (e->handle || e->legacy) {
+        snprintf(title, sizeof title, "%s: %s", stortimer_event_name(e->type), what);
+    } else {
+        snprintf(title, sizeof title, "%s", stortimer_event_name(e->type));
+    }
+    begin_event(w);
+    fprintf(w->out, "{\"ph\":\"%s\",\"pid\":%u,\"tid\":%llu,\"ts\":%llu,\"cat\":", phase,
+            e->clock_id + 1, (unsigned long long)e->adapter_id, (unsigned long long)e->time);
+    put_string(w->out, e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_RETURNED
+                           ? "callback" : "timer");
+    fputs(",\"name\":", w->out);
+    put_string(w->out, title);
+    if (phase[0] == 'i')
+        fputs(",\"s\":\"t\"", w->out);
+    put_args(w->out, e);
+    fputs("}", w->out);
+    return !ferror(w->out);
+}
+
+ULONG stortimer_trace_write(const char *path)
+{
+    if (!path)
+        return STOR_STATUS_INVALID_PARAMETER;
+    FILE *out = fopen(path, "w");
+    if (!out)
+        return STOR_STATUS_UNSUCCESSFUL;
+    trace_writer w = {.out = out, .first = true};
+    fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", out);
+    bool ok = st_log_visit(write_event, &w) && !w.failed;
+    fprintf(out, "\n],\"otherData\":{\"producer\":\"stortimer\",\"events\":%llu,"
+                 "\"dropped_events\":%llu}}\n",
+            (unsigned long long)stortimer_log_count(),
+            (unsigned long long)stortimer_log_dropped());
+    st_free(w.tracks);
+    ok = ok && !ferror(out);
+    if (fclose(out) != 0)
+        ok = false;
+    return ok ? STOR_STATUS_SUCCESS : STOR_STATUS_UNSUCCESSFUL;
+}

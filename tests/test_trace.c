@@ -1,0 +1,260 @@
+/*
+ * Trace export: the event log written as Chrome trace-event JSON, through
+ * stortimer_trace_write and through STORTIMER_TRACE=path. Each file is
+ * parsed by a strict JSON reader (json_check.h), then looked into: one
+ * process per clock, one named track per adapter, callbacks as slices at
+ * their fire times (SPEC S11), other events as instants.
+ */
+#include "harness.h"
+#include "json_check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A file name of this test's own; removed when the test ends. */
+static void remove_file(void *path)
+{
+    unlink(path);
+    free(path);
+}
+
+static char *temp_path(const char *what)
+{
+    char *path = malloc(256);
+    CHECK(path != NULL);
+    snprintf(path, 256, "%s/stortimer-%s-%ld.json", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             what, (long)getpid());
+    test_at_end(remove_file, path);
+    return path;
+}
+
+static json_value *parse(const char *path)
+{
+    char error[256];
+    json_value *doc = json_parse_file(path, error, sizeof error);
+    if (!doc)
+        test_failf(__FILE__, __LINE__, "%s does not parse: %s", path, error);
+    CHECK(doc != NULL);
+    return doc;
+}
+
+static const char *string_of(const json_value *event, const char *key)
+{
+    const char *s = json_string(json_get(event, key));
+    return s ? s : "";
+}
+
+static double number_of(const json_value *event, const char *key)
+{
+    const json_value *v = json_get(event, key);
+    CHECK(json_is_number(v));
+    return json_number(v);
+}
+
+/* The first trace event with phase `ph` whose name is `name` (NULL: any),
+ * at or after index `from`; its index in *at. NULL if none. */
+static const json_value *find_event(const json_value *events, const char *ph, const char *name,
+                                    size_t from, size_t *at)
+{
+    for (size_t i = from; i < json_length(events); i++) {
+        const json_value *e = json_at(events, i);
+        if (strcmp(string_of(e, "ph"), ph) == 0 && (!name || strcmp(string_of(e, "name"), name) == 0)) {
+            if (at)
+                *at = i;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* The name metadata ("process_name", "thread_name") given to a pid/tid. */
+static const char *metadata_name(const json_value *events, const char *kind, double pid,
+                                 double tid)
+{
+    for (size_t i = 0; i < json_length(events); i++) {
+        const json_value *e = json_at(events, i);
+        if (strcmp(string_of(e, "ph"), "M") || strcmp(string_of(e, "name"), kind))
+            continue;
+        if (number_of(e, "pid") != pid || (tid >= 0 && number_of(e, "tid") != tid))
+            continue;
+        return json_string(json_get(json_get(e, "args"), "name"));
+    }
+    return NULL;
+}
+
+TEST(trace_of_a_virtual_run_parses_and_holds_its_events)
+{
+    stortimer_clock *clock = virtual_fixture()->clock;
+    CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
+    PVOID hba = virtual_adapter(0), other = virtual_adapter(0);
+    PVOID poll = new_timer(hba), io = new_timer(hba);
+    CHECK_STATUS(stortimer_log_name(hba, NULL, "HBA 0"), STOR_STATUS_SUCCESS);
+    CHECK_STATUS(stortimer_log_name(hba, poll, "port poll"), STOR_STATUS_SUCCESS);
+    probe p, q, r;
+    probe_init(&p, virtual_fixture(), hba);
+    probe_init(&q, virtual_fixture(), hba);
+    probe_init(&r, virtual_fixture(), other);
+    arm(hba, poll, probe_callback, &p, 10000, 0);
+    arm(hba, io, probe_callback, &q, 200000, 20000);
+    arm(other, new_timer(other), probe_callback, &r, 30000, 0);
+    stortimer_clock_advance(clock, 50000);
+    CHECK_STATUS(StorPortRequestTimer(hba, io, probe_callback, &q, 0, 0), STOR_STATUS_SUCCESS);
+    char *path = temp_path("virtual");
+    CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
+
+    json_value *doc = parse(path);
+    const json_value *events = json_get(doc, "traceEvents");
+    CHECK_EQ(json_kind_of(events), JSON_ARRAY);
+    /* The poll's callback: a slice named for it, on HBA 0's track, at 10 ms. */
+    size_t b_at = 0, e_at = 0;
+    const json_value *begin = find_event(events, "B", "port poll", 0, &b_at);
+    const json_value *end = find_event(events, "E", "port poll", b_at, &e_at);
+    CHECK(begin && end && e_at > b_at);
+    CHECK_EQ(number_of(begin, "ts"), 10000);
+    CHECK_EQ(number_of(end, "ts"), 10000);
+    CHECK(strcmp(string_of(begin, "cat"), "callback") == 0);
+    double pid = number_of(begin, "pid"), tid = number_of(begin, "tid");
+    CHECK(pid >= 2); /* a virtual clock: the real one is pid 1 */
+    CHECK_EQ(number_of(end, "tid"), tid);
+    const char *track = metadata_name(events, "thread_name", pid, tid);
+    CHECK(track && strcmp(track, "HBA 0") == 0);
+    const char *process = metadata_name(events, "process_name", pid, -1);
+    CHECK(process && strncmp(process, "virtual clock ", 14) == 0);
+    CHECK_EQ(number_of(json_get(begin, "args"), "due_us"), 10000);
+    CHECK_EQ(number_of(json_get(begin, "args"), "late_us"), 0);
+    /* The other adapter: its own, unnamed track, same process. */
+    const json_value *other_begin = find_event(events, "B", NULL, e_at, NULL);
+    CHECK(other_begin != NULL);
+    CHECK_EQ(number_of(other_begin, "ts"), 30000);
+    CHECK_EQ(number_of(other_begin, "pid"), pid);
+    CHECK(number_of(other_begin, "tid") != tid);
+    track = metadata_name(events, "thread_name", pid, number_of(other_begin, "tid"));
+    CHECK(track && strncmp(track, "adapter ", 8) == 0);
+    /* Arm and cancel are instants with their arguments. */
+    const json_value *armed = find_event(events, "i", "armed: port poll", 0, NULL);
+    CHECK(armed != NULL);
+    CHECK_EQ(number_of(armed, "ts"), 0);
+    CHECK(strcmp(string_of(armed, "s"), "t") == 0);
+    CHECK_EQ(number_of(json_get(armed, "args"), "window_us"), 0);
+    size_t i = 0;
+    const json_value *cancelled = NULL;
+    while ((cancelled = find_event(events, "i", NULL, i, &i)) != NULL &&
+           strncmp(string_of(cancelled, "name"), "cancelled: ", 11) != 0)
+        i++;
+    CHECK(cancelled != NULL);
+    CHECK_EQ(number_of(cancelled, "ts"), 50000);
+    CHECK(strcmp(string_of(json_get(cancelled, "args"), "by"), "cancel request") == 0);
+    /* The file says how many events it holds. */
+    const json_value *other_data = json_get(doc, "otherData");
+    CHECK_EQ(number_of(other_data, "events"), stortimer_log_count());
+    CHECK_EQ(number_of(other_data, "dropped_events"), 0);
+    json_free(doc);
+}
+
+TEST(trace_of_real_clock_adapters_is_the_real_clock_process)
+{
+    fixture real = {"real", NULL};
+    CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
+    PVOID ext = fx_adapter(&real, 0);
+    probe p;
+    probe_init(&p, &real, ext);
+    arm(ext, new_timer(ext), probe_callback, &p, 1000, 0);
+    CHECK(fx_await(&real, &p.fired, 1));
+    fx_remove(ext); /* its dispatcher has logged the callback's return */
+    char *path = temp_path("real");
+    CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
+    json_value *doc = parse(path);
+    const json_value *events = json_get(doc, "traceEvents");
+    const json_value *begin = find_event(events, "B", NULL, 0, NULL);
+    CHECK(begin != NULL);
+    CHECK_EQ(number_of(begin, "pid"), 1);
+    CHECK(find_event(events, "E", NULL, 0, NULL) != NULL);
+    const char *process = metadata_name(events, "process_name", 1, -1);
+    CHECK(process && strncmp(process, "real clock", 10) == 0);
+    CHECK(find_event(events, "i", NULL, 0, NULL) != NULL);
+    json_free(doc);
+}
+
+TEST(trace_escapes_names_it_was_given)
+{
+    CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
+    PVOID ext = virtual_adapter(0);
+    PVOID handle = new_timer(ext);
+    CHECK_STATUS(stortimer_log_name(ext, handle, "say \"hi\"\\\n\tnow"), STOR_STATUS_SUCCESS);
+    probe p;
+    probe_init(&p, virtual_fixture(), ext);
+    arm(ext, handle, probe_callback, &p, 10, 0);
+    char *path = temp_path("escape");
+    CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
+    json_value *doc = parse(path);
+    CHECK(find_event(json_get(doc, "traceEvents"), "i", "armed: say \"hi\"\\\n\tnow", 0, NULL));
+    json_free(doc);
+}
+
+TEST(trace_of_an_empty_log_is_valid_and_empty)
+{
+    char *path = temp_path("empty");
+    CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
+    json_value *doc = parse(path);
+    CHECK_EQ(json_length(json_get(doc, "traceEvents")), 0);
+    json_free(doc);
+}
+
+TEST(trace_write_reports_what_it_cannot_do)
+{
+    CHECK_STATUS(stortimer_trace_write(NULL), STOR_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(stortimer_trace_write("/nonexistent-directory/trace.json"),
+                 STOR_STATUS_UNSUCCESSFUL);
+}
+
+/* Runs the child program with the environment given; returns its status. */
+static int run_child(const char *trace, const char *events)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        setenv("STORTIMER_TRACE", trace, 1);
+        if (events)
+            setenv("STORTIMER_TRACE_EVENTS", events, 1);
+        execl(TRACE_ENV_CHILD, TRACE_ENV_CHILD, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+TEST(trace_environment_variable_writes_a_trace_at_exit)
+{
+    char *path = temp_path("environment");
+    CHECK_EQ(run_child(path, NULL), 0);
+    json_value *doc = parse(path);
+    const json_value *events = json_get(doc, "traceEvents");
+    /* Three polls, 10 ms apart, as slices. */
+    size_t at = 0;
+    for (int i = 1; i <= 3; i++) {
+        const json_value *begin = find_event(events, "B", NULL, at, &at);
+        CHECK(begin != NULL);
+        CHECK_EQ(number_of(begin, "ts"), 10000 * i);
+        at++;
+    }
+    CHECK(find_event(events, "B", NULL, at, NULL) == NULL);
+    CHECK(find_event(events, "i", "adapter removed", 0, NULL) != NULL);
+    json_free(doc);
+}
+
+TEST(trace_environment_capacity_is_honoured_and_drops_are_counted)
+{
+    char *path = temp_path("capacity");
+    CHECK_EQ(run_child(path, "3"), 0);
+    json_value *doc = parse(path);
+    CHECK_EQ(json_length(json_get(doc, "traceEvents")), 3 + 2); /* + 2 metadata */
+    const json_value *other_data = json_get(doc, "otherData");
+    CHECK_EQ(number_of(other_data, "events"), 3);
+    CHECK(number_of(other_data, "dropped_events") > 0);
+    json_free(doc);
+}
