@@ -294,6 +294,13 @@ static void fire(int i)
     a->stats.lateness_total_us += now - t->due;
     if (now - t->due > a->stats.lateness_max_us)
         a->stats.lateness_max_us = now - t->due;
+    /* The histogram's bucket: 0 on time, then one per power of two. */
+    unsigned bucket = 0;
+    for (uint64_t late = now - t->due; late; late >>= 1)
+        bucket++;
+    if (bucket >= STORTIMER_LATENESS_BUCKETS)
+        bucket = STORTIMER_LATENESS_BUCKETS - 1;
+    a->stats.lateness_histogram[bucket]++;
 
     KIRQL irql = m.irql;
     int bound = m.bound_clock, cb_adapter = m.callback_adapter, cb_timer = m.callback_timer;
@@ -429,6 +436,12 @@ static void add_stats(stortimer_stats *sum, const stortimer_stats *s)
     sum->lateness_total_us += s->lateness_total_us;
     if (s->lateness_max_us > sum->lateness_max_us)
         sum->lateness_max_us = s->lateness_max_us;
+    sum->rejected_invalid_parameter += s->rejected_invalid_parameter;
+    sum->rejected_invalid_irql += s->rejected_invalid_irql;
+    sum->rejected_unsuccessful += s->rejected_unsuccessful;
+    sum->rejected_insufficient_resources += s->rejected_insufficient_resources;
+    for (int i = 0; i < STORTIMER_LATENESS_BUCKETS; i++)
+        sum->lateness_histogram[i] += s->lateness_histogram[i];
 }
 
 ULONG model_adapter_remove(PVOID extension, ULONG *leaked_timers)
@@ -475,6 +488,7 @@ ULONG model_stats_read(PVOID extension, stortimer_stats *stats)
         add_stats(stats, &m.retired);
     }
     stats->timers_live = stats->timers_initialized - stats->timers_freed - stats->timers_leaked;
+    stats->timers_pending = stats->armed - stats->fired - stats->cancelled;
     return STOR_STATUS_SUCCESS;
 }
 
@@ -482,7 +496,16 @@ ULONG model_stats_read(PVOID extension, stortimer_stats *stats)
 
 static ULONG reject(int adapter, ULONG status)
 {
-    stats_of(adapter)->rejected++;
+    stortimer_stats *s = stats_of(adapter);
+    s->rejected++;
+    if (status == STOR_STATUS_INVALID_PARAMETER)
+        s->rejected_invalid_parameter++;
+    else if (status == STOR_STATUS_INVALID_IRQL)
+        s->rejected_invalid_irql++;
+    else if (status == STOR_STATUS_UNSUCCESSFUL)
+        s->rejected_unsuccessful++;
+    else if (status == STOR_STATUS_INSUFFICIENT_RESOURCES)
+        s->rejected_insufficient_resources++;
     return status;
 }
 

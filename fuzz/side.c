@@ -174,7 +174,11 @@ void since_input_start(const side *s, stortimer_stats *st)
     SINCE(timers_live) SINCE(timers_initialized) SINCE(timers_freed) SINCE(timers_leaked)
     SINCE(armed) SINCE(cancelled) SINCE(busy) SINCE(fired) SINCE(legacy_armed)
     SINCE(legacy_fired) SINCE(handed_over) SINCE(rejected) SINCE(notification_misuse)
-    SINCE(lock_misuse) SINCE(wakeups) SINCE(lateness_total_us)
+    SINCE(lock_misuse) SINCE(wakeups) SINCE(lateness_total_us) SINCE(timers_pending)
+    SINCE(rejected_invalid_parameter) SINCE(rejected_invalid_irql)
+    SINCE(rejected_unsuccessful) SINCE(rejected_insufficient_resources)
+    for (int i = 0; i < STORTIMER_LATENESS_BUCKETS; i++)
+        SINCE(lateness_histogram[i])
 #undef SINCE
     st->lateness_max_us = 0;
 }
@@ -191,10 +195,16 @@ void read_stats(side *s, uint32_t what, void *extension)
         st.timers_live, st.timers_initialized, st.timers_freed, st.timers_leaked, st.armed,
         st.cancelled, st.busy, st.fired, st.legacy_armed, st.legacy_fired, st.handed_over,
         st.rejected, st.notification_misuse, st.lock_misuse, st.wakeups, st.lateness_max_us,
-        st.lateness_total_us,
+        st.lateness_total_us, st.timers_pending, st.rejected_invalid_parameter,
+        st.rejected_invalid_irql, st.rejected_unsuccessful, st.rejected_insufficient_resources,
     };
     const size_t n = sizeof fields / sizeof fields[0];
     for (size_t i = 0; i < n; i += 4) /* four to an event */
         record(EV_VALUE, VAL_STATS, fields[i], i + 1 < n ? fields[i + 1] : 0,
                i + 2 < n ? fields[i + 2] : 0, i + 3 < n ? fields[i + 3] : 0);
+    const ULONGLONG *h = st.lateness_histogram;
+    for (size_t i = 0; i < STORTIMER_LATENESS_BUCKETS; i += 4)
+        record(EV_VALUE, VAL_STATS, h[i], i + 1 < STORTIMER_LATENESS_BUCKETS ? h[i + 1] : 0,
+               i + 2 < STORTIMER_LATENESS_BUCKETS ? h[i + 2] : 0,
+               i + 3 < STORTIMER_LATENESS_BUCKETS ? h[i + 3] : 0);
 }

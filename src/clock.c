@@ -16,6 +16,7 @@
 #include "thread_state.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <time.h>
 
 static uint64_t real_now_ns(void)
@@ -143,6 +144,19 @@ static st_adapter *pick_next(stortimer_clock *clock, uint64_t limit, uint64_t *d
     return best;
 }
 
+/* Whether an adapter of the clock that this thread may fire has arms
+ * handed over and not yet applied (reserved cells included). */
+static bool handover_waiting(stortimer_clock *clock)
+{
+    bool waiting = false;
+    pthread_mutex_lock(&clock->list_lock);
+    for (st_adapter *a = clock->adapters; a && !waiting; a = a->clock_next)
+        waiting = st_handover_waiting(a) && !st_lock_held_by_me(&a->startio) &&
+                  !atomic_load(&a->startio_held_by_advancer) && a->live;
+    pthread_mutex_unlock(&clock->list_lock);
+    return waiting;
+}
+
 /*
  * Marks (or unmarks) the adapters of the clock whose StartIo lock this
  * advancing thread holds, and tells whether there were any. Another thread
@@ -233,8 +247,14 @@ static void run_due_by(stortimer_clock *clock, uint64_t target, bool holding_sta
         uint64_t now = stortimer_clock_now(clock);
         uint64_t due, serial;
         st_adapter *a = pick_next(clock, now > target ? now : target, &due, &serial);
-        if (!a)
-            return;
+        if (!a) {
+            /* An arm handed over from above DISPATCH_LEVEL after pick_next
+             * drained the queues may be due by the target: look again. */
+            if (!handover_waiting(clock))
+                return;
+            sched_yield(); /* its cell may still be being written */
+            continue;
+        }
         st_clock_raise_to(clock, due);
         if (st_adapter_fire_due(a, serial, false) == ST_FIRE_LOCK_BUSY) {
             /* Another thread holds that StartIo lock: wait for it without

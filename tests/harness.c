@@ -243,6 +243,7 @@ void fx_settle(fixture *fx)
 
 struct test_thread {
     pthread_t thread;
+    advancer adv;   /* fx_pass_elsewhere's */
 };
 
 test_thread *thread_start(void *(*fn)(void *), void *arg)
@@ -259,6 +260,29 @@ void *thread_join(test_thread *t)
     pthread_join(t->thread, &result);
     free(t);
     return result;
+}
+
+test_thread *fx_pass_elsewhere(fixture *fx, ULONGLONG us)
+{
+    if (!fx->clock)
+        return NULL;
+    test_thread *t = calloc(1, sizeof *t);
+    CHECK(t != NULL);
+    t->adv = (advancer){fx->clock, us};
+    CHECK(pthread_create(&t->thread, NULL, advance_thread, &t->adv) == 0);
+    return t;
+}
+
+void fx_join(test_thread *t)
+{
+    if (t)
+        thread_join(t);
+}
+
+fixture fx_another_clock(fixture *fx)
+{
+    fixture other = {fx->name, fx->clock ? test_virtual_clock() : NULL};
+    return other;
 }
 
 /* ---- probe ---- */

@@ -121,6 +121,15 @@ typedef struct test_thread test_thread;
 test_thread *thread_start(void *(*fn)(void *), void *arg);
 void *thread_join(test_thread *t);
 
+/* Advances a virtual clock by `us` on a new thread (join it: fx_join); NULL on the real clock. */
+test_thread *fx_pass_elsewhere(fixture *fx, ULONGLONG us);
+
+/* Joins what fx_pass_elsewhere started; NULL (the real clock) does nothing. */
+void fx_join(test_thread *t);
+
+/* A fixture of fx's kind on a clock of its own: a new virtual one (gone at test end), or real. */
+fixture fx_another_clock(fixture *fx);
+
 /* ---- a callback that records what it saw ---- */
 
 #define PROBE_MAX 64

@@ -127,7 +127,7 @@ TEST(s6_4_free_between_a_lock_free_arms_check_and_its_exchange_wins)
     CHECK_EQ(after.cancelled, before.cancelled);
 }
 
-/* ---- S5.7: a hand-over published while the dispatcher drains ---- */
+/* ---- S5.7: a hand-over published while the dispatcher (or an advance) drains ---- */
 
 void __real_st_adapter_drain_handover(st_adapter *a);
 
@@ -136,11 +136,10 @@ static _Atomic long test_thread_id;
 static PVOID drain_ext, drain_timer;
 static probe drain_probe;
 
-void __wrap_st_adapter_drain_handover(st_adapter *a)
+/* Once armed by the test, on a thread other than the test's: arms
+ * drain_timer from above DISPATCH_LEVEL, as an interrupt landing there. */
+static void arm_after_the_drain(void)
 {
-    __real_st_adapter_drain_handover(a);
-    /* On the dispatcher thread only: just after its drain, before it plans
-     * its sleep. */
     if (thread_id() != atomic_load(&test_thread_id) && atomic_exchange(&arm_during_drain, 0)) {
         KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
         arm(drain_ext, drain_timer, probe_callback, &drain_probe, 1000, 0);
@@ -148,24 +147,52 @@ void __wrap_st_adapter_drain_handover(st_adapter *a)
     }
 }
 
-TEST_REAL(s5_7_hand_over_during_the_dispatchers_drain_is_not_lost)
+/* The dispatcher: just after its drain, before it plans its sleep. */
+void __wrap_st_adapter_drain_handover(st_adapter *a)
+{
+    __real_st_adapter_drain_handover(a);
+    arm_after_the_drain();
+}
+
+bool __real_st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at);
+
+/* A thread advancing a virtual clock: just after the drain inside its look
+ * at an adapter, before it picks the next fire time from what it saw. */
+bool __wrap_st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at)
+{
+    bool found = __real_st_adapter_peek(a, serial, limit, at);
+    arm_after_the_drain();
+    return found;
+}
+
+TEST_BOTH(s5_7_hand_over_during_a_drain_is_not_lost)
 {
     drain_ext = fx_adapter(fx, 0);
     drain_timer = new_timer(drain_ext);
     probe_init(&drain_probe, fx, drain_ext);
     probe far;
     probe_init(&far, fx, drain_ext);
-    sleep_us(20000); /* the dispatcher sleeps with nothing queued */
+    fx_settle(fx); /* the dispatcher sleeps with nothing queued */
     atomic_store(&test_thread_id, thread_id());
     atomic_store(&arm_during_drain, 1);
-    /* An arm a minute away wakes it once to plan; the injection rides on that. */
+    /* An arm a minute away wakes the dispatcher once to plan; the injection
+     * rides on that. A virtual clock is advanced 1 ms on another thread;
+     * its first look at the adapter (just after a drain) publishes the 1 ms
+     * arm, due when that advance ends: it must run in it (S11), exactly on
+     * time. */
+    ULONGLONG called = fx_now(fx);
     arm(drain_ext, new_timer(drain_ext), probe_callback, &far, 60ULL * 1000 * 1000, 0);
-    CHECK(fx_await(fx, &drain_probe.fired, 1));
+    test_thread *t = fx_pass_elsewhere(fx, 1000);
+    CHECK(wait_for(&drain_probe.fired, 1, 5000));
+    fx_join(t);
+    check_fired_at(fx, drain_probe.at[0], called, 1000);
+    CHECK_EQ(atomic_load(&far.fired), 0);
     CHECK_EQ(fx_remove(drain_ext), 2);
 }
 
 /* ---- S5.7: a hand-over queued behind a refused one ---- */
 
+static fixture *behind_fx;
 static PVOID behind_ext, behind_timer;
 static probe behind_probe;
 
@@ -177,14 +204,15 @@ static void arm_behind_and_let_the_dispatcher_sleep(void)
 {
     ULONG status = request_above_dispatch(behind_ext, behind_timer, &behind_probe, 100);
     CHECK_STATUS(status, STOR_STATUS_SUCCESS);
-    sleep_us(20000);
+    fx_settle(behind_fx);
 }
 
 /* The refused request's no-op cell must wake the dispatcher too: the arm
  * behind it takes effect shortly after (S5.7), not at the next unrelated
  * call. */
-TEST_REAL(s5_7_hand_over_behind_a_refused_one_is_not_stranded)
+TEST_BOTH(s5_7_hand_over_behind_a_refused_one_is_not_stranded)
 {
+    behind_fx = fx;
     behind_ext = fx_adapter(fx, 0);
     behind_timer = new_timer(behind_ext);
     probe_init(&behind_probe, fx, behind_ext);
@@ -192,11 +220,15 @@ TEST_REAL(s5_7_hand_over_behind_a_refused_one_is_not_stranded)
     probe far;
     probe_init(&far, fx, behind_ext);
     arm(behind_ext, busy, probe_callback, &far, 60ULL * 1000 * 1000, 0); /* pending */
-    sleep_us(20000); /* the dispatcher sleeps until then */
+    fx_settle(fx); /* the dispatcher sleeps until then */
     in_claim_window = arm_behind_and_let_the_dispatcher_sleep;
+    ULONGLONG called = fx_now(fx);
     ULONG status = request_above_dispatch(behind_ext, busy, &far, 1000);
     CHECK_STATUS(status, STOR_STATUS_BUSY);
-    CHECK(fx_await(fx, &behind_probe.fired, 1));
+    CHECK(in_claim_window == NULL); /* the arm behind it was made */
+    CHECK(fx_pass_until_fired(fx, 100, &behind_probe.fired, 1));
+    check_fired_at(fx, behind_probe.at[0], called, 100);
+    CHECK_EQ(atomic_load(&far.fired), 0);
     CHECK_EQ(fx_remove(behind_ext), 2);
 }
 
@@ -240,15 +272,17 @@ static void *free_while_running(void *arg)
     return NULL;
 }
 
-TEST_REAL(s6_1_free_that_outlives_a_removal_does_not_touch_the_next_adapter)
+TEST_BOTH(s6_1_free_that_outlives_a_removal_does_not_touch_the_next_adapter)
 {
     remove_ext = fx_adapter(fx, 0);
     remove_timer = new_timer(remove_ext);
     arm(remove_ext, remove_timer, slow_callback, NULL, 100, 0);
-    CHECK(fx_await(fx, &in_slow_callback, 1));
+    test_thread *t = fx_pass_elsewhere(fx, 100);   /* the callback runs there */
+    CHECK(wait_for(&in_slow_callback, 1, 5000));
     test_thread *freer = thread_start(free_while_running, NULL);
     CHECK(wait_for(&slow_waiter_waits, 1, 10000)); /* the freer waits for the callback */
     CHECK_EQ(fx_remove(remove_ext), 0);
+    fx_join(t);
     /* A new adapter, likely in the same adapter slot, with its own timer. */
     PVOID next = virtual_adapter(0), handle = new_timer(next);
     atomic_store(&may_wake, 1);
@@ -285,11 +319,12 @@ static void *remove_in_thread(void *arg)
     return NULL;
 }
 
-TEST_REAL(s3_process_stats_do_not_dip_while_an_adapter_is_removed)
+TEST_BOTH(s3_process_stats_do_not_dip_while_an_adapter_is_removed)
 {
     stats_ext = fx_adapter(fx, 0);
     arm(stats_ext, new_timer(stats_ext), hold_until_observed, NULL, 100, 0);
-    CHECK(fx_await(fx, &stats_entered, 1));
+    test_thread *t = fx_pass_elsewhere(fx, 100);   /* the callback runs there */
+    CHECK(wait_for(&stats_entered, 1, 5000));
     stortimer_stats before = stats_of(NULL);
     test_thread *remover = thread_start(remove_in_thread, NULL);
     stortimer_stats mine;
@@ -298,6 +333,7 @@ TEST_REAL(s3_process_stats_do_not_dip_while_an_adapter_is_removed)
     stortimer_stats during = stats_of(NULL);
     atomic_store(&stats_observed, 1);
     thread_join(remover);
+    fx_join(t);
     CHECK_EQ(during.fired, before.fired);
     CHECK_EQ(during.timers_initialized, before.timers_initialized);
     CHECK_EQ(stats_of(NULL).fired, before.fired);

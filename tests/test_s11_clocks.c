@@ -723,6 +723,7 @@ TEST(s11_advance_of_another_clock_from_a_callback_is_reported_and_ignored)
     fx_remove(on_other);
 }
 
+/* Real only: a real-clock callback (virtual: s11_advance_of_another_clock_from_a_callback_*). */
 TEST_REAL(s11_advance_from_a_real_clock_callback_is_reported_and_ignored)
 {
     stortimer_clock *clock = new_clock();

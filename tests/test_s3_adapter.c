@@ -129,6 +129,7 @@ TEST(s3_create_with_null_config_is_full_duplex)
     fx_remove(ext);
 }
 
+/* Real only: a NULL config means the real clock; a virtual clock needs a config that names it. */
 TEST_REAL(s3_create_with_null_config_runs_on_the_real_clock)
 {
     PVOID ext = NULL, handle;

@@ -23,16 +23,6 @@ static void spin_us(ULONGLONG us)
     }
 }
 
-/* On a virtual clock, lets `us` pass on a helper thread; NULL on the real one. */
-static test_thread *pass_elsewhere(fixture *fx, advancer *adv, ULONGLONG us)
-{
-    if (!fx->clock)
-        return NULL;
-    adv->clock = fx->clock;
-    adv->us = us;
-    return thread_start(advance_thread, adv);
-}
-
 /* ---- S6 item 1: IRQL, checked first ---- */
 
 TEST(s6_1_above_dispatch_is_invalid_irql)
@@ -503,14 +493,12 @@ TEST_BOTH(s6_1_free_waits_for_a_running_callback)
     slow s = {.extension = ext};
     s.handle = new_timer(ext);
     arm(ext, s.handle, slow_callback, &s, 100, 0);
-    advancer adv;
-    test_thread *t = pass_elsewhere(fx, &adv, 100);
+    test_thread *t = fx_pass_elsewhere(fx, 100);
     CHECK(wait_for(&s.started, 1, 5000));
     ULONG status = StorPortFreeTimer(ext, s.handle);
     ULONGLONG returned = real_us();
     int finished = atomic_load(&s.finished);
-    if (t)
-        thread_join(t);
+    fx_join(t);
     CHECK_STATUS(status, STOR_STATUS_SUCCESS);
     CHECK_EQ(finished, 1);
     CHECK(returned >= s.finished_at);
@@ -524,16 +512,14 @@ TEST_BOTH(s6_1_free_during_a_callback_drops_its_rearm)
     slow s = {.extension = ext, .rearm = 100};
     s.handle = new_timer(ext);
     arm(ext, s.handle, slow_callback, &s, 100, 0);
-    advancer adv;
-    test_thread *t = pass_elsewhere(fx, &adv, 1000);
+    test_thread *t = fx_pass_elsewhere(fx, 1000);
     CHECK(wait_for(&s.started, 1, 5000));
     /* Normally still running; a very loaded machine may have let it end. */
     int finished_before = atomic_load(&s.finished);
     CHECK_STATUS(StorPortFreeTimer(ext, s.handle), STOR_STATUS_SUCCESS);
     int started_at_return = atomic_load(&s.started);
     int finished_at_return = atomic_load(&s.finished);
-    if (t)
-        thread_join(t);
+    fx_join(t);
     fx_pass(fx, 5000);
     fx_settle(fx);
     CHECK_STATUS(s.rearm_status, STOR_STATUS_SUCCESS);
@@ -686,8 +672,7 @@ TEST_BOTH(s6_1_another_adapters_startio_lock_is_no_exception)
     slow s = {.extension = ext};
     s.handle = new_timer(ext);
     arm(ext, s.handle, slow_callback, &s, 100, 0);
-    advancer adv;
-    test_thread *t = pass_elsewhere(fx, &adv, 100);
+    test_thread *t = fx_pass_elsewhere(fx, 100);
     CHECK(wait_for(&s.started, 1, 5000));
     STOR_LOCK_HANDLE lock;
     StorPortAcquireSpinLock(other, StartIoLock, NULL, &lock);
@@ -695,8 +680,7 @@ TEST_BOTH(s6_1_another_adapters_startio_lock_is_no_exception)
     ULONGLONG returned = real_us();
     int finished = atomic_load(&s.finished);
     StorPortReleaseSpinLock(other, &lock);
-    if (t)
-        thread_join(t);
+    fx_join(t);
     CHECK_STATUS(status, STOR_STATUS_SUCCESS);
     CHECK_EQ(finished, 1);
     CHECK(returned >= s.finished_at);
@@ -756,8 +740,10 @@ static VOID racing_callback(PVOID DeviceExtension, PVOID Context)
     atomic_store(&r->running, 0);
 }
 
-TEST_REAL(s6_1_free_racing_with_the_fire_never_leaves_the_callback_running)
+TEST_BOTH(s6_1_free_racing_with_the_fire_never_leaves_the_callback_running)
 {
+    /* Each timer is freed while its fire time comes on another thread: the
+     * dispatcher, or a thread advancing a virtual clock to the due time. */
     enum { ROUNDS = 300 };
     PVOID ext = fx_adapter(fx, 0);
     static racer r[ROUNDS];
@@ -765,12 +751,16 @@ TEST_REAL(s6_1_free_racing_with_the_fire_never_leaves_the_callback_running)
     int running_at_return = 0;
     for (int i = 0; i < ROUNDS; i++) {
         PVOID h = new_timer(ext);
-        arm(ext, h, racing_callback, &r[i], 20 + (i % 8) * 30, 0);
+        ULONGLONG value = 20 + (ULONGLONG)(i % 8) * 30;
+        arm(ext, h, racing_callback, &r[i], value, 0);
+        test_thread *t = fx_pass_elsewhere(fx, value);
         spin_us((ULONGLONG)((i * 37) % 300));
         CHECK_STATUS(StorPortFreeTimer(ext, h), STOR_STATUS_SUCCESS);
         running_at_return += atomic_load(&r[i].running);
         atomic_store(&r[i].freed, 1);
+        fx_join(t);
     }
+    fx_pass(fx, 1000);
     fx_settle(fx);
     int late = 0;
     for (int i = 0; i < ROUNDS; i++) {

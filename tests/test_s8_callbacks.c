@@ -99,13 +99,16 @@ TEST_BOTH(s8_callbacks_run_on_a_library_thread)
     fx_remove(ext);
 }
 
-TEST_REAL(s8_real_clock_callback_not_on_the_arming_thread)
+TEST_BOTH(s8_callback_not_on_the_arming_thread)
 {
     PVOID ext = fx_adapter(fx, 0), handle = new_timer(ext);
     thread_seen seen = {0};
     arm(ext, handle, record_thread, &seen, 500, 0);
-    /* The arming thread keeps busy here; the callback must not need it. */
+    /* Time passes elsewhere (a virtual clock is advanced by another thread);
+     * the arming thread keeps busy here; the callback must not need it. */
+    test_thread *t = fx_pass_elsewhere(fx, 500);
     CHECK(wait_for(&seen.fired, 1, 5000));
+    fx_join(t);
     CHECK(seen.tid != thread_id());
     fx_remove(ext);
 }
@@ -292,7 +295,7 @@ static VOID overlap_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&o->fired, 1);
 }
 
-TEST_REAL(s8_callbacks_of_one_adapter_never_overlap)
+TEST_BOTH(s8_callbacks_of_one_adapter_never_overlap)
 {
     enum { N = 40 };
     PVOID ext = fx_adapter(fx, 0), handles[N];
@@ -303,7 +306,16 @@ TEST_REAL(s8_callbacks_of_one_adapter_never_overlap)
     for (int i = 0; i < N; i++)
         arm(ext, handles[i], overlap_callback, &o, 3000 + (ULONGLONG)(i % 3),
             i % 2 ? 2000 : 0);
-    CHECK(fx_await(fx, &o.fired, N));
+    /* A virtual clock is advanced by three threads at once, each of which
+     * would run every callback due. */
+    test_thread *first = fx_pass_elsewhere(fx, 5002);
+    test_thread *second = fx_pass_elsewhere(fx, 5002);
+    fx_pass(fx, 5002);
+    CHECK(wait_for(&o.fired, N, 5000));
+    fx_join(first);
+    fx_join(second);
+    fx_settle(fx);
+    CHECK_EQ(atomic_load(&o.fired), N);
     CHECK_EQ(atomic_load(&o.max_inside), 1);
     fx_remove(ext);
 }
@@ -382,6 +394,7 @@ TEST(s8_advancing_thread_holding_startio_defers_callbacks)
 typedef struct pair {
     PVOID ext_b, handle_b;
     _Atomic int a_inside;
+    _Atomic int b_armed;
     _Atomic int a_fired;
     _Atomic int b_fired;
     int b_saw_a_inside;
@@ -404,6 +417,7 @@ static VOID pair_a_callback(PVOID ext, PVOID context)
     atomic_store(&p->a_inside, 1);
     /* B falls due while A blocks; it must not wait for A. */
     p->arm_b_status = StorPortRequestTimer(p->ext_b, p->handle_b, pair_b_callback, p, 1000, 0);
+    atomic_store(&p->b_armed, 1);
     sleep_us(50000);
     wait_for(&p->b_fired, 1, 1000);  /* a loaded machine may need longer */
     p->a_saw_b_fired = atomic_load(&p->b_fired);
@@ -411,15 +425,24 @@ static VOID pair_a_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&p->a_fired, 1);
 }
 
-TEST_REAL(s8_callbacks_of_different_adapters_run_at_the_same_time)
+/* On one virtual clock callbacks run one at a time, in order, on the
+ * advancing thread (S11); so on a virtual fixture B's adapter is on a second
+ * virtual clock, advanced here while another thread runs A's callback. */
+TEST_BOTH(s8_callbacks_of_different_adapters_run_at_the_same_time)
 {
-    PVOID a = fx_adapter(fx, 0), b = fx_adapter(fx, 0);
+    fixture other = fx_another_clock(fx);
+    PVOID a = fx_adapter(fx, 0), b = fx_adapter(&other, 0);
     pair p = {0};
     p.ext_b = b;
     p.handle_b = new_timer(b);
     arm(a, new_timer(a), pair_a_callback, &p, 1000, 0);
+    test_thread *t = fx_pass_elsewhere(fx, 1000);
+    CHECK(wait_for(&p.b_armed, 1, 5000));
+    fx_pass(&other, 1000);   /* while A's callback waits for B's */
+    CHECK(wait_for(&p.a_fired, 1, 5000));
+    fx_join(t);
     CHECK(fx_await(fx, &p.a_fired, 1));
-    CHECK(fx_await(fx, &p.b_fired, 1));
+    CHECK(fx_await(&other, &p.b_fired, 1));
     CHECK_STATUS(p.arm_b_status, STOR_STATUS_SUCCESS);
     CHECK_EQ(p.a_saw_b_fired, 1);
     CHECK_EQ(p.b_saw_a_inside, 1);

@@ -396,27 +396,36 @@ TEST(s9_acquire_on_removed_adapter_is_reported_and_takes_nothing)
     reports_release();
 }
 
-/* ---- S9: StorPortStallExecution on the real clock ---- */
+/* ---- S9: StorPortStallExecution returns no sooner than Delay ---- */
 
-TEST_REAL(s9_stall_returns_no_sooner_than_delay_on_the_real_clock)
+TEST_BOTH(s9_stall_returns_no_sooner_than_delay)
 {
-    (void)fx;
+    /* Bound to a virtual clock, the stall moves it by exactly Delay; bound
+     * to the real clock (NULL), it waits at least Delay. */
+    stortimer_thread_bind_clock(fx->clock);
     static const ULONG delays[] = {1, 50, 500, 5000};
     for (int i = 0; i < 4; i++) {
         for (int round = 0; round < 5; round++) {
+            ULONGLONG before = fx_now(fx);
             uint64_t start = mono_ns();
             StorPortStallExecution(delays[i]);
             uint64_t elapsed = mono_ns() - start;
-            if (elapsed < (uint64_t)delays[i] * 1000u)
+            ULONGLONG moved = fx_now(fx) - before;
+            if (fx->clock)
+                CHECK_EQ(moved, delays[i]);
+            else if (elapsed < (uint64_t)delays[i] * 1000u)
                 test_failf(__FILE__, __LINE__, "StorPortStallExecution(%u) returned after "
                            "%llu ns", delays[i], (unsigned long long)elapsed);
         }
     }
+    stortimer_thread_bind_clock(NULL);
 }
 
 typedef struct stall_job {
+    fixture *fx;
     ULONG delay;
     uint64_t start_ns, end_ns;
+    ULONGLONG at_start, at_end;   /* the adapter's clock */
     _Atomic int fired;
 } stall_job;
 
@@ -424,19 +433,30 @@ static VOID stall_callback(PVOID ext, PVOID context)
 {
     (void)ext;
     stall_job *j = context;
+    j->at_start = fx_now(j->fx);
     j->start_ns = mono_ns();
     StorPortStallExecution(j->delay);
     j->end_ns = mono_ns();
+    j->at_end = fx_now(j->fx);
     atomic_fetch_add(&j->fired, 1);
 }
 
-TEST_REAL(s9_stall_in_a_real_clock_callback_waits)
+TEST_BOTH(s9_stall_in_a_callback_waits)
 {
+    /* Real clock: the callback's thread waits 5 ms. Virtual clock: the
+     * callback is bound to its adapter's clock, which moves by 5 ms. */
     PVOID ext = fx_adapter(fx, 0);
-    stall_job j = {.delay = 5000};
+    stall_job j = {.fx = fx, .delay = 5000};
     arm(ext, new_timer(ext), stall_callback, &j, 1000, 0);
+    fx_pass(fx, 1000);
     CHECK(fx_await(fx, &j.fired, 1));
-    CHECK(j.end_ns - j.start_ns >= 5000000u);
+    if (fx->clock) {
+        CHECK_EQ(j.at_start, 1000);
+        CHECK_EQ(j.at_end, 6000);
+    } else {
+        CHECK(j.end_ns - j.start_ns >= 5000000u);
+        CHECK(j.at_end - j.at_start >= 5000);
+    }
     fx_remove(ext);
 }
 
