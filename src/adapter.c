@@ -263,7 +263,8 @@ typedef struct st_call {
 } st_call;
 
 /* Records a callback's start or return in the event log (the log is on). */
-static void log_call(st_adapter *a, stortimer_event_type type, const st_call *call)
+ST_LOG_PATH static void log_call(st_adapter *a, stortimer_event_type type,
+                                 const st_call *call)
 {
     st_log_record(a, &(stortimer_event){
         .type = type, .extension = call->extension,

@@ -294,7 +294,7 @@ static bool earliest_fire(stortimer_clock *clock, uint64_t *fire_time)
     bool found = false;
     pthread_mutex_lock(&clock->list_lock);
     for (st_adapter *a = clock->adapters; a; a = a->clock_next) {
-        uint64_t at;
+        uint64_t at = 0;
         if (st_adapter_peek(a, atomic_load(&a->serial), UINT64_MAX, &at) &&
             (!found || at < *fire_time)) {
             *fire_time = at;
@@ -311,7 +311,7 @@ BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time)
         st_report("stortimer_clock_next_fire: the real clock has no virtual schedule");
         return FALSE;
     }
-    uint64_t at;
+    uint64_t at = 0;
     if (!fire_time || !earliest_fire(clock, &at))
         return FALSE;
     *fire_time = at;
@@ -340,7 +340,7 @@ ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us)
     bool holding = begin_advance(clock);
     uint64_t limit = st_add_saturating(stortimer_clock_now(clock), limit_us);
     run_due_by(clock, limit, holding);
-    uint64_t at, serial;
+    uint64_t at = 0, serial = 0;
     ULONG status = STOR_STATUS_SUCCESS;
     if (earliest_fire(clock, &at)) {
         st_clock_raise_to(clock, limit);

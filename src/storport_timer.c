@@ -34,15 +34,21 @@ static ULONG reject_unattributed(ULONG status)
 
 /* Records a call answered with an error, on its adapter's track if the
  * extension names a live one (looked up, never dereferenced). */
-static ULONG log_answer(ULONG status, PVOID extension, PVOID handle, bool legacy)
+ST_LOG_PATH static void log_rejected(ULONG status, PVOID extension, PVOID handle, bool legacy)
 {
-    if (st_logging() && status != STOR_STATUS_SUCCESS && status != STOR_STATUS_BUSY) {
-        uint64_t serial;
-        st_log_record(st_registry_adapter_find(extension, &serial),
-                      &(stortimer_event){.type = STORTIMER_EVENT_REJECTED, .status = status,
-                                         .extension = extension, .handle = handle,
-                                         .legacy = legacy});
-    }
+    uint64_t serial;
+    st_log_record(st_registry_adapter_find(extension, &serial),
+                  &(stortimer_event){.type = STORTIMER_EVENT_REJECTED, .status = status,
+                                     .extension = extension, .handle = handle,
+                                     .legacy = legacy});
+}
+
+/* Passes a call's answer on, recording it if it is an error. The status is
+ * tested first: a successful call does not even load the log's flag. */
+static inline ULONG log_answer(ULONG status, PVOID extension, PVOID handle, bool legacy)
+{
+    if (status != STOR_STATUS_SUCCESS && status != STOR_STATUS_BUSY && st_logging())
+        log_rejected(status, extension, handle, legacy);
     return status;
 }
 
@@ -124,7 +130,7 @@ static st_timer *resolve(PVOID extension, PVOID handle, st_adapter **adapter,
 }
 
 /* Records an arm's outcome in the event log (the log is on). */
-static void log_arm(st_adapter *a, st_claim claim, const st_request *r)
+ST_LOG_PATH static void log_arm(st_adapter *a, st_claim claim, const st_request *r)
 {
     stortimer_event e = {
         .type = claim == ST_CLAIM_BUSY ? STORTIMER_EVENT_BUSY : STORTIMER_EVENT_ARMED,
@@ -196,8 +202,8 @@ static ULONG hand_over(st_adapter *a, st_shard *shard, const st_owner *owner,
 
 /* Records a cancel's outcome in the event log (the log is on): with the
  * cancelled arm's times when its node, queued, says them (locked). */
-static void log_cancel(st_adapter *a, st_claim claim, const st_owner *owner, uint64_t order,
-                       bool locked, const st_request *r)
+ST_LOG_PATH static void log_cancel(st_adapter *a, st_claim claim, const st_owner *owner,
+                                   uint64_t order, bool locked, const st_request *r)
 {
     st_timer *t = owner->timer;
     stortimer_event e = {
