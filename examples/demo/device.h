@@ -1,79 +1,32 @@
 /*
- * device.h - the simulated HBA hardware: one AHCI-like port, much simplified.
- *
- * The miniport sees only registers (SimReadRegister / SimWriteRegister) and
- * a free-running microsecond timestamp counter, as a real miniport sees its
- * BAR. The host owns the device: it creates it, lets it catch up with time
- * (sim_device_update), delivers its interrupts and finally yanks it out.
+ * device.h - the demo's simulated HBA and drive: the AHCI-like HBA of
+ * ../miniport/sim_devices.h with this demo's timings and its drive's
+ * command latencies.
  */
 #ifndef STORTIMER_DEMO_DEVICE_H
 #define STORTIMER_DEMO_DEVICE_H
 
-#include <stdbool.h>
+#include "hw_model.h"
 
-#include "storport.h"
+/* Timings of the simulated drive, microseconds. */
+#define DEVICE_LINK_UP_US     71000   /* COMRESET released -> link up */
+#define DEVICE_SPINUP_US     247000   /* since power-on: BSY until the platters spin */
+#define DEVICE_READY_US       20000   /* COMRESET released -> BSY clear, once spun up */
+#define DEVICE_RESET_US       25000   /* GHC.HR -> cleared by the HBA */
 
-/* The host's clock type (stortimer.h); miniport code never needs more of it. */
-struct stortimer_clock;
-
-#define SIM_COMMAND_SLOTS 32        /* one bit per slot in the CMD registers */
-
-/* Register offsets. */
-#define SIM_REG_ID          0x00    /* SIM_HBA_ID; all ones once surprise-removed */
-#define SIM_REG_PORT_STATUS 0x04    /* SIM_PORT_* */
-#define SIM_REG_INT_STATUS  0x08    /* SIM_INT_*; write 1 to clear */
-#define SIM_REG_CMD_DONE    0x0C    /* a bit per finished slot; write 1 to clear */
-#define SIM_REG_CMD_ISSUE   0x10    /* write slot bits to start those commands */
-#define SIM_REG_CMD_ABORT   0x14    /* write slot bits to abort (a timeout reset) */
-
-#define SIM_HBA_ID          0x5170A7E5u
-#define SIM_GONE            0xFFFFFFFFu /* what a removed PCIe device reads as */
-
-#define SIM_PORT_LINK_UP    0x1u    /* PHY ready */
-#define SIM_PORT_READY      0x2u    /* the drive cleared BSY: commands welcome */
-
-#define SIM_INT_PORT_CHANGE 0x1u    /* a PORT_STATUS change (or a COMINIT) */
-#define SIM_INT_CMD_DONE    0x2u    /* CMD_DONE has new bits */
-
-typedef struct sim_device sim_device;
-
-/* ---- What the miniport touches ---- */
-
-/* Reads a 32-bit register. */
-ULONG SimReadRegister(sim_device *Hardware, ULONG Register);
-
-/* Writes a 32-bit register (ignored once the device is gone). */
-VOID SimWriteRegister(sim_device *Hardware, ULONG Register, ULONG Value);
-
-/* The timestamp counter, in microseconds: the adapter's stortimer clock. */
-ULONGLONG SimReadTimestampUs(sim_device *Hardware);
-
-/* ---- What the host touches ---- */
+typedef struct demo_device demo_device;
 
 /*
- * Powers a device on at the clock's current time. Its link comes up after
- * ~81 ms and the drive is ready after ~247 ms; commands take 1-15 ms, except
- * every `lose_every`-th, which the firmware swallows. `seed` fixes the
- * latencies. Returns NULL when memory is short.
+ * Powers the HBA on now. Commands take 1-15 ms (from `seed`), except the
+ * `lose`-th issued (0: none), which the drive's firmware swallows: no
+ * completion will ever come. NULL when memory is short.
  */
-sim_device *sim_device_create(struct stortimer_clock *clock, unsigned seed, unsigned lose_every);
+demo_device *demo_device_create(stortimer_clock *clock, unsigned seed, unsigned lose);
 
-void sim_device_destroy(sim_device *device);
+/* The HBA's registers and the host's handle on them. */
+hw_model *demo_device_hba(demo_device *device);
 
-/*
- * Brings the device's state up to now: finished commands set their CMD_DONE
- * bits, port changes raise PORT_CHANGE. Returns true when its interrupt line
- * is asserted (INT_STATUS is non-zero).
- */
-bool sim_device_update(sim_device *device);
-
-/* When something will next happen inside the device (absolute us); UINT64_MAX: nothing. */
-ULONGLONG sim_device_next_event_us(sim_device *device);
-
-/* Surprise removal: every register reads all ones from now on. */
-void sim_device_surprise_remove(sim_device *device);
-
-/* Commands the device had accepted but lost when it was pulled out. */
-unsigned sim_device_lost_in_removal(sim_device *device);
+/* Destroys it. NULL is a no-op. */
+void demo_device_destroy(demo_device *device);
 
 #endif

@@ -2,81 +2,80 @@
  * hba.h - the demo miniport's entry points, as the host (standing in for
  * Storport) calls them.
  *
- * The miniport is written against storport.h only, the way storahci or an
- * NVMe miniport is: all its state lives in the HwDeviceExtension, and it
- * drives time with StorPortInitializeTimer / StorPortRequestTimer /
- * StorPortFreeTimer and the legacy RequestTimerCall notification.
+ * The miniport is the five example patterns (../miniport/) put together on
+ * one AHCI-like HBA, plus its own I/O path: the port start state machine,
+ * the surprise-removal watchdog, the link idle timer, the HBA
+ * re-initialization on the legacy timer, and cancel-then-free at stop. Its
+ * I/O path arms a 200 ms timeout per command; a command the drive never
+ * finishes times out, and the timeout asks for an HBA re-initialization.
  */
 #ifndef STORTIMER_DEMO_HBA_H
 #define STORTIMER_DEMO_HBA_H
 
-#include "device.h"
+#include "ahci_port_start.h"
+#include "hba_reinit.h"
+#include "hw_registers.h"
+#include "link_power.h"
+#include "nvme_surprise_removal.h"
+#include "shutdown_cancel_free.h"
 #include "storport.h"
 
-/* Timer values, microseconds, as a miniport would #define them. */
-#define AHCI_PORT_POLL_US        10000    /* port-start state machine poll */
-#define AHCI_PORT_KICK_US         1000    /* "poll soon", asked for by the ISR */
-#define AHCI_WATCHDOG_US       1000000    /* surprise-removal watchdog */
-#define AHCI_IO_TIMEOUT_US      200000    /* per-command timeout */
-#define AHCI_IO_TIMEOUT_SLACK_US 20000    /* its TolerableDelay: timeouts need not be sharp */
-#define AHCI_HOUSEKEEPING_US    250000    /* legacy HwStorTimer tick */
+/* Timer values, microseconds. */
+#define HBA_IO_TIMEOUT_US       200000   /* per command */
+#define HBA_IO_TIMEOUT_SLACK_US  20000   /* its TolerableDelay: a timeout need not be sharp */
 
-#define AHCI_LATENESS_SAMPLES 512
+#define HBA_SLOTS 8                      /* command slots, each with its timeout timer */
 
-/* The miniport's timers, by job. */
-typedef enum _AHCI_TIMER_KIND {
-    AhciTimerPortStart,
-    AhciTimerWatchdog,
-    AhciTimerIoTimeout,
-    AhciTimerHwStorTimer,
-    AhciTimerKinds
-} AHCI_TIMER_KIND;
+/* What the miniport's I/O path counted. */
+typedef struct _HBA_IO_COUNTS {
+    ULONG Started, Completed, TimedOut, FailedByRemoval, AbortedByReset, AbortedAtStop;
+    ULONG Refused;              /* HwStartIo said no: port down, slots full, gone, stopped */
+    ULONG TimeoutsCancelled;    /* completions that cancelled their timeout */
+    ULONG TimeoutCallbacks;     /* HbaIoTimeoutTimer calls */
+} HBA_IO_COUNTS;
 
-/* Callback lateness as the miniport measured it: fire time minus due time. */
-typedef struct _AHCI_LATENESS {
-    ULONG Count;                  /* callbacks of this kind (all of them) */
-    ULONG Early;                  /* of which started before their due time */
-    LONGLONG SamplesUs[AHCI_LATENESS_SAMPLES]; /* the first Count, at most */
-} AHCI_LATENESS;
+/* The miniport's state, copied for the host (a WMI-style query). */
+typedef struct _HBA_STATISTICS {
+    AHCI_PORT Port;
+    NVME_WATCHDOG Watchdog;
+    LINK_POWER Link;
+    HBA_REINIT Reinit;
+    SHUTDOWN_TIMERS Timers;
+    HBA_IO_COUNTS Io;
+    ULONG TimersInitialized;    /* StorPortInitializeTimer successes */
+} HBA_STATISTICS;
 
-/* What the miniport counted itself (a WMI-style query). */
-typedef struct _AHCI_DEMO_STATISTICS {
-    AHCI_LATENESS Lateness[AhciTimerKinds];
-    ULONG TimersInitialized;      /* StorPortInitializeTimer successes */
-    ULONG TimersFreed;            /* StorPortFreeTimer successes */
-    ULONG PortStartPolls;
-    ULONG PortStartBusy;          /* STOR_STATUS_BUSY answers, "already pending" */
-    ULONGLONG PortStartedAtUs;    /* timestamp when the port came up; 0: never */
-    ULONG IoStarted, IoCompleted, IoTimedOut, IoAbortedAtStop, IoRefused;
-    ULONG TimeoutsCancelled;      /* completions that cancelled their timeout */
-    BOOLEAN WatchdogFreedItself;
-} AHCI_DEMO_STATISTICS;
+/* The miniport's timers, for the host to name them in the event log. */
+typedef struct _HBA_TIMER_HANDLES {
+    PVOID PortStart, Watchdog, LinkIdle;
+    PVOID IoTimeout[HBA_SLOTS];
+} HBA_TIMER_HANDLES;
 
 /* Bytes of HwDeviceExtension to ask for (HW_INITIALIZATION_DATA.DeviceExtensionSize). */
-ULONG AhciDeviceExtensionSize(void);
+ULONG HbaDeviceExtensionSize(void);
 
-/* Claims the hardware ("maps the BAR"). */
-BOOLEAN AhciHwFindAdapter(PVOID HwDeviceExtension, sim_device *Hardware);
+/* Claims the hardware ("maps the BAR"). FALSE: not our HBA. */
+BOOLEAN HbaHwFindAdapter(PVOID HwDeviceExtension, PHW_REGISTERS Registers);
 
-/* Allocates every timer the adapter will use and starts the port. */
-BOOLEAN AhciHwInitialize(PVOID HwDeviceExtension);
+/* Allocates every timer, enables the HBA and starts the port. */
+BOOLEAN HbaHwInitialize(PVOID HwDeviceExtension);
 
-/* Whether the port-start state machine has finished (I/O may be sent). */
-BOOLEAN AhciPortIsStarted(PVOID HwDeviceExtension);
+/* Whether the port is up (I/O may be sent). */
+BOOLEAN HbaPortIsStarted(PVOID HwDeviceExtension);
 
 /* Starts I/O number IoNumber; FALSE when it cannot be started now. */
-BOOLEAN AhciHwStartIo(PVOID HwDeviceExtension, ULONG IoNumber);
+BOOLEAN HbaHwStartIo(PVOID HwDeviceExtension, ULONG IoNumber);
 
-/* The ISR, called at device IRQL holding the InterruptLock. TRUE: run the DPC. */
-BOOLEAN AhciHwInterrupt(PVOID HwDeviceExtension);
+/* The ISR (HW_INTERRUPT). TRUE: it was ours and the completion DPC should run. */
+BOOLEAN HbaHwInterrupt(PVOID HwDeviceExtension);
 
-/* The completion DPC: completes finished commands under the StartIo lock. */
-VOID AhciCompletionDpc(PVOID HwDeviceExtension);
+/* The completion DPC: retires finished commands under the StartIo lock. */
+VOID HbaCompletionDpc(PVOID HwDeviceExtension);
 
-/* HwAdapterControl(ScsiStopAdapter): stops every timer, cancel then free. */
-VOID AhciHwStopAdapter(PVOID HwDeviceExtension);
+/* HwAdapterControl(ScsiStopAdapter): masks interrupts, aborts I/O, stops every timer. */
+VOID HbaHwStopAdapter(PVOID HwDeviceExtension);
 
-/* Copies the miniport's own counters. */
-VOID AhciQueryStatistics(PVOID HwDeviceExtension, AHCI_DEMO_STATISTICS *Statistics);
+VOID HbaQueryStatistics(PVOID HwDeviceExtension, HBA_STATISTICS *Statistics);
+VOID HbaQueryTimerHandles(PVOID HwDeviceExtension, HBA_TIMER_HANDLES *Handles);
 
 #endif

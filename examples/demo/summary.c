@@ -1,25 +1,89 @@
 /*
  * summary.c - what happened, in numbers, and whether it was right.
  *
- * Two independent accounts are compared: the miniport's own (it measured
- * each callback's lateness against the due time it computed when arming)
- * and the library's statistics. The verdict is computed from them, never
- * assumed, and the exit status follows it.
+ * Three accounts are compared: the miniport's own counters, stortimer's
+ * statistics, and stortimer's event log, read back callback by callback
+ * (each FIRED event carries its due time). The verdict is computed from
+ * them, never assumed, and the exit status follows it.
  */
 #include "summary.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+enum { KIND_PORT, KIND_WATCHDOG, KIND_LINK, KIND_IO, KIND_LEGACY, KINDS };
+
 static const struct {
     const char *name;
-    ULONGLONG window_us;          /* TolerableDelay the miniport asked for */
-} timer_kinds[AhciTimerKinds] = {
-    [AhciTimerPortStart] = {"port start", 0},
-    [AhciTimerWatchdog] = {"watchdog", 0},
-    [AhciTimerIoTimeout] = {"I/O timeout", AHCI_IO_TIMEOUT_SLACK_US},
-    [AhciTimerHwStorTimer] = {"HwStorTimer", 0},  /* the legacy timer has no window */
+    ULONGLONG window_us;          /* TolerableDelay the miniport asks for */
+} kinds[KINDS] = {
+    [KIND_PORT] = {"port start", 0},
+    [KIND_WATCHDOG] = {"watchdog", 0},
+    [KIND_LINK] = {"link idle", LINK_IDLE_TOLERANCE_US},
+    [KIND_IO] = {"I/O timeout", HBA_IO_TIMEOUT_SLACK_US},
+    [KIND_LEGACY] = {"HwStorTimer", 0},  /* the legacy timer has no window */
 };
+
+/* The callbacks of the run, as the event log has them. */
+typedef struct log_view {
+    LONGLONG *lateness[KINDS];    /* fire time minus due time, us */
+    ULONG count[KINDS];
+    ULONG fired, early, outside_window, after_stop;
+    bool complete;                /* nothing dropped, nothing unreadable */
+} log_view;
+
+static int kind_of(const stortimer_demo_summary *s, const stortimer_event *e)
+{
+    if (e->extension != s->extension)
+        return -1;
+    if (e->legacy)
+        return KIND_LEGACY;
+    if (e->handle == s->handles.PortStart)
+        return KIND_PORT;
+    if (e->handle == s->handles.Watchdog)
+        return KIND_WATCHDOG;
+    if (e->handle == s->handles.LinkIdle)
+        return KIND_LINK;
+    return KIND_IO;
+}
+
+static bool log_view_read(log_view *v, const stortimer_demo_summary *s)
+{
+    memset(v, 0, sizeof *v);
+    size_t n = stortimer_log_count();
+    stortimer_event *events = calloc(n ? n : 1, sizeof *events);
+    for (int k = 0; k < KINDS; k++)
+        v->lateness[k] = calloc(n ? n : 1, sizeof(LONGLONG));
+    bool allocated = events != NULL;
+    for (int k = 0; k < KINDS; k++)
+        allocated = allocated && v->lateness[k] != NULL;
+    if (!allocated) {
+        free(events);
+        return false;
+    }
+    v->complete = stortimer_log_read(events, 0, n) == n && stortimer_log_dropped() == 0;
+    for (size_t i = 0; i < n; i++) {
+        const stortimer_event *e = &events[i];
+        int k = kind_of(s, e);
+        if (e->type != STORTIMER_EVENT_FIRED || k < 0)
+            continue;
+        v->fired++;
+        v->lateness[k][v->count[k]++] = (LONGLONG)(e->time - e->due);
+        v->early += e->time < e->due;
+        /* On a virtual clock nothing delays a callback past its window. */
+        v->outside_window += e->time > e->due + kinds[k].window_us ||
+                             (kinds[k].window_us == 0 && e->time != e->due);
+        v->after_stop += i >= s->events_at_stop;
+    }
+    free(events);
+    return true;
+}
+
+static void log_view_free(log_view *v)
+{
+    for (int k = 0; k < KINDS; k++)
+        free(v->lateness[k]);
+}
 
 static int compare_longlong(const void *a, const void *b)
 {
@@ -27,24 +91,18 @@ static int compare_longlong(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Prints one lateness row; returns its maximum (0 when there are no samples). */
-static LONGLONG print_lateness_row(FILE *out, AHCI_TIMER_KIND kind,
-                                   const AHCI_LATENESS *lateness)
+static void print_lateness_row(FILE *out, int k, log_view *v)
 {
-    ULONG n = lateness->Count < AHCI_LATENESS_SAMPLES ? lateness->Count
-                                                      : AHCI_LATENESS_SAMPLES;
-    fprintf(out, "                %-12s %8llu us %5u", timer_kinds[kind].name,
-            (unsigned long long)timer_kinds[kind].window_us, lateness->Count);
+    ULONG n = v->count[k];
+    fprintf(out, "                %-12s %8llu us %5u", kinds[k].name,
+            (unsigned long long)kinds[k].window_us, n);
     if (n == 0) {
         fprintf(out, "        -        -        -\n");
-        return 0;
+        return;
     }
-    LONGLONG sorted[AHCI_LATENESS_SAMPLES];
-    memcpy(sorted, lateness->SamplesUs, n * sizeof sorted[0]);
-    qsort(sorted, n, sizeof sorted[0], compare_longlong);
-    fprintf(out, " %8lld %8lld %8lld\n", (long long)sorted[0], (long long)sorted[n / 2],
-            (long long)sorted[n - 1]);
-    return sorted[n - 1];
+    qsort(v->lateness[k], n, sizeof(LONGLONG), compare_longlong);
+    fprintf(out, " %8lld %8lld %8lld\n", (long long)v->lateness[k][0],
+            (long long)v->lateness[k][n / 2], (long long)v->lateness[k][n - 1]);
 }
 
 /* Appends one verdict clause, marking failures. */
@@ -56,80 +114,105 @@ static void verdict_add(char *verdict, size_t size, bool *all_ok, bool ok,
     *all_ok = *all_ok && ok;
 }
 
+/* The callbacks the miniport counted itself, all kinds. */
+static ULONG miniport_callbacks(const HBA_STATISTICS *m)
+{
+    return m->Port.TimerCallbacks + m->Watchdog.Ticks + m->Link.IdleTimerCallbacks +
+           m->Io.TimeoutCallbacks + m->Reinit.Steps;
+}
+
+static void print_counts(FILE *out, const stortimer_demo_summary *s, const log_view *v)
+{
+    const HBA_STATISTICS *m = &s->miniport;
+    const stortimer_stats *lib = &s->counted_by_stortimer;
+    BOOLEAN self_freed = m->Watchdog.FreeStatus == STOR_STATUS_SUCCESS && m->Watchdog.Ticks;
+    fprintf(out, "  timers      %u initialized, %u freed by the stop (cancelled first), %u by "
+            "its own callback; %u leaked at removal\n", m->TimersInitialized, m->Timers.Freed,
+            self_freed ? 1 : 0, s->leaked_timers);
+    fprintf(out, "  callbacks   %u: %u port start, %u watchdog, %u link idle, %u I/O timeout, "
+            "%u HwStorTimer (stortimer counted %llu, %llu legacy; its log %u)\n",
+            miniport_callbacks(m), m->Port.TimerCallbacks, m->Watchdog.Ticks, m->Link.IdleTimerCallbacks,
+            m->Io.TimeoutCallbacks, m->Reinit.Steps, (unsigned long long)lib->fired,
+            (unsigned long long)lib->legacy_fired, v->fired);
+    fprintf(out, "  port start  port up at");
+    for (unsigned i = 0; i < s->port_ups; i++)
+        fprintf(out, "%s %.3f ms", i ? "," : "", (double)s->port_up_us[i] / 1000.0);
+    fprintf(out, "; %u BUSY answers taken as \"already pending\"\n",
+            m->Port.PollBusy + m->Port.KickBusy);
+    fprintf(out, "  reinit      %u requested, %u done, %u failed (HwStorTimer steps: %u)\n",
+            m->Reinit.Requests, m->Reinit.Completed, m->Reinit.Failed, m->Reinit.Steps);
+    fprintf(out, "  link power  %u to Partial, %u to Slumber, %u woken by I/O; %u I/O found "
+            "the idle timer pending (BUSY, cancel, re-arm)\n", m->Link.ToPartial,
+            m->Link.ToSlumber, m->Link.Wakeups, m->Link.Rearms);
+    fprintf(out, "  I/O         %u submitted: %u completed, %u timed out, %u aborted by the "
+            "reset, %u failed at removal, %u aborted at stop\n", s->io_submitted,
+            m->Io.Completed, m->Io.TimedOut, m->Io.AbortedByReset, m->Io.FailedByRemoval,
+            m->Io.AbortedAtStop);
+    fprintf(out, "  stortimer   %llu arms, %llu cancelled, %llu BUSY answers\n",
+            (unsigned long long)lib->armed, (unsigned long long)lib->cancelled,
+            (unsigned long long)lib->busy);
+}
+
 bool stortimer_demo_summary_print(FILE *out, const stortimer_demo_summary *s)
 {
-    const AHCI_DEMO_STATISTICS *m = &s->miniport;
+    const HBA_STATISTICS *m = &s->miniport;
     const stortimer_stats *lib = &s->counted_by_stortimer;
-    ULONG callbacks = 0, early = 0;
-    for (int k = 0; k < AhciTimerKinds; k++) {
-        callbacks += m->Lateness[k].Count;
-        early += m->Lateness[k].Early;
-    }
+    log_view v;
+    bool read = log_view_read(&v, s);
 
     fprintf(out, "\nsummary (%s): %.1f ms of adapter time in %.1f ms of wall time\n",
             s->virtual_time ? "virtual clock" : "real time, CLOCK_MONOTONIC",
             (double)s->adapter_time_us / 1000.0, (double)s->wall_time_us / 1000.0);
-    fprintf(out, "  timers      %u initialized, %u freed (%s), %u leaked at removal\n",
-            m->TimersInitialized, m->TimersFreed,
-            m->WatchdogFreedItself ? "1 by its own callback" : "none by a callback",
-            s->leaked_timers);
-    fprintf(out, "  callbacks   %u: %u port start, %u watchdog, %u I/O timeout, "
-            "%u HwStorTimer (stortimer counted %llu, %llu legacy)\n", callbacks,
-            m->Lateness[AhciTimerPortStart].Count, m->Lateness[AhciTimerWatchdog].Count,
-            m->Lateness[AhciTimerIoTimeout].Count, m->Lateness[AhciTimerHwStorTimer].Count,
-            (unsigned long long)lib->fired, (unsigned long long)lib->legacy_fired);
-    fprintf(out, "  I/O         %u submitted: %u completed, %u timed out (%u lost in the "
-            "surprise removal), %u aborted at stop\n", s->io_submitted, m->IoCompleted,
-            m->IoTimedOut, s->io_lost_in_removal, m->IoAbortedAtStop);
-    fprintf(out, "  timeouts    %u cancelled by their completion (stortimer: %llu arms "
-            "cancelled in all, %llu armed)\n", m->TimeoutsCancelled,
-            (unsigned long long)lib->cancelled, (unsigned long long)lib->armed);
-    fprintf(out, "  port start  %u polls, port up at %.3f ms; %u BUSY answers taken as "
-            "\"already pending\" (stortimer: %llu)\n", m->PortStartPolls,
-            (double)s->port_started_us / 1000.0, m->PortStartBusy,
-            (unsigned long long)lib->busy);
-    fprintf(out, "  lateness    fire time minus due time, measured by the miniport (us):\n"
+    print_counts(out, s, &v);
+    fprintf(out, "  lateness    fire time minus due time, from stortimer's event log (us):\n"
             "                kind           window     n      min   median      max\n");
-    LONGLONG zero_window_max = 0;
-    for (int k = 0; k < AhciTimerKinds; k++) {
-        LONGLONG max = print_lateness_row(out, (AHCI_TIMER_KIND)k, &m->Lateness[k]);
-        if (timer_kinds[k].window_us == 0 && max > zero_window_max)
-            zero_window_max = max;
-    }
-    fprintf(out, "              stortimer's own view: max %llu us, mean %.1f us\n",
-            (unsigned long long)lib->lateness_max_us,
-            lib->fired ? (double)lib->lateness_total_us / (double)lib->fired : 0.0);
+    for (int k = 0; k < KINDS; k++)
+        print_lateness_row(out, k, &v);
     if (s->virtual_time)
-        fprintf(out, "  wake-ups    n/a on a virtual clock: callbacks ran inside "
-                "stortimer_clock_advance, on the host thread\n");
+        fprintf(out, "  wake-ups    n/a on a virtual clock: callbacks ran inside the host's "
+                "clock advances, on its thread\n");
     else
-        fprintf(out, "  wake-ups    %llu dispatcher wake-ups for %llu callbacks (an arm "
-                "that moves the next\n              deadline earlier wakes it too; a "
-                "window lets several callbacks share one)\n",
-                (unsigned long long)lib->wakeups, (unsigned long long)lib->fired);
-    if (s->events_dropped)
-        fprintf(out, "  timeline    %u events did not fit in the log\n", s->events_dropped);
+        fprintf(out, "  wake-ups    %llu dispatcher wake-ups for %llu callbacks (an arm that "
+                "moves the next\n              deadline earlier wakes it too; a window lets "
+                "several callbacks share one)\n", (unsigned long long)lib->wakeups,
+                (unsigned long long)lib->fired);
+    if (s->timeline_dropped)
+        fprintf(out, "  timeline    %u events did not fit in the log\n", s->timeline_dropped);
 
-    char verdict[512] = "";
+    ULONG callbacks = miniport_callbacks(m);
+    BOOLEAN self_freed = m->Watchdog.DeviceRemoved && m->Watchdog.FreeStatus == STOR_STATUS_SUCCESS;
+    char verdict[640] = "";
     bool ok = true;
-    verdict_add(verdict, sizeof verdict, &ok, early == 0, "no callback ran early",
+    verdict_add(verdict, sizeof verdict, &ok, read && v.complete,
+                "the event log holds the whole run", "THE EVENT LOG IS INCOMPLETE");
+    verdict_add(verdict, sizeof verdict, &ok, v.early == 0, "no callback ran early",
                 "SOME CALLBACKS RAN EARLY");
+    verdict_add(verdict, sizeof verdict, &ok, v.after_stop == 0,
+                "none ran after the stop returned", "CALLBACKS RAN AFTER THE STOP");
     verdict_add(verdict, sizeof verdict, &ok,
                 s->remove_status == STOR_STATUS_SUCCESS && s->leaked_timers == 0 &&
-                    m->TimersFreed == m->TimersInitialized && lib->timers_live == 0 &&
-                    lib->timers_freed == lib->timers_initialized,
+                    m->TimersInitialized == m->Timers.Freed + (self_freed ? 1 : 0) &&
+                    lib->timers_live == 0 && lib->timers_freed == lib->timers_initialized,
                 "every timer accounted for", "TIMERS LEAKED OR MISCOUNTED");
     verdict_add(verdict, sizeof verdict, &ok,
-                lib->fired == callbacks && lib->busy == m->PortStartBusy,
+                lib->fired == callbacks && v.fired == callbacks &&
+                    lib->busy == m->Port.PollBusy + m->Port.KickBusy + m->Link.Rearms,
                 "stortimer and the miniport agree on callbacks and BUSY answers",
                 "STORTIMER AND THE MINIPORT DISAGREE ON CALLBACKS OR BUSY");
     verdict_add(verdict, sizeof verdict, &ok,
-                s->io_submitted == m->IoCompleted + m->IoTimedOut + m->IoAbortedAtStop,
+                s->io_submitted == m->Io.Completed + m->Io.TimedOut + m->Io.AbortedByReset +
+                                       m->Io.FailedByRemoval + m->Io.AbortedAtStop,
                 "every I/O accounted for", "I/O UNACCOUNTED FOR");
+    verdict_add(verdict, sizeof verdict, &ok,
+                s->port_ups >= 2 && m->Reinit.Completed >= 1 && m->Link.ToSlumber >= 1 &&
+                    self_freed,
+                "port up, HBA re-initialized and port up again, link to Slumber, watchdog "
+                "freed itself", "THE SCENARIO DID NOT RUN ITS COURSE");
     if (s->virtual_time)
-        verdict_add(verdict, sizeof verdict, &ok, zero_window_max == 0,
-                    "zero-window timers fired exactly on time",
-                    "ZERO-WINDOW TIMERS FIRED LATE ON A VIRTUAL CLOCK");
+        verdict_add(verdict, sizeof verdict, &ok, v.outside_window == 0,
+                    "every callback fired inside its window",
+                    "CALLBACKS FIRED OUTSIDE THEIR WINDOWS ON A VIRTUAL CLOCK");
     fprintf(out, "\nverdict: %s%s\n", ok ? "" : "FAILED: ", verdict);
+    log_view_free(&v);
     return ok;
 }

@@ -12,19 +12,27 @@
 
 typedef struct stortimer_demo_summary {
     bool virtual_time;
-    AHCI_DEMO_STATISTICS miniport;   /* what the miniport counted */
-    stortimer_stats counted_by_stortimer; /* read after removal */
+    HBA_STATISTICS miniport;         /* what the miniport counted, read before removal */
+    HBA_TIMER_HANDLES handles;       /* to sort the event log's callbacks by kind */
+    PVOID extension;                 /* the adapter, as the event log names it */
+    stortimer_stats counted_by_stortimer; /* process totals, read after removal */
     ULONG remove_status;             /* stortimer_adapter_remove's answer */
     ULONG leaked_timers;             /* and the count it reported */
     ULONG io_submitted;              /* I/Os the host handed to HwStartIo, accepted */
-    unsigned io_lost_in_removal;     /* in flight when the drive was pulled */
-    ULONGLONG port_started_us;       /* since start; the miniport's timestamp */
+    ULONGLONG origin_us;             /* the clock's reading at time zero */
+    size_t events_at_stop;           /* the event log's length when the stop returned */
+    ULONGLONG port_up_us[4];         /* since time zero: PxCMD.ST writes, the device's view */
+    unsigned port_ups;
     ULONGLONG adapter_time_us;       /* scenario length on the adapter's clock */
     ULONGLONG wall_time_us;          /* how long it really took */
-    unsigned events_dropped;         /* timeline overflow */
+    unsigned timeline_dropped;       /* timeline overflow */
 } stortimer_demo_summary;
 
-/* Prints the summary, then a one-line verdict. Returns true when every check passed. */
+/*
+ * Prints the summary, then a one-line verdict, from the miniport's counters,
+ * stortimer's statistics and its event log (which must have recorded the
+ * whole run). Returns true when every check passed.
+ */
 bool stortimer_demo_summary_print(FILE *out, const stortimer_demo_summary *summary);
 
 #endif

@@ -14,7 +14,7 @@
 #include <stdarg.h>
 
 #define TIMELINE_CAPACITY 2048
-#define TIMELINE_TEXT 120
+#define TIMELINE_TEXT 160
 
 typedef struct timeline_event {
     ULONGLONG at_us;              /* since time zero */
@@ -49,7 +49,7 @@ ULONGLONG timeline_elapsed_us(void)
     return stortimer_clock_now(log_state.clock) - log_state.origin_us;
 }
 
-void timeline_log(const char *source, const char *format, ...)
+void timeline_vlog(const char *source, const char *format, va_list args)
 {
     pthread_mutex_lock(&log_state.lock);
     if (log_state.count == TIMELINE_CAPACITY) {
@@ -60,11 +60,16 @@ void timeline_log(const char *source, const char *format, ...)
     timeline_event *e = &log_state.events[log_state.count++];
     e->at_us = timeline_elapsed_us();
     snprintf(e->source, sizeof e->source, "%s", source);
+    vsnprintf(e->text, sizeof e->text, format, args);
+    pthread_mutex_unlock(&log_state.lock);
+}
+
+void timeline_log(const char *source, const char *format, ...)
+{
     va_list args;
     va_start(args, format);
-    vsnprintf(e->text, sizeof e->text, format, args);
+    timeline_vlog(source, format, args);
     va_end(args);
-    pthread_mutex_unlock(&log_state.lock);
 }
 
 void timeline_flush(FILE *out, bool print)

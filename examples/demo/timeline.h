@@ -1,14 +1,15 @@
 /*
  * timeline.h - the demo's event log.
  *
- * Anyone may record an event: the host thread, the simulated hardware, and
- * the miniport's timer callbacks, which in real-time mode run on a stortimer
- * dispatcher thread. Only the host thread prints, so output never interleaves
+ * Anyone may record an event: the host thread, the simulated drive, and
+ * the miniport (through its trace), whose timer callbacks in real-time mode
+ * run on a stortimer dispatcher thread. Only the host thread prints, so output never interleaves
  * and a slow terminal never delays a callback.
  */
 #ifndef STORTIMER_DEMO_TIMELINE_H
 #define STORTIMER_DEMO_TIMELINE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -33,6 +34,9 @@ ULONGLONG timeline_origin_us(void);
  */
 void timeline_log(const char *source, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The same, with a va_list: the example miniports' trace sink (miniport_trace.h). */
+void timeline_vlog(const char *source, const char *format, va_list args);
 
 /* Prints (or, when !print, just consumes) the events recorded since the last call. */
 void timeline_flush(FILE *out, bool print);
