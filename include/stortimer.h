@@ -227,8 +227,9 @@ ULONG stortimer_stats_print(PVOID hw_device_extension, FILE *out);
 /*
  * What the library did, in the order it did it, for a test to read back:
  * "the watchdog fired at t = 1 s, the I/O timer was cancelled before it".
- * Recording is off until stortimer_log_start (or STORTIMER_TRACE, below)
- * and costs one relaxed atomic load per call while off. Recording is
+ * Recording is off until stortimer_log_start (or STORTIMER_TRACE, below);
+ * while off, each place that could record tests one flag (within 1 ns per
+ * arm + cancel pair of a build without the log: BENCHMARKS.md). Recording is
  * lock-free and allocation-free, so it also records arms made in a signal
  * handler above DISPATCH_LEVEL.
  */
@@ -246,6 +247,9 @@ typedef enum stortimer_event_type {
     STORTIMER_EVENT_RETURNED,     /* that callback returned */
     STORTIMER_EVENT_FREED,        /* StorPortFreeTimer freed `handle` */
     STORTIMER_EVENT_REJECTED,     /* a call answered the error `status` */
+    STORTIMER_EVENT_WAKEUP,       /* a real-clock adapter's dispatcher thread
+                                     woke; fire_time: when it had planned to
+                                     (an arm or a hand-over wakes it sooner) */
 } stortimer_event_type;
 
 /* Why a pending arm was cancelled: the `status` of a CANCELLED event. */

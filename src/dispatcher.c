@@ -3,6 +3,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "event_log.h"
 
 #include <linux/futex.h>
 #include <sys/prctl.h>
@@ -94,6 +95,7 @@ static void *dispatcher_main(void *arg)
 
         futex_wait_until(&a->wake_word, word, wake);
         ST_COUNT(a, wakeups, 1);
+        ST_LOG(a, .type = STORTIMER_EVENT_WAKEUP, .fire_time = wake);
         /* Awake: an arm now bumps the word instead of kicking (note_arm). */
         atomic_store(&a->planned_wake, 0);
     }

@@ -199,6 +199,7 @@ const char *stortimer_event_name(stortimer_event_type type)
     case STORTIMER_EVENT_RETURNED: return "returned";
     case STORTIMER_EVENT_FREED: return "freed";
     case STORTIMER_EVENT_REJECTED: return "rejected";
+    case STORTIMER_EVENT_WAKEUP: return "wake-up";
     default: return "unknown";
     }
 }

@@ -27,17 +27,52 @@ typedef struct trace_writer {
     bool failed;
 } trace_writer;
 
-/* Writes `text` as a JSON string, escaped. */
+/* The length of the valid UTF-8 sequence at `c` (1-4), or 0 if it is not
+ * one: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_length(const unsigned char *c)
+{
+    int n;
+    uint32_t code;
+    if (c[0] < 0x80)
+        return 1;
+    if (c[0] >= 0xC2 && c[0] <= 0xDF)
+        n = 2, code = c[0] & 0x1Fu;
+    else if (c[0] >= 0xE0 && c[0] <= 0xEF)
+        n = 3, code = c[0] & 0x0Fu;
+    else if (c[0] >= 0xF0 && c[0] <= 0xF4)
+        n = 4, code = c[0] & 0x07u;
+    else
+        return 0;
+    for (int i = 1; i < n; i++) {
+        if ((c[i] & 0xC0u) != 0x80u) /* also stops at the terminating NUL */
+            return 0;
+        code = code << 6 | (c[i] & 0x3Fu);
+    }
+    static const uint32_t smallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < smallest[n] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Writes `text` as a JSON string: escaped, and with any byte that is not
+ * valid UTF-8 (a name given by a test may hold anything) written as U+FFFD,
+ * so that the file stays JSON. */
 static void put_string(FILE *out, const char *text)
 {
     fputc('"', out);
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fprintf(out, "\\%c", *c);
-        else if (*c < 0x20)
-            fprintf(out, "\\u%04x", *c);
-        else
-            fputc(*c, out);
+    for (const unsigned char *c = (const unsigned char *)text; *c;) {
+        int n = utf8_length(c);
+        if (n == 0) {
+            fputs("\\ufffd", out);
+            c++;
+        } else if (*c == '"' || *c == '\\') {
+            fprintf(out, "\\%c", *c++);
+        } else if (*c < 0x20) {
+            fprintf(out, "\\u%04x", *c++);
+        } else {
+            fwrite(c, 1, (size_t)n, out);
+            c += n;
+        }
     }
     fputc('"', out);
 }
@@ -128,7 +163,9 @@ static void put_args(FILE *out, const stortimer_event *e)
         fprintf(out, ",\"handle\":\"%p\"", e->handle);
     if (e->context)
         fprintf(out, ",\"context\":\"%p\"", e->context);
-    if (e->due || e->fire_time) {
+    if (e->type == STORTIMER_EVENT_WAKEUP) {
+        fprintf(out, ",\"planned_us\":%llu", (unsigned long long)e->fire_time);
+    } else if (e->due || e->fire_time) {
         fprintf(out, ",\"due_us\":%llu,\"fire_time_us\":%llu", (unsigned long long)e->due,
                 (unsigned long long)e->fire_time);
     }

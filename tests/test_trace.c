@@ -174,6 +174,9 @@ TEST(trace_of_real_clock_adapters_is_the_real_clock_process)
     CHECK(find_event(events, "E", NULL, 0, NULL) != NULL);
     const char *process = metadata_name(events, "process_name", 1, -1);
     CHECK(process && strncmp(process, "real clock", 10) == 0);
+    const json_value *wakeup = find_event(events, "i", "wake-up", 0, NULL);
+    CHECK(wakeup != NULL);
+    CHECK(json_is_number(json_get(json_get(wakeup, "args"), "planned_us")));
     CHECK(find_event(events, "i", NULL, 0, NULL) != NULL);
     json_free(doc);
 }
@@ -191,6 +194,31 @@ TEST(trace_escapes_names_it_was_given)
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
     json_value *doc = parse(path);
     CHECK(find_event(json_get(doc, "traceEvents"), "i", "armed: say \"hi\"\\\n\tnow", 0, NULL));
+    json_free(doc);
+}
+
+TEST(trace_keeps_utf8_names_and_replaces_bytes_that_are_not)
+{
+    CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
+    PVOID ext = virtual_adapter(0);
+    PVOID good = new_timer(ext), bad = new_timer(ext);
+    CHECK_STATUS(stortimer_log_name(ext, good, "caf\xc3\xa9 \xe2\x82\xac"), STOR_STATUS_SUCCESS);
+    /* A lone continuation byte, an overlong '/', an encoded surrogate. */
+    CHECK_STATUS(stortimer_log_name(ext, bad, "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d"), STOR_STATUS_SUCCESS);
+    probe p;
+    probe_init(&p, virtual_fixture(), ext);
+    arm(ext, good, probe_callback, &p, 10, 0);
+    arm(ext, bad, probe_callback, &p, 10, 0);
+    char *path = temp_path("utf8");
+    CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
+    json_value *doc = parse(path);
+    const json_value *events = json_get(doc, "traceEvents");
+    CHECK(find_event(events, "i", "armed: caf\xc3\xa9 \xe2\x82\xac", 0, NULL));
+    /* Each bad byte became U+FFFD (EF BF BD in UTF-8). */
+    CHECK(find_event(events, "i",
+                     "armed: a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c"
+                     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d",
+                     0, NULL));
     json_free(doc);
 }
 
