@@ -259,7 +259,7 @@ void model_stall_execution(ULONG delay)
  * breaks ties by adapter creation, which is an adapter's index here. Adapters
  * whose StartIo lock this thread holds are passed over (their callbacks
  * need it); every other adapter of the clock is looked at, and drained. */
-static int next_to_fire(int c)
+static int next_to_fire(int c, uint64_t end_of_time_order)
 {
     int best = NOBODY;
     for (int a = 0; a < m.adapter_count; a++)
@@ -270,6 +270,8 @@ static int next_to_fire(int c)
         const m_adapter *a = &m.adapters[t->adapter];
         if (!t->pending || !a->live || a->clock != c || a->startio.held)
             continue;
+        if (end_of_time_order && t->fire == UINT64_MAX && t->order >= end_of_time_order)
+            continue; /* armed at the last microsecond: for the next advance */
         const m_timer *b = best == NOBODY ? NULL : &m.timers[best];
         if (!b || t->fire < b->fire ||
             (t->fire == b->fire && (t->adapter < b->adapter ||
@@ -334,12 +336,23 @@ void model_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
     m.advancing = true;
     m_clock *k = &m.clocks[c];
     uint64_t target = add_saturating(k->now, microseconds);
+    /* First what is due by the target; then, once, what callbacks' stalls
+     * made due past it, up to the clock's reading then (S9). */
+    uint64_t limit = target, end_of_time_order = 0;
+    bool extended = false;
     for (;;) {
-        int i = next_to_fire(c);
-        /* A callback's stall may have moved the clock past the target. */
-        uint64_t limit = k->now > target ? k->now : target;
-        if (i == NOBODY || m.timers[i].fire > limit)
-            break;
+        /* At 2^64 - 1 every arm is due at once: those made from now on
+         * wait for the next advance. */
+        if (k->now == UINT64_MAX && !end_of_time_order)
+            end_of_time_order = m.orders + 1;
+        int i = next_to_fire(c, end_of_time_order);
+        if (i == NOBODY || m.timers[i].fire > limit) {
+            if (extended || k->now <= limit)
+                break;
+            limit = k->now;
+            extended = true;
+            continue;
+        }
         if (k->now < m.timers[i].fire)
             k->now = m.timers[i].fire;
         fire(i);

@@ -44,8 +44,14 @@ ULONGLONG stortimer_clock_now(const stortimer_clock *clock);
  * that callback's fire time. Reported and ignored for the real clock and when
  * called from any timer callback (of any clock). Callbacks of an adapter
  * whose StartIo lock the calling thread holds (or another thread advancing
- * the same clock holds) cannot run; they run late, at a later advance. A callback's StallExecution may move the clock past the
- * target: callbacks due by then still run before the advance returns.
+ * the same clock holds) cannot run; they run late, at a later advance.
+ * A host may advance while holding an adapter's locks, to let time pass
+ * while they are held: that adapter's callbacks then wait. A callback's StallExecution may move the clock past the
+ * target: the callbacks due by the clock's reading once those due by the
+ * target have run still run before the advance returns (late, SPEC S9);
+ * stalls made by those do not extend the advance further. At the clock's
+ * last microsecond (2^64 - 1), where every arm is due at once, an arm made
+ * by a callback waits for the next advance.
  */
 void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds);
 
@@ -65,7 +71,10 @@ stortimer_clock *stortimer_thread_bind_clock(stortimer_clock *clock);
  * FALSE, leaving *fire_time alone, when nothing is pending; also for the
  * real clock (reported) and a NULL fire_time. Arms handed over from above
  * DISPATCH_LEVEL (SPEC S5.7) count as pending. A timer with a window fires
- * at the time chosen inside it, which this returns.
+ * at the time chosen inside it, which this returns. Timers of adapters whose
+ * StartIo lock the calling thread holds are left out: their callbacks
+ * cannot run until it is released. However far ahead it looks, it costs
+ * later arms nothing.
  */
 BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time);
 
@@ -78,10 +87,10 @@ BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time);
 void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time);
 
 /*
- * Moves a virtual clock to its next fire time and runs the callbacks due
- * then (one fire time: those it arms for later do not run). Returns FALSE,
- * doing nothing, when no timer is pending, or in the cases
- * stortimer_clock_advance refuses.
+ * Moves a virtual clock to its next fire time (stortimer_clock_next_fire)
+ * and runs the callbacks due then (one fire time: those they arm for later
+ * do not run). Returns FALSE, doing nothing, when next_fire finds nothing,
+ * or in the cases stortimer_clock_advance refuses (reported).
  */
 BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock);
 
@@ -94,9 +103,11 @@ BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock);
  *   STOR_STATUS_BUSY when timers are still pending at the limit; the clock
  *     then reads the limit, and everything due by it has run;
  *   STOR_STATUS_INVALID_PARAMETER for the real clock (NULL);
- *   STOR_STATUS_INVALID_DEVICE_STATE from a timer callback, or when the
- *     only pending timers belong to adapters whose StartIo lock the calling
- *     thread holds (they could never run; the clock then reads the limit).
+ *   STOR_STATUS_INVALID_DEVICE_STATE from a timer callback (reported,
+ *     nothing runs), or when the only pending
+ *     timers belong to adapters whose StartIo lock the calling thread holds
+ *     (they could not run; the clock then reads the limit).
+ * Callbacks that stall are handled as in stortimer_clock_advance.
  */
 ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us);
 
@@ -276,6 +287,10 @@ typedef struct stortimer_event {
     ULONGLONG due;                /* ARMED, FIRED, RETURNED: never before this */
     ULONGLONG fire_time;          /* ARMED, FIRED, RETURNED: chosen in the window */
     ULONGLONG window;             /* ARMED: TolerableDelay as used (S5.2) */
+    /* A CANCELLED event made by a cancel at or below DISPATCH_LEVEL carries
+     * the cancelled arm's callback, context, due and fire time; otherwise
+     * (above DISPATCH_LEVEL, or a free, a re-arm, a removal) due and
+     * fire_time are 0 and the callback is the cancel request's. */
 } stortimer_event;
 
 /*

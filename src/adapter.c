@@ -200,23 +200,48 @@ static bool fires_before(const st_timer *t, const st_timer *u)
            (t->node.at == u->node.at && t->node.seq < u->node.seq);
 }
 
+/* Whether `t`, due at the clock's last microsecond, was armed during the
+ * advance that runs there: it waits for the next advance (clock.c). */
+static bool beyond_end_of_time(st_adapter *a, const st_timer *t)
+{
+    uint64_t first = atomic_load_explicit(&a->end_of_time_orders, memory_order_relaxed);
+    return first && t->node.at == UINT64_MAX && t->node.seq >= first;
+}
+
 /* A shard's first live timer that fires by `limit` (stw_settle), or NULL.
  * Its shard lock held. */
-static st_timer *first_by(stw *wheel, uint64_t limit)
+static st_timer *first_by(st_adapter *a, stw *wheel, uint64_t limit)
 {
     for (;;) {
         stw_settle(wheel, limit);
         if (stw_first_ready(wheel) == STW_NONE)
             return NULL; /* nothing due by the limit */
         st_timer *t = first_ready_live(wheel);
-        /* An earlier look with a later limit (stortimer_clock_next_fire)
-         * may have made later timers ready already. */
         if (t)
-            return t->node.at <= limit ? t : NULL;
+            return t->node.at <= limit && !beyond_end_of_time(a, t) ? t : NULL;
     }
 }
 
-bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at)
+/* A shard's live timer with the smallest fire time, with the wheel's time
+ * left alone (stale nodes met are dropped). Its shard lock held. */
+static st_timer *earliest_live(stw *wheel)
+{
+    for (;;) {
+        stw_id id = stw_earliest(wheel);
+        if (id == STW_NONE)
+            return NULL;
+        st_timer *t = (st_timer *)stw_node_at(wheel, id);
+        if (atomic_load(&t->arm) == ((t->node.seq << 1) | ST_PENDING))
+            return t;
+        stw_remove(wheel, id);
+    }
+}
+
+/* The smallest fire time over the adapter's shards: of timers due by
+ * `limit`, moving the wheels as far as they must (`far` false), or of all
+ * timers, moving nothing (`far` true). */
+static bool first_fire_time(st_adapter *a, uint64_t serial, uint64_t limit, bool far,
+                            uint64_t *at)
 {
     bool found = false;
     pthread_mutex_lock(&a->mutex);
@@ -225,7 +250,7 @@ bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *a
         for (uint32_t i = 0; i < a->shards; i++) {
             st_shard *shard = &a->shard[i];
             pthread_mutex_lock(&shard->mutex);
-            st_timer *t = first_by(&shard->wheel, limit);
+            st_timer *t = far ? earliest_live(&shard->wheel) : first_by(a, &shard->wheel, limit);
             if (t && (!found || t->node.at < *at)) {
                 found = true;
                 *at = t->node.at;
@@ -235,6 +260,16 @@ bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *a
     }
     pthread_mutex_unlock(&a->mutex);
     return found;
+}
+
+bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at)
+{
+    return first_fire_time(a, serial, limit, false, at);
+}
+
+bool st_adapter_next_fire(st_adapter *a, uint64_t serial, uint64_t *at)
+{
+    return first_fire_time(a, serial, UINT64_MAX, true, at);
 }
 
 uint64_t st_adapter_wake_time(st_adapter *a)
@@ -315,7 +350,8 @@ st_fire_result st_adapter_fire_due(st_adapter *a, uint64_t serial, bool wait_for
         stw_advance(&shard->wheel, now);
         st_timer *first = first_ready_live(&shard->wheel);
         /* A virtual clock's peek may have moved the wheel ahead of the clock. */
-        if (first && first->node.at <= now && fires_before(first, t)) {
+        if (first && first->node.at <= now && !beyond_end_of_time(a, first) &&
+            fires_before(first, t)) {
             if (home)
                 pthread_mutex_unlock(&home->mutex);
             t = first;

@@ -182,6 +182,10 @@ struct st_adapter {
     /* A thread advancing this adapter's virtual clock holds the StartIo
      * lock: the callbacks wait for it (clock.c), they are not waited for. */
     _Atomic bool startio_held_by_advancer;
+    /* While a virtual clock's advance runs at its last microsecond,
+     * 2^64 - 1, where every arm is due at once: 1 + the last arm order
+     * given before; arms from then on wait for the next advance. 0: none. */
+    _Atomic uint64_t end_of_time_orders;
     st_lock *interrupt;              /* &startio in half-duplex mode */
 
     /* Under the adapter lock: */
@@ -284,6 +288,14 @@ void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *r
  * of that time goes first, st_adapter_fire_due decides (arm order).
  */
 bool st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at);
+
+/*
+ * The fire time of the adapter's first live timer, however far ahead;
+ * false if none. Unlike st_adapter_peek it leaves the wheels' time alone:
+ * moving a wheel far ahead would send every later arm at an earlier time
+ * to the ordered ready list, one list walk each.
+ */
+bool st_adapter_next_fire(st_adapter *a, uint64_t serial, uint64_t *at);
 
 /* When the dispatcher should wake: the earliest of its shards' wake times
  * (st_wake_time). Adapter lock held. */

@@ -22,6 +22,7 @@ static void adapter_setup(st_adapter *a, const stortimer_adapter_config *config)
     a->timer_count = 0;
     a->running = NULL;
     atomic_store(&a->startio_held_by_advancer, false);
+    atomic_store(&a->end_of_time_orders, 0);
     st_counters_reset(&a->stats);
     a->release_running = false;
 

@@ -93,6 +93,8 @@ void st_clock_attach(stortimer_clock *clock, st_adapter *a)
 {
     pthread_mutex_lock(&clock->list_lock);
     a->clock_prev = NULL;
+    if (clock->end_of_time) /* made by a callback of that advance */
+        atomic_store(&a->end_of_time_orders, atomic_load(&a->orders) + 1);
     a->clock_next = clock->adapters;
     if (clock->adapters)
         clock->adapters->clock_prev = a;
@@ -227,32 +229,60 @@ static bool begin_advance(stortimer_clock *clock)
     return mark_startio_held(clock, true);
 }
 
+/*
+ * At the clock's last microsecond, 2^64 - 1, the clock cannot move on and
+ * every arm is due at once: a callback that re-arms its timer would run for
+ * ever. So the arms made from then on wait for the next advance: each
+ * adapter notes its arm order now (adapter.h, end_of_time_orders).
+ */
+static void set_end_of_time(stortimer_clock *clock, bool on)
+{
+    pthread_mutex_lock(&clock->list_lock);
+    clock->end_of_time = on;
+    for (st_adapter *a = clock->adapters; a; a = a->clock_next)
+        atomic_store(&a->end_of_time_orders, on ? atomic_load(&a->orders) + 1 : 0);
+    pthread_mutex_unlock(&clock->list_lock);
+}
+
 static void end_advance(stortimer_clock *clock)
 {
+    if (clock->end_of_time)
+        set_end_of_time(clock, false);
     mark_startio_held(clock, false);
     st_self.advancing = NULL;
     pthread_mutex_unlock(&clock->advance_lock);
 }
 
 /*
- * Runs, in order, every callback due by `target` (or by the clock's
- * reading, if a callback's stall moved it past the target: those run
- * before we return, late, S9), stepping the clock to each fire time. Does
- * not move the clock to the target itself. Between begin_advance and
+ * Runs, in order, every callback due by `target`, stepping the clock to
+ * each fire time; then, once, those that fell due while callbacks stalled
+ * the clock past the target (S9: they run after the stall, late), up to
+ * the clock's reading then. That second deadline is fixed, so a callback
+ * that re-arms itself and stalls cannot keep the advance going. Does not
+ * move the clock to the target itself. Between begin_advance and
  * end_advance.
  */
 static void run_due_by(stortimer_clock *clock, uint64_t target, bool holding_startio_locks)
 {
+    uint64_t limit = target;
+    bool extended = false;
     for (;;) {
-        uint64_t now = stortimer_clock_now(clock);
+        if (!clock->end_of_time && stortimer_clock_now(clock) == UINT64_MAX)
+            set_end_of_time(clock, true);
         uint64_t due, serial;
-        st_adapter *a = pick_next(clock, now > target ? now : target, &due, &serial);
+        st_adapter *a = pick_next(clock, limit, &due, &serial);
         if (!a) {
             /* An arm handed over from above DISPATCH_LEVEL after pick_next
-             * drained the queues may be due by the target: look again. */
-            if (!handover_waiting(clock))
+             * drained the queues may be due by the limit: look again. */
+            if (handover_waiting(clock)) {
+                sched_yield(); /* its cell may still be being written */
+                continue;
+            }
+            uint64_t now = stortimer_clock_now(clock);
+            if (extended || now <= limit)
                 return;
-            sched_yield(); /* its cell may still be being written */
+            limit = now;
+            extended = true;
             continue;
         }
         st_clock_raise_to(clock, due);
@@ -287,15 +317,25 @@ void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time)
     end_advance(clock);
 }
 
-/* The earliest fire time over every adapter of the clock, including those
- * whose callbacks cannot run now (their StartIo lock is held). */
-static bool earliest_fire(stortimer_clock *clock, uint64_t *fire_time)
+/* Whether this thread could run the adapter's callbacks now: not while it
+ * (or, during an advance, another advancer) holds its StartIo lock. */
+static bool runnable_here(st_adapter *a)
+{
+    return !st_lock_held_by_me(&a->startio) &&
+           !(st_self.advancing && atomic_load(&a->startio_held_by_advancer));
+}
+
+/* The earliest fire time over the adapters of the clock (only those whose
+ * callbacks this thread could run, if `runnable`), however far ahead,
+ * without moving any wheel's time. */
+static bool earliest_fire(stortimer_clock *clock, bool runnable, uint64_t *fire_time)
 {
     bool found = false;
     pthread_mutex_lock(&clock->list_lock);
     for (st_adapter *a = clock->adapters; a; a = a->clock_next) {
         uint64_t at = 0;
-        if (st_adapter_peek(a, atomic_load(&a->serial), UINT64_MAX, &at) &&
+        if ((!runnable || runnable_here(a)) &&
+            st_adapter_next_fire(a, atomic_load(&a->serial), &at) &&
             (!found || at < *fire_time)) {
             *fire_time = at;
             found = true;
@@ -312,7 +352,7 @@ BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time)
         return FALSE;
     }
     uint64_t at = 0;
-    if (!fire_time || !earliest_fire(clock, &at))
+    if (!fire_time || !earliest_fire(clock, true, &at))
         return FALSE;
     *fire_time = at;
     return TRUE;
@@ -323,10 +363,12 @@ BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock)
     if (!may_advance(clock, "stortimer_clock_advance_to_next"))
         return FALSE;
     bool holding = begin_advance(clock);
-    uint64_t due, serial;
-    bool found = pick_next(clock, UINT64_MAX, &due, &serial) != NULL;
-    if (found)
-        run_due_by(clock, due, holding);
+    uint64_t at = 0;
+    bool found = earliest_fire(clock, true, &at);
+    if (found) {
+        run_due_by(clock, at, holding);
+        st_clock_raise_to(clock, at);
+    }
     end_advance(clock);
     return found;
 }
@@ -340,13 +382,13 @@ ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us)
     bool holding = begin_advance(clock);
     uint64_t limit = st_add_saturating(stortimer_clock_now(clock), limit_us);
     run_due_by(clock, limit, holding);
-    uint64_t at = 0, serial = 0;
+    uint64_t at = 0;
     ULONG status = STOR_STATUS_SUCCESS;
-    if (earliest_fire(clock, &at)) {
+    if (earliest_fire(clock, false, &at)) {
         st_clock_raise_to(clock, limit);
         /* Pending, but none runnable: only adapters whose StartIo lock we hold. */
-        status = pick_next(clock, UINT64_MAX, &at, &serial) ? STOR_STATUS_BUSY
-                                                            : STOR_STATUS_INVALID_DEVICE_STATE;
+        status = earliest_fire(clock, true, &at) ? STOR_STATUS_BUSY
+                                                 : STOR_STATUS_INVALID_DEVICE_STATE;
     }
     end_advance(clock);
     return status;

@@ -16,6 +16,9 @@ struct stortimer_clock {
     st_adapter *adapters;
     uint32_t adapter_count;
     pthread_mutex_t advance_lock;    /* one advance at a time */
+    /* An advance runs at the last microsecond (adapter.h,
+     * end_of_time_orders); under the list lock. */
+    bool end_of_time;
 };
 
 /*

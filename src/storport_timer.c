@@ -146,10 +146,11 @@ ST_LOG_PATH static void log_arm(st_adapter *a, st_claim claim, const st_request 
 }
 
 /* The status of an arm or replace, counted once for both IRQL paths (in
- * the timer's shard: no line shared between shards). */
+ * the timer's shard: no line shared between shards), and logged when `r`
+ * is given (the hand-over logs before it publishes). */
 static ULONG arm_status(st_adapter *a, st_shard *shard, st_claim claim, const st_request *r)
 {
-    if (st_logging() && claim != ST_CLAIM_GONE)
+    if (r && st_logging() && claim != ST_CLAIM_GONE)
         log_arm(a, claim, r);
     switch (claim) {
     case ST_CLAIM_GONE:
@@ -186,10 +187,14 @@ static ULONG hand_over(st_adapter *a, st_shard *shard, const st_owner *owner,
     }
     st_claim claim = st_claim_arm_word(owner, kind, &request->order);
     bool armed = claim == ST_CLAIM_DONE || claim == ST_CLAIM_REPLACED;
+    /* Logged before it is published: once published, its callback may
+     * start (and be logged) at once. */
+    if (st_logging() && claim != ST_CLAIM_GONE)
+        log_arm(a, claim, request);
     if (!armed)
         request->timer = NULL; /* publish the cell as a no-op */
     st_handover_publish(cell, ticket, request);
-    ULONG status = arm_status(a, shard, claim, request);
+    ULONG status = arm_status(a, shard, claim, NULL);
     if (armed)
         ST_COUNT(shard, handed_over, 1);
     /* Kick even for a no-op cell: the dispatcher's drain stops at the first
@@ -212,9 +217,16 @@ ST_LOG_PATH static void log_cancel(st_adapter *a, st_claim claim, const st_owner
         .handle = handle_of(owner->issued), .legacy = !owner->issued,
         .callback = r->callback, .legacy_callback = r->legacy_callback, .context = r->context,
     };
+    /* The arm cancelled, as queued (S12: the cancel's callback may differ). */
     if (claim == ST_CLAIM_DONE && locked && stw_queued(&t->node) && t->node.seq == order) {
         e.fire_time = t->node.at;
         e.due = t->node.at - st_get24(t->fire_after_due);
+        e.context = t->context;
+        if (e.legacy) {
+            e.legacy_callback = t->callback.legacy;
+        } else {
+            e.callback = t->callback.extended;
+        }
     }
     st_log_record(a, &e);
 }

@@ -182,6 +182,24 @@ uint64_t stw_next_within(const stw *w, unsigned budget)
     return smallest;
 }
 
+stw_id stw_earliest(const stw *w)
+{
+    stw_id first = stw_first_ready(w);
+    if (first != STW_NONE)
+        return first;
+    unsigned level, s;
+    if (earliest_slot(w, &level, &s) == UINT64_MAX)
+        return STW_NONE;
+    /* Levels hold disjoint, ordered ranges of time, so the earliest
+     * pending slot holds the earliest node. */
+    stw_id head = head_id(level, s), best = STW_NONE;
+    for (stw_id id = w->head[head - STW_HEAD_BASE].next; id != head;
+         id = stw_node_at(w, id)->link.next)
+        if (best == STW_NONE || stw_node_at(w, id)->at < stw_node_at(w, best)->at)
+            best = id;
+    return best;
+}
+
 /* Empties one slot whose start has come: its nodes become ready or move
  * down to the level their time now names. The wheel's time is the slot's
  * start; the list is re-placed from its front, so the order of equal times

@@ -115,6 +115,14 @@ uint64_t stw_next(const stw *w);
 uint64_t stw_next_within(const stw *w, unsigned budget);
 
 /*
+ * A node with the smallest time (the first ready node if any), or
+ * STW_NONE, without moving the wheel's time: O(nodes in the earliest
+ * slot). For looking far ahead: moving the wheel there would send every
+ * later insert at an earlier time to the ordered ready list.
+ */
+stw_id stw_earliest(const stw *w);
+
+/*
  * Moves the wheel's time forward to `now` (never back): every node due by
  * then joins the ready list, in order; nodes further out move down the
  * levels as their slots come up. Work is proportional to the nodes moved.

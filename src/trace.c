@@ -19,11 +19,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* An adapter's track: named once; its callback slice open or not. */
+typedef struct trace_track {
+    uint64_t key;                    /* clock id << 48 | adapter id */
+    bool open;                       /* a FIRED not yet matched by RETURNED */
+    uint64_t last_time;
+} trace_track;
+
 typedef struct trace_writer {
     FILE *out;
     bool first;                      /* no event written yet: no comma */
-    uint64_t *tracks;                /* (clock id << 48 | adapter id) named so far */
+    trace_track *tracks;
     size_t track_count, track_room;
+    uint64_t written;                /* events written (metadata aside) */
     bool failed;
 } trace_writer;
 
@@ -83,26 +91,27 @@ static void begin_event(trace_writer *w)
     w->first = false;
 }
 
-/* Names the process of a clock and the track of an adapter the first time
- * one of its events is written. */
-static bool name_track(trace_writer *w, const stortimer_event *e)
+/* The track of the event's adapter; the first time, names it (and its
+ * clock's process, the first time that is seen). NULL: no memory. */
+static trace_track *track_of(trace_writer *w, const stortimer_event *e)
 {
     uint64_t key = (uint64_t)e->clock_id << 48 | e->adapter_id;
     bool clock_seen = false;
     for (size_t i = 0; i < w->track_count; i++) {
-        if (w->tracks[i] == key)
-            return true;
-        clock_seen |= w->tracks[i] >> 48 == e->clock_id;
+        if (w->tracks[i].key == key)
+            return &w->tracks[i];
+        clock_seen |= w->tracks[i].key >> 48 == e->clock_id;
     }
     if (w->track_count == w->track_room) {
         size_t room = w->track_room ? w->track_room * 2 : 16;
-        uint64_t *grown = st_realloc(w->tracks, room * sizeof *grown);
+        trace_track *grown = st_realloc(w->tracks, room * sizeof *grown);
         if (!grown)
-            return false;
+            return NULL;
         w->tracks = grown;
         w->track_room = room;
     }
-    w->tracks[w->track_count++] = key;
+    trace_track *track = &w->tracks[w->track_count++];
+    *track = (trace_track){.key = key};
     unsigned pid = e->clock_id + 1;
     if (!clock_seen) {
         char name[48];
@@ -128,7 +137,19 @@ static bool name_track(trace_writer *w, const stortimer_event *e)
                     "\"args\":{\"name\":", pid, (unsigned long long)e->adapter_id);
     put_string(w->out, name);
     fputs("}}", w->out);
-    return true;
+    return track;
+}
+
+/* Ends a track's open slice at `time`: its RETURNED was never recorded
+ * (the log stopped or filled meanwhile). */
+static void close_slice(trace_writer *w, trace_track *track, uint64_t time)
+{
+    begin_event(w);
+    fprintf(w->out, "{\"ph\":\"E\",\"pid\":%u,\"tid\":%llu,\"ts\":%llu,"
+                    "\"args\":{\"note\":\"its return was not recorded\"}}",
+            (unsigned)(track->key >> 48) + 1, (unsigned long long)(track->key & ((1ull << 48) - 1)),
+            (unsigned long long)time);
+    track->open = false;
 }
 
 /* Which timer the event is about: its given name, the legacy timer, or
@@ -187,10 +208,23 @@ static void put_args(FILE *out, const stortimer_event *e)
 static bool write_event(const stortimer_event *e, void *ctx)
 {
     trace_writer *w = ctx;
-    if (!name_track(w, e)) {
+    trace_track *track = track_of(w, e);
+    if (!track) {
         w->failed = true;
         return false;
     }
+    /* Slices must pair up on a track: a RETURNED whose FIRED came before
+     * the log started is left out; a FIRED whose RETURNED never came is
+     * ended where the next slice begins (or at the track's last event). */
+    if (e->type == STORTIMER_EVENT_RETURNED && !track->open)
+        return true;
+    if (e->type == STORTIMER_EVENT_FIRED && track->open)
+        close_slice(w, track, e->time);
+    if (e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_RETURNED)
+        track->open = e->type == STORTIMER_EVENT_FIRED;
+    if (e->time > track->last_time)
+        track->last_time = e->time;
+    w->written++;
     char buffer[64], title[160];
     const char *what = subject(e, buffer, sizeof buffer);
     const char *phase = "i";
@@ -229,10 +263,12 @@ ULONG stortimer_trace_write(const char *path)
     trace_writer w = {.out = out, .first = true};
     fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", out);
     bool ok = st_log_visit(write_event, &w) && !w.failed;
+    for (size_t i = 0; i < w.track_count; i++)
+        if (w.tracks[i].open)
+            close_slice(&w, &w.tracks[i], w.tracks[i].last_time);
     fprintf(out, "\n],\"otherData\":{\"producer\":\"stortimer\",\"events\":%llu,"
                  "\"dropped_events\":%llu}}\n",
-            (unsigned long long)stortimer_log_count(),
-            (unsigned long long)stortimer_log_dropped());
+            (unsigned long long)w.written, (unsigned long long)stortimer_log_dropped());
     st_free(w.tracks);
     ok = ok && !ferror(out);
     if (fclose(out) != 0)

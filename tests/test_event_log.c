@@ -156,6 +156,29 @@ TEST(s5_5_log_records_a_cancel_with_the_times_it_cancelled)
     CHECK_EQ(find(n, 0, STORTIMER_EVENT_FIRED), -1);
 }
 
+static VOID other_callback(PVOID ext, PVOID context)
+{
+    (void)ext;
+    (void)context;
+}
+
+TEST(s12_log_of_a_cancel_names_the_arm_it_cancelled_not_the_cancels_callback)
+{
+    start_log();
+    PVOID ext = virtual_adapter(0);
+    PVOID handle = new_timer(ext);
+    probe p;
+    probe_init(&p, virtual_fixture(), ext);
+    arm(ext, handle, probe_callback, &p, 5000, 0);
+    int other_context;
+    CHECK_STATUS(StorPortRequestTimer(ext, handle, other_callback, &other_context, 0, 0),
+                 STOR_STATUS_SUCCESS);
+    int cancelled = find(read_log(), 0, STORTIMER_EVENT_CANCELLED);
+    CHECK(cancelled >= 0);
+    CHECK(events[cancelled].callback == probe_callback);
+    CHECK(events[cancelled].context == &p);
+}
+
 TEST(s6_log_records_a_free_and_the_arm_it_cancelled)
 {
     start_log();

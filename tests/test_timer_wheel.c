@@ -245,6 +245,15 @@ static void random_run(uint64_t start, int steps, uint64_t max_ahead_bits)
                 if (queued[k] && nodes[k].at < model_min)
                     model_min = nodes[k].at;
             CHECK(next <= model_min); /* a lower bound, never late */
+            /* stw_earliest is exact, and moves nothing. */
+            bool any = false;
+            for (int k = 0; k < NODES; k++)
+                any |= queued[k];
+            uint64_t now_before = w->now;
+            stw_id earliest = stw_earliest(w);
+            CHECK(any ? earliest != STW_NONE && nodes[earliest].at == model_min
+                      : earliest == STW_NONE);
+            CHECK_EQ(w->now, now_before);
             uint64_t to = add_saturating(w->now, rng() & ((UINT64_C(1) << (rng() % max_ahead_bits)) - 1));
             stw_advance(w, to);
             /* Exactly the due nodes are ready, in order. */

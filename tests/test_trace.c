@@ -222,6 +222,62 @@ TEST(trace_keeps_utf8_names_and_replaces_bytes_that_are_not)
     json_free(doc);
 }
 
+static void stop_the_log(probe *p, PVOID ext)
+{
+    (void)p;
+    (void)ext;
+    stortimer_log_stop();
+}
+
+/* Counts begins and ends and checks they alternate on every track. */
+static void check_slices_pair_up(const json_value *events, int *begins)
+{
+    double open_tid[16];
+    int open = 0;
+    *begins = 0;
+    for (size_t i = 0; i < json_length(events); i++) {
+        const json_value *e = json_at(events, i);
+        const char *ph = string_of(e, "ph");
+        if (strcmp(ph, "B") && strcmp(ph, "E"))
+            continue;
+        double tid = number_of(e, "tid");
+        int at = -1;
+        for (int k = 0; k < open; k++)
+            if (open_tid[k] == tid)
+                at = k;
+        if (ph[0] == 'B') {
+            CHECK(at < 0); /* no slice open on this track */
+            CHECK(open < 16);
+            open_tid[open++] = tid;
+            (*begins)++;
+        } else {
+            CHECK(at >= 0); /* an end has its begin */
+            open_tid[at] = open_tid[--open];
+        }
+    }
+    CHECK_EQ(open, 0);
+}
+
+TEST(trace_slices_pair_up_when_the_log_stops_inside_a_callback)
+{
+    CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
+    PVOID ext = virtual_adapter(0);
+    probe first, stopper;
+    probe_init(&first, virtual_fixture(), ext);
+    probe_init(&stopper, virtual_fixture(), ext);
+    stopper.then = stop_the_log;
+    arm(ext, new_timer(ext), probe_callback, &first, 100, 0);
+    arm(ext, new_timer(ext), probe_callback, &stopper, 200, 0);
+    stortimer_clock_advance(virtual_fixture()->clock, 300);
+    char *path = temp_path("stopped");
+    CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
+    json_value *doc = parse(path);
+    int begins;
+    check_slices_pair_up(json_get(doc, "traceEvents"), &begins);
+    CHECK_EQ(begins, 2); /* the second one's return was never recorded */
+    json_free(doc);
+}
+
 TEST(trace_of_an_empty_log_is_valid_and_empty)
 {
     char *path = temp_path("empty");

@@ -6,6 +6,9 @@
  */
 #include "harness.h"
 
+#include "adapter.h"  /* white-box: a wheel's time */
+#include "registry.h"
+
 /* ---- next fire time ---- */
 
 TEST(s11_next_fire_is_false_when_nothing_is_pending)
@@ -320,6 +323,105 @@ TEST(s9_run_until_idle_runs_what_a_callbacks_stall_made_due)
     CHECK_STATUS(stortimer_clock_run_until_idle(clock, 1500), STOR_STATUS_SUCCESS);
     CHECK_EQ(atomic_load(&next.fired), 1);
     CHECK_EQ(next.at[0], 4000); /* late: after the stall, not inside it */
+}
+
+/* Re-arms its timer for 1 ms, then stalls 1 ms: each stall makes the next
+ * arm due, for ever, unless the advance's deadline is fixed. */
+static PVOID stalling_handle;
+static void rearm_then_stall(probe *p, PVOID ext)
+{
+    StorPortRequestTimer(ext, stalling_handle, probe_callback, p, 1000, 0);
+    StorPortStallExecution(1000);
+}
+
+TEST(s9_a_callback_that_rearms_and_stalls_its_period_does_not_hold_an_advance)
+{
+    stortimer_clock *clock = virtual_fixture()->clock;
+    PVOID ext = virtual_adapter(0);
+    stalling_handle = new_timer(ext);
+    probe p;
+    probe_init(&p, virtual_fixture(), ext);
+    p.then = rearm_then_stall;
+    arm(ext, stalling_handle, probe_callback, &p, 1000, 0);
+    stortimer_clock_advance(clock, 5000);
+    /* 1, 2, 3, 4, 5 ms by the target; the stall then moved the clock to 6 ms,
+     * and the arm due at 6 ms ran after it, once (S9). */
+    CHECK_EQ(atomic_load(&p.fired), 6);
+    CHECK_EQ(stortimer_clock_now(clock), 7000);
+    CHECK_STATUS(stortimer_clock_run_until_idle(clock, 5000), STOR_STATUS_BUSY);
+    CHECK(atomic_load(&p.fired) < 20);
+}
+
+TEST(s5_3_a_timer_rearmed_at_the_last_microsecond_fires_once_per_advance)
+{
+    stortimer_clock *clock = virtual_fixture()->clock;
+    PVOID ext = virtual_adapter(0);
+    rearm_handle = new_timer(ext);
+    int left = 1000000;
+    probe p;
+    probe_init(&p, virtual_fixture(), ext);
+    p.then = rearm_again; /* re-arms 10 ms: saturated, due at once */
+    p.user = &left;
+    stortimer_clock_advance(clock, UINT64_MAX - 25);
+    arm(ext, rearm_handle, probe_callback, &p, 10000, 0);
+    CHECK_STATUS(stortimer_clock_run_until_idle(clock, 1000), STOR_STATUS_BUSY);
+    CHECK_EQ(stortimer_clock_now(clock), UINT64_MAX);
+    int first = atomic_load(&p.fired);
+    CHECK(first >= 1 && first <= 2); /* the arm made on the way there may run too */
+    stortimer_clock_advance(clock, 1000);
+    CHECK_EQ(atomic_load(&p.fired), first + 1);
+    CHECK(stortimer_clock_advance_to_next(clock));
+    CHECK_EQ(atomic_load(&p.fired), first + 2);
+}
+
+TEST(s11_looking_far_ahead_leaves_the_wheels_time_alone)
+{
+    stortimer_clock *clock = virtual_fixture()->clock;
+    PVOID ext = virtual_adapter(0);
+    probe p;
+    probe_init(&p, virtual_fixture(), ext);
+    arm(ext, new_timer(ext), probe_callback, &p, 3600000000u, 0); /* a watchdog, 1 h */
+    ULONGLONG at = 0;
+    CHECK(stortimer_clock_next_fire(clock, &at));
+    CHECK_EQ(at, 3600000000u);
+    CHECK_STATUS(stortimer_clock_run_until_idle(clock, 1000), STOR_STATUS_BUSY);
+    /* A wheel moved to 1 h would take every shorter arm into its ordered
+     * ready list, a list walk each. */
+    uint64_t serial;
+    st_adapter *a = st_registry_adapter_find(ext, &serial);
+    CHECK(a != NULL);
+    for (uint32_t i = 0; i < a->shards; i++)
+        CHECK(a->shard[i].wheel.now <= 1000);
+}
+
+TEST(s9_next_fire_and_advance_to_next_agree_with_a_startio_lock_held)
+{
+    stortimer_clock *clock = virtual_fixture()->clock;
+    PVOID held = virtual_adapter(0), other = virtual_adapter(0);
+    probe p, q;
+    probe_init(&p, virtual_fixture(), held);
+    probe_init(&q, virtual_fixture(), other);
+    arm(held, new_timer(held), probe_callback, &p, 100, 0);
+    arm(other, new_timer(other), probe_callback, &q, 300, 0);
+    STOR_LOCK_HANDLE lock;
+    StorPortAcquireSpinLock(held, StartIoLock, NULL, &lock);
+    ULONGLONG at = 0;
+    CHECK(stortimer_clock_next_fire(clock, &at));
+    CHECK_EQ(at, 300); /* the held adapter's timer cannot run from here */
+    int steps = 0;
+    while (stortimer_clock_next_fire(clock, &at) && steps < 10) {
+        CHECK(stortimer_clock_advance_to_next(clock));
+        steps++;
+    }
+    CHECK_EQ(steps, 1);
+    CHECK_EQ(atomic_load(&q.fired), 1);
+    CHECK_EQ(atomic_load(&p.fired), 0);
+    StorPortReleaseSpinLock(held, &lock);
+    CHECK(stortimer_clock_next_fire(clock, &at));
+    CHECK_EQ(at, 100);
+    CHECK(stortimer_clock_advance_to_next(clock));
+    CHECK_EQ(atomic_load(&p.fired), 1);
+    CHECK_EQ(p.at[0], 300); /* late, as on Windows once the lock is released */
 }
 
 /* ---- the interrupt path ---- */
