@@ -178,12 +178,13 @@ void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *r
     atomic_store_explicit(&cell->turn, ticket + 1, memory_order_release);
 }
 
-/* The first ready timer that is still pending for the arm it was queued
- * with; nodes cancelled or superseded above DISPATCH_LEVEL are dropped. */
-static st_timer *first_ready_live(stw *wheel)
+/* The first node `look` finds whose timer is still pending for the arm it
+ * was queued with; nodes cancelled or superseded above DISPATCH_LEVEL are
+ * dropped on the way. */
+static st_timer *first_live(stw *wheel, stw_id (*look)(const stw *))
 {
     for (;;) {
-        stw_id id = stw_first_ready(wheel);
+        stw_id id = look(wheel);
         if (id == STW_NONE)
             return NULL;
         st_timer *t = (st_timer *)stw_node_at(wheel, id);
@@ -191,6 +192,12 @@ static st_timer *first_ready_live(stw *wheel)
             return t;
         stw_remove(wheel, id);
     }
+}
+
+/* The first ready timer still pending. */
+static st_timer *first_ready_live(stw *wheel)
+{
+    return first_live(wheel, stw_first_ready);
 }
 
 /* Whether `t` fires before `u` (NULL: never): fire time, then arm order. */
@@ -222,21 +229,6 @@ static st_timer *first_by(st_adapter *a, stw *wheel, uint64_t limit)
     }
 }
 
-/* A shard's live timer with the smallest fire time, with the wheel's time
- * left alone (stale nodes met are dropped). Its shard lock held. */
-static st_timer *earliest_live(stw *wheel)
-{
-    for (;;) {
-        stw_id id = stw_earliest(wheel);
-        if (id == STW_NONE)
-            return NULL;
-        st_timer *t = (st_timer *)stw_node_at(wheel, id);
-        if (atomic_load(&t->arm) == ((t->node.seq << 1) | ST_PENDING))
-            return t;
-        stw_remove(wheel, id);
-    }
-}
-
 /* The smallest fire time over the adapter's shards: of timers due by
  * `limit`, moving the wheels as far as they must (`far` false), or of all
  * timers, moving nothing (`far` true). */
@@ -250,7 +242,10 @@ static bool first_fire_time(st_adapter *a, uint64_t serial, uint64_t limit, bool
         for (uint32_t i = 0; i < a->shards; i++) {
             st_shard *shard = &a->shard[i];
             pthread_mutex_lock(&shard->mutex);
-            st_timer *t = far ? earliest_live(&shard->wheel) : first_by(a, &shard->wheel, limit);
+            /* Far: the live timer with the smallest fire time, the wheel's
+             * time left alone. */
+            st_timer *t = far ? first_live(&shard->wheel, stw_earliest)
+                              : first_by(a, &shard->wheel, limit);
             if (t && (!found || t->node.at < *at)) {
                 found = true;
                 *at = t->node.at;

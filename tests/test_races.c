@@ -366,3 +366,53 @@ TEST(s7_refused_rearm_above_dispatch_keeps_the_pending_request)
     stortimer_clock_advance(virtual_fixture()->clock, 1);
     CHECK_EQ(atomic_load(&legacy_fired), 1);
 }
+
+/* ---- the event log: an arm above DISPATCH_LEVEL is logged before its callback ---- */
+
+void __real_st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *request);
+
+/* Runs right after a hand-over cell is published, before the request returns. */
+static void (*after_publish)(void);
+
+void __wrap_st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *request)
+{
+    __real_st_handover_publish(cell, ticket, request);
+    void (*then)(void) = after_publish;
+    if (then) {
+        after_publish = NULL;
+        then();
+    }
+}
+
+static stortimer_clock *publish_clock;
+
+/* Another thread applies the hand-over and runs its callback, while the
+ * arming request has not yet returned. */
+static void advance_elsewhere_and_wait(void)
+{
+    thread_join(thread_start(advance_thread, &(advancer){publish_clock, 1000}));
+}
+
+TEST(s5_7_an_arm_above_dispatch_is_logged_before_its_callback_runs)
+{
+    CHECK_STATUS(stortimer_log_start(64), STOR_STATUS_SUCCESS);
+    publish_clock = virtual_fixture()->clock;
+    PVOID ext = virtual_adapter(0);
+    PVOID handle = new_timer(ext);
+    probe p;
+    probe_init(&p, virtual_fixture(), ext);
+    after_publish = advance_elsewhere_and_wait;
+    CHECK_STATUS(request_above_dispatch(ext, handle, &p, 500), STOR_STATUS_SUCCESS);
+    CHECK_EQ(atomic_load(&p.fired), 1); /* it ran before the request returned */
+    stortimer_event events[64];
+    size_t n = stortimer_log_read(events, 0, 64);
+    int armed = -1, fired = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (events[i].type == STORTIMER_EVENT_ARMED && armed < 0)
+            armed = (int)i;
+        if (events[i].type == STORTIMER_EVENT_FIRED && fired < 0)
+            fired = (int)i;
+    }
+    CHECK(armed >= 0 && fired > armed);
+    CHECK_EQ(events[armed].time, 0);
+}
