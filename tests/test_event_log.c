@@ -5,6 +5,7 @@
  */
 #include "harness.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -385,6 +386,42 @@ TEST_REAL(log_records_each_dispatcher_wakeup_the_statistics_count)
     }
     CHECK(wakeups >= 1);
     CHECK_EQ(logged, wakeups);
+}
+
+/* A signal handler standing in for an interrupt: arms at HIGH_LEVEL. */
+static PVOID signal_ext, signal_handle;
+static probe signal_probe;
+static volatile sig_atomic_t signal_status = -1;
+
+static void arm_from_signal(int signo)
+{
+    (void)signo;
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    signal_status = (sig_atomic_t)(StorPortRequestTimer(signal_ext, signal_handle, probe_callback,
+                                                        &signal_probe, 800, 0) ==
+                                   STOR_STATUS_SUCCESS);
+    stortimer_irql_lower(old);
+}
+
+TEST_BOTH(s5_7_log_records_an_arm_made_in_a_signal_handler)
+{
+    start_log();
+    signal_ext = fx_adapter(fx, 0);
+    signal_handle = new_timer(signal_ext);
+    probe_init(&signal_probe, fx, signal_ext);
+    struct sigaction action = {.sa_handler = arm_from_signal};
+    sigemptyset(&action.sa_mask);
+    CHECK(sigaction(SIGUSR1, &action, NULL) == 0);
+    ULONGLONG called = fx_now(fx);
+    CHECK(raise(SIGUSR1) == 0);
+    CHECK_EQ(signal_status, 1);
+    CHECK(fx_pass_until_fired(fx, 800, &signal_probe.fired, 1));
+    size_t n = read_log();
+    int armed = find(n, 0, STORTIMER_EVENT_ARMED), fired = find(n, 0, STORTIMER_EVENT_FIRED);
+    CHECK(armed >= 0 && fired > armed);
+    CHECK_EQ(events[armed].irql, HIGH_LEVEL);
+    CHECK(events[armed].handle == signal_handle);
+    check_fired_at(fx, events[fired].time, called, 800);
 }
 
 /* ---- the log itself ---- */
