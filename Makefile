@@ -6,13 +6,15 @@ CONFIGURE = $(CMAKE) -S . -DCMAKE_BUILD_TYPE=RelWithDebInfo
 RUN_CTEST = tools/run-ctest
 
 # `make test` runs every pass below, each one also usable alone:
-#   test-unit      today's build (gcc), every test; then a Release build
+#   test-unit      today's build (gcc), every test; then a Release build and
+#                  an install checked by building a consumer against it
 #   test-asan      clang -fsanitize=address,undefined, every test
 #   test-tsan      clang -fsanitize=thread, the tests labelled `concurrency`
 #   test-valgrind  the gcc build again, every test under valgrind memcheck
+#   test-lint      `make lint`: clang-tidy and cppcheck find nothing in src/
 # The sanitizer and valgrind builds live in $(BUILD)/asan, $(BUILD)/tsan and
 # $(BUILD)/valgrind. Missing tools are installed by tools/need-packages.
-TEST_PASSES = unit asan tsan valgrind
+TEST_PASSES = unit asan tsan valgrind lint
 
 # clang, its runtimes (libclang-rt-14-dev: sanitizers and libFuzzer), and
 # llvm-symbolizer (llvm-14), which puts file:line into sanitizer reports.
@@ -37,7 +39,7 @@ TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=
 # committed corpus, for FUZZ_SECONDS; what it finds goes to $(BUILD)/asan/fuzz/corpus.
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build demo demo-virtual test test-unit test-asan test-tsan test-valgrind fuzz bench clean
+.PHONY: all build demo demo-virtual test test-unit test-asan test-tsan test-valgrind test-lint lint fuzz bench install clean
 # One pass at a time: each already builds and tests with -j $(JOBS), and the
 # real-clock tests want the cores they were promised.
 .NOTPARALLEL:
@@ -70,11 +72,16 @@ test:
 	[ -z "$$failed" ]
 
 # The unit pass also builds the library and demo as `make bench` does
-# (Release, -O3), where gcc's warnings differ: -Werror holds there too.
+# (Release, -O3), where gcc's warnings differ: -Werror holds there too; and
+# installs into a temporary prefix and builds a consumer against that
+# (tools/check-install), and checks that every routine of both headers has
+# a manual page that renders without a warning (tools/check-man-pages).
 test-unit: build
 	$(RUN_CTEST) unit "gcc, every test" $(BUILD) -j $(JOBS)
 	$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
 	$(CMAKE) --build $(BUILD)/release -j $(JOBS) --target stortimer_static stortimer_shared stortimer-demo
+	tools/check-install $(BUILD)
+	tools/check-man-pages
 
 test-asan:
 	$(NEED_CLANG)
@@ -111,6 +118,22 @@ test-valgrind:
 	VALGRIND_MEMCHECK_ONLY="$(VALGRIND_MEMCHECK_ONLY)" \
 	  $(RUN_CTEST) valgrind "valgrind memcheck, gcc build, every test" $(BUILD)/valgrind -j $(JOBS)
 
+# `make lint`: clang-tidy (checks in .clang-tidy) and cppcheck on the
+# library's sources; any finding fails. A finding kept on purpose carries an
+# inline NOLINT or cppcheck-suppress comment saying why.
+NEED_LINT = tools/need-packages clang-tidy=clang-tidy cppcheck=cppcheck
+CPPCHECK = cppcheck --enable=warning,style,performance,portability --std=c11 \
+  --inline-suppr --error-exitcode=1 --quiet -I include -I src
+
+lint:
+	$(NEED_LINT)
+	$(CONFIGURE) -B $(BUILD)/lint -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DBUILD_TESTING=OFF > /dev/null
+	clang-tidy -p $(BUILD)/lint --quiet src/*.c
+	$(CPPCHECK) src/*.c
+	@echo "lint: clang-tidy and cppcheck found nothing in src/"
+
+test-lint: lint
+
 fuzz:
 	$(NEED_CLANG)
 	$(CONFIGURE) -B $(BUILD)/asan -DCMAKE_C_COMPILER=clang -DSTORTIMER_SANITIZE=address,undefined
@@ -132,6 +155,12 @@ bench:
 	$(CMAKE) -S . -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release -DSTORTIMER_BENCH=ON -DBUILD_TESTING=OFF
 	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target stortimer-bench
 	$(BUILD)/bench/bench/stortimer-bench --out $(BUILD)/bench/results $(BENCH_ARGS)
+
+# `make install PREFIX=/opt/stortimer` (default /usr/local; DESTDIR is
+# honoured): libraries, headers, stortimer.pc, the CMake package, man pages.
+PREFIX ?= /usr/local
+install: build
+	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD)

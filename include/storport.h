@@ -57,7 +57,11 @@ typedef uint8_t KIRQL, *PKIRQL;
 #define UNREFERENCED_PARAMETER(P) ((void)(P))
 #endif
 #ifndef STORPORT_API
+#if defined(__GNUC__) /* exported by the shared library; the rest is hidden */
+#define STORPORT_API __attribute__((visibility("default")))
+#else
 #define STORPORT_API
+#endif
 #endif
 
 #ifndef _In_

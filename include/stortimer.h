@@ -12,9 +12,39 @@
 
 #include <stdio.h>
 
+/* What the shared library exports; everything else in it is hidden. */
+#ifndef STORTIMER_API
+#if defined(__GNUC__)
+#define STORTIMER_API __attribute__((visibility("default")))
+#else
+#define STORTIMER_API
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- Version (semantic versioning: README, CHANGELOG.md) ---- */
+
+/* The version of these headers. Before 1.0.0, a minor version may change
+ * the API or ABI; from 1.0.0 on, only a major version does. */
+#define STORTIMER_VERSION_MAJOR 0
+#define STORTIMER_VERSION_MINOR 1
+#define STORTIMER_VERSION_PATCH 0
+#define STORTIMER_VERSION_STRING "0.1.0"
+/* major * 10000 + minor * 100 + patch, for #if comparisons. */
+#define STORTIMER_VERSION_NUMBER                                               \
+    (STORTIMER_VERSION_MAJOR * 10000 + STORTIMER_VERSION_MINOR * 100 +           \
+     STORTIMER_VERSION_PATCH)
+
+/* The version of the library linked at run time, "0.1.0": may differ from
+ * STORTIMER_VERSION_STRING when a program runs against a newer shared
+ * library. */
+STORTIMER_API const char *stortimer_version(void);
+
+/* The same as a number, as STORTIMER_VERSION_NUMBER computes it. */
+STORTIMER_API unsigned stortimer_version_number(void);
 
 /* ---- Clocks (SPEC S11) ---- */
 
@@ -26,16 +56,16 @@ extern "C" {
 typedef struct stortimer_clock stortimer_clock;
 
 /* Creates a virtual clock reading 0 us. Returns NULL when memory is short. */
-stortimer_clock *stortimer_clock_virtual_create(void);
+STORTIMER_API stortimer_clock *stortimer_clock_virtual_create(void);
 
 /*
  * Destroys a virtual clock. Every adapter on it must have been removed first;
  * otherwise the call is reported and the clock is left alone. NULL is a no-op.
  */
-void stortimer_clock_destroy(stortimer_clock *clock);
+STORTIMER_API void stortimer_clock_destroy(stortimer_clock *clock);
 
 /* Reads a clock in microseconds; NULL reads the real monotonic clock. */
-ULONGLONG stortimer_clock_now(const stortimer_clock *clock);
+STORTIMER_API ULONGLONG stortimer_clock_now(const stortimer_clock *clock);
 
 /*
  * Moves a virtual clock forward by `microseconds`, running every callback
@@ -44,16 +74,16 @@ ULONGLONG stortimer_clock_now(const stortimer_clock *clock);
  * that callback's fire time. Reported and ignored for the real clock and when
  * called from any timer callback (of any clock). Callbacks of an adapter
  * whose StartIo lock the calling thread holds (or another thread advancing
- * the same clock holds) cannot run; they run late, at a later advance.
- * A host may advance while holding an adapter's locks, to let time pass
- * while they are held: that adapter's callbacks then wait. A callback's StallExecution may move the clock past the
+ * the same clock holds) cannot run; they run late, at a later advance: a
+ * host may advance while holding an adapter's locks, to let time pass while
+ * they are held. A callback's StallExecution may move the clock past the
  * target: the callbacks due by the clock's reading once those due by the
  * target have run still run before the advance returns (late, SPEC S9);
  * stalls made by those do not extend the advance further. At the clock's
  * last microsecond (2^64 - 1), where every arm is due at once, an arm made
  * by a callback waits for the next advance.
  */
-void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds);
+STORTIMER_API void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds);
 
 /*
  * Binds the calling thread to a virtual clock (NULL: to the real clock), so
@@ -61,7 +91,7 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds);
  * adapters on a virtual clock are bound to it while they run. Returns the
  * previous binding.
  */
-stortimer_clock *stortimer_thread_bind_clock(stortimer_clock *clock);
+STORTIMER_API stortimer_clock *stortimer_thread_bind_clock(stortimer_clock *clock);
 
 /* ---- Driving virtual time (a test harness's view, SPEC S11) ---- */
 
@@ -76,7 +106,7 @@ stortimer_clock *stortimer_thread_bind_clock(stortimer_clock *clock);
  * cannot run until it is released. However far ahead it looks, it costs
  * later arms nothing.
  */
-BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time);
+STORTIMER_API BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time);
 
 /*
  * Moves a virtual clock forward to the absolute time `time`, running every
@@ -84,7 +114,7 @@ BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time);
  * before the clock's reading changes nothing. Same restrictions as
  * stortimer_clock_advance (not from a callback, not the real clock).
  */
-void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time);
+STORTIMER_API void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time);
 
 /*
  * Moves a virtual clock to its next fire time (stortimer_clock_next_fire)
@@ -92,7 +122,7 @@ void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time);
  * do not run). Returns FALSE, doing nothing, when next_fire finds nothing,
  * or in the cases stortimer_clock_advance refuses (reported).
  */
-BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock);
+STORTIMER_API BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock);
 
 /*
  * Runs a virtual clock from fire time to fire time until no timer on it is
@@ -109,7 +139,7 @@ BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock);
  *     (they could not run; the clock then reads the limit).
  * Callbacks that stall are handled as in stortimer_clock_advance.
  */
-ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us);
+STORTIMER_API ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us);
 
 /*
  * Calls a miniport's interrupt routine the way Storport calls HwStorInterrupt:
@@ -121,13 +151,14 @@ ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us)
  * INVALID_DEVICE_STATE when the thread already holds that lock or runs above
  * the device level (it would deadlock, or bugcheck, on Windows).
  */
-ULONG stortimer_adapter_interrupt(PVOID hw_device_extension, PHW_INTERRUPT interrupt_routine,
-                                  BOOLEAN *claimed);
+STORTIMER_API ULONG stortimer_adapter_interrupt(PVOID hw_device_extension,
+                                                PHW_INTERRUPT interrupt_routine,
+                                                BOOLEAN *claimed);
 
 /* ---- IRQL, per thread (SPEC S5.7, S8, S9) ---- */
 
 /* The calling thread's emulated IRQL: PASSIVE_LEVEL on a new thread. */
-KIRQL stortimer_irql_current(void);
+STORTIMER_API KIRQL stortimer_irql_current(void);
 
 /*
  * Raises the calling thread's IRQL to new_irql and returns the old one.
@@ -136,14 +167,14 @@ KIRQL stortimer_irql_current(void);
  * DISPATCH_LEVEL (above it, we may be in a signal handler, where reporting
  * is not safe). Async-signal-safe.
  */
-KIRQL stortimer_irql_raise(KIRQL new_irql);
+STORTIMER_API KIRQL stortimer_irql_raise(KIRQL new_irql);
 
 /*
  * Lowers the calling thread's IRQL back to old_irql (the value raise
  * returned). Lowering to a higher level is ignored, and reported under the
  * same rule as above. Async-signal-safe.
  */
-void stortimer_irql_lower(KIRQL old_irql);
+STORTIMER_API void stortimer_irql_lower(KIRQL old_irql);
 
 /* ---- Adapters (SPEC S3) ---- */
 
@@ -161,8 +192,8 @@ typedef struct stortimer_adapter_config {
  * an extension_size beyond 4 GiB - 1 (the WDK's ULONG limit), or the
  * dispatcher thread of a real-clock adapter could not be started).
  */
-ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
-                               PVOID *hw_device_extension);
+STORTIMER_API ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
+                                             PVOID *hw_device_extension);
 
 /*
  * Removes an adapter: cancels its pending timers, waits for a running
@@ -172,7 +203,7 @@ ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
  * INVALID_DEVICE_STATE when called from one of the adapter's own callbacks or
  * by a thread that holds one of its locks (waiting would deadlock).
  */
-ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers);
+STORTIMER_API ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers);
 
 /* ---- Statistics (per adapter and for the process) ---- */
 
@@ -224,14 +255,14 @@ typedef struct stortimer_stats {
  * read one by one while timers may run: a reading taken while calls are in
  * flight may be off by those calls.
  */
-ULONG stortimer_stats_read(PVOID hw_device_extension, stortimer_stats *stats);
+STORTIMER_API ULONG stortimer_stats_read(PVOID hw_device_extension, stortimer_stats *stats);
 
 /*
  * Writes statistics readably to `out` (NULL: stdout): one adapter's, or with
  * NULL the process totals followed by every live adapter's. Returns SUCCESS,
  * INVALID_PARAMETER (unknown extension) or UNSUCCESSFUL (a write failed).
  */
-ULONG stortimer_stats_print(PVOID hw_device_extension, FILE *out);
+STORTIMER_API ULONG stortimer_stats_print(PVOID hw_device_extension, FILE *out);
 
 /* ---- Event log (off by default) ---- */
 
@@ -300,24 +331,24 @@ typedef struct stortimer_event {
  * INSUFFICIENT_RESOURCES (no memory; recording stays off) or
  * INVALID_DEVICE_STATE (from a timer callback or above DISPATCH_LEVEL).
  */
-ULONG stortimer_log_start(size_t capacity);
+STORTIMER_API ULONG stortimer_log_start(size_t capacity);
 
 /* Stops recording; what was recorded stays readable. */
-void stortimer_log_stop(void);
+STORTIMER_API void stortimer_log_stop(void);
 
 /*
  * Copies up to `max` recorded events, starting with event number `first`,
  * into `events`, and returns how many it copied. Safe while recording goes
  * on (an event still being written ends the copy).
  */
-size_t stortimer_log_read(stortimer_event *events, size_t first, size_t max);
+STORTIMER_API size_t stortimer_log_read(stortimer_event *events, size_t first, size_t max);
 
 /* How many events are recorded, and how many did not fit. */
-size_t stortimer_log_count(void);
-ULONGLONG stortimer_log_dropped(void);
+STORTIMER_API size_t stortimer_log_count(void);
+STORTIMER_API ULONGLONG stortimer_log_dropped(void);
 
 /* The event type's name ("fired"), or "unknown". */
-const char *stortimer_event_name(stortimer_event_type type);
+STORTIMER_API const char *stortimer_event_name(stortimer_event_type type);
 
 /*
  * Names a timer (a handle of an adapter), or with a NULL handle the adapter
@@ -325,7 +356,8 @@ const char *stortimer_event_name(stortimer_event_type type);
  * kept. Returns SUCCESS, INVALID_PARAMETER (unknown extension or handle,
  * NULL name) or INSUFFICIENT_RESOURCES.
  */
-ULONG stortimer_log_name(PVOID hw_device_extension, PVOID timer_handle, const char *name);
+STORTIMER_API ULONG stortimer_log_name(PVOID hw_device_extension, PVOID timer_handle,
+                                       const char *name);
 
 /* ---- Trace export (Chrome trace-event JSON: Perfetto, chrome://tracing) ---- */
 
@@ -342,7 +374,7 @@ ULONG stortimer_log_name(PVOID hw_device_extension, PVOID timer_handle, const ch
  * capacity, default 1,048,576) and the trace is written to that path when
  * the program exits through exit() or a return from main.
  */
-ULONG stortimer_trace_write(const char *path);
+STORTIMER_API ULONG stortimer_trace_write(const char *path);
 
 /* ---- Reports ---- */
 
@@ -352,10 +384,10 @@ ULONG stortimer_trace_write(const char *path);
  * restores the default, which writes "stortimer: <text>" to stderr.
  */
 typedef void stortimer_report_fn(const char *message, void *context);
-void stortimer_set_report_handler(stortimer_report_fn *handler, void *context);
+STORTIMER_API void stortimer_set_report_handler(stortimer_report_fn *handler, void *context);
 
 /* Text name of a STOR_STATUS_* value ("STOR_STATUS_BUSY"), or "unknown". */
-const char *stortimer_status_name(ULONG status);
+STORTIMER_API const char *stortimer_status_name(ULONG status);
 
 #ifdef __cplusplus
 }

@@ -298,7 +298,7 @@ ST_LOG_PATH static void log_call(st_adapter *a, stortimer_event_type type,
 {
     st_log_record(a, &(stortimer_event){
         .type = type, .extension = call->extension,
-        .handle = call->issued ? (PVOID)(uintptr_t)st_registry_handle_of(call->issued) : NULL,
+        .handle = call->issued ? st_handle_pointer(st_registry_handle_of(call->issued)) : NULL,
         .legacy = !call->issued, .callback = call->callback,
         .legacy_callback = call->legacy_callback, .context = call->context,
         .due = call->due, .fire_time = call->at,
@@ -318,7 +318,7 @@ static void run_callback(st_adapter *a, st_timer *t, const st_call *call)
         log_call(a, STORTIMER_EVENT_FIRED, call);
     if (call->legacy_callback)
         call->legacy_callback(call->extension);
-    else
+    else if (call->callback) /* always: StorPortRequestTimer refuses NULL */
         call->callback(call->extension, call->context);
     if (st_logging())
         log_call(a, STORTIMER_EVENT_RETURNED, call);

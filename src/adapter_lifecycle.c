@@ -104,7 +104,7 @@ static void count_removal_cancel(const st_removal *r, st_timer *t)
             .type = STORTIMER_EVENT_CANCELLED, .status = STORTIMER_CANCEL_BY_REMOVAL,
             .extension = r->extension, .legacy = legacy,
             .handle = legacy ? NULL
-                             : (PVOID)(uintptr_t)st_registry_handle_of(atomic_load(&t->issued)),
+                             : st_handle_pointer(st_registry_handle_of(atomic_load(&t->issued))),
         });
 }
 

@@ -57,7 +57,7 @@ static bool fails(st_fault_kind kind)
     return true;
 }
 
-static void count_live(void *ptr, int64_t delta)
+static void count_live(const void *ptr, int64_t delta)
 {
     if (ptr)
         atomic_fetch_add(&live_allocations, delta);

@@ -205,7 +205,7 @@ static void wait_for_startio(st_adapter *a, bool holding_startio_locks)
 }
 
 /* Whether this thread may advance `clock`; reports why not. */
-static bool may_advance(stortimer_clock *clock, const char *who)
+static bool may_advance(const stortimer_clock *clock, const char *who)
 {
     if (!clock) {
         st_report("%s: the real clock cannot be advanced", who);

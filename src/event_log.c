@@ -215,7 +215,7 @@ const char *st_log_name_of(uint64_t adapter_id, const void *handle)
 }
 
 /* Whether `handle` is a live timer of adapter `a` (adapter lock held). */
-static bool is_timer_of(st_adapter *a, const void *handle)
+static bool is_timer_of(const st_adapter *a, const void *handle)
 {
     uint64_t plain;
     st_timer *t = st_registry_timer_at((uint64_t)(uintptr_t)handle, &plain);

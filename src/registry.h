@@ -72,6 +72,13 @@ st_timer *st_registry_timer_at(uint64_t handle, uint64_t *plain);
 /* The handle value a slot's `issued` value stands for (ST_LIVE ignored). */
 uint64_t st_registry_handle_of(uint64_t issued);
 
+/* A handle value as the PVOID the caller holds: an opaque value, never a
+ * pointer to anything, and never dereferenced (SPEC S4, S12). */
+static inline PVOID st_handle_pointer(uint64_t handle)
+{
+    return (PVOID)(uintptr_t)handle; // NOLINT(performance-no-int-to-ptr): opaque by design
+}
+
 /*
  * Whether `handle` was issued to adapter `a` and freed since. Exact for the
  * adapter's whole life: a slot's generations are issued one after another

@@ -38,10 +38,10 @@ static inline bool list_empty(const stw *w, stw_id head)
 static inline void link_before(stw *w, stw_id at, stw_id id)
 {
     stw_link *after = link_of(w, at), *l = link_of(w, id);
-    stw_id before = after->prev;
-    l->prev = before;
+    stw_id previous = after->prev;
+    l->prev = previous;
     l->next = at;
-    link_of(w, before)->next = id;
+    link_of(w, previous)->next = id;
     after->prev = id;
 }
 

@@ -45,8 +45,9 @@
 typedef uint32_t stw_id;
 #define STW_NONE UINT32_MAX
 #define STW_HEAD_BASE 0xffff0000u
-#define STW_HEADS (STW_LEVELS * STW_SLOTS + 1) /* every slot, and the ready list */
-#define STW_READY_HEAD (STW_LEVELS * STW_SLOTS)
+/* Every slot, and the ready list (constants, not macro products: used as
+ * array indices, where a product of macros reads as an overflow risk). */
+enum { STW_READY_HEAD = STW_LEVELS * STW_SLOTS, STW_HEADS = STW_READY_HEAD + 1 };
 
 /* A link of a circular list; a list's head is a link too. */
 typedef struct stw_link {
