@@ -1,5 +1,6 @@
 # What `cmake --install` (and `make install PREFIX=...`) puts where:
-#   lib/libstortimer.so.<version> (SONAME libstortimer.so.<major>), the
+#   lib/libstortimer.so.<version> (SONAME libstortimer.so.<major>, or
+#   .so.0.<minor> before 1.0.0), the
 #   libstortimer.so link, lib/libstortimer.a; include/storport.h and
 #   stortimer.h; lib/pkgconfig/stortimer.pc; lib/cmake/stortimer/ (the
 #   package: find_package(stortimer) gives stortimer::stortimer, the shared
@@ -37,8 +38,13 @@ foreach(dir LIBDIR INCLUDEDIR)
     set(STORTIMER_PC_${dir} "\${prefix}/${CMAKE_INSTALL_${dir}}")
   endif()
 endforeach()
-file(RELATIVE_PATH STORTIMER_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
-string(REGEX REPLACE "/$" "" STORTIMER_PC_TO_PREFIX "${STORTIMER_PC_TO_PREFIX}")
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  set(STORTIMER_PC_PREFIX "${CMAKE_INSTALL_PREFIX}") # fixed places: not relocatable
+else()
+  file(RELATIVE_PATH STORTIMER_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  string(REGEX REPLACE "/$" "" STORTIMER_PC_TO_PREFIX "${STORTIMER_PC_TO_PREFIX}")
+  set(STORTIMER_PC_PREFIX "\${pcfiledir}/${STORTIMER_PC_TO_PREFIX}")
+endif()
 configure_file(cmake/stortimer.pc.in ${CMAKE_CURRENT_BINARY_DIR}/stortimer.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/stortimer.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
