@@ -32,6 +32,16 @@ static void start_log(void)
     CHECK_STATUS(stortimer_log_start(EVENTS_MAX), STOR_STATUS_SUCCESS);
 }
 
+/* The common start: the log on, an adapter on the virtual clock, one of
+ * its timers, and a probe for its callback. */
+static void logged_timer(PVOID *ext, PVOID *handle, probe *p)
+{
+    start_log();
+    *ext = virtual_adapter(0);
+    *handle = new_timer(*ext);
+    probe_init(p, virtual_fixture(), *ext);
+}
+
 TEST(log_is_off_by_default)
 {
     PVOID ext = virtual_adapter(0);
@@ -47,11 +57,9 @@ TEST(log_is_off_by_default)
 TEST(s5_log_records_an_arm_and_its_callback_with_exact_times)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
-    start_log();
-    PVOID ext = virtual_adapter(0);
-    PVOID handle = new_timer(ext);
+    PVOID ext, handle;
     probe p;
-    probe_init(&p, virtual_fixture(), ext);
+    logged_timer(&ext, &handle, &p);
     stortimer_clock_advance(clock, 1000);
     arm(ext, handle, probe_callback, &p, 5000, 0);
     stortimer_clock_advance(clock, 10000);
@@ -115,11 +123,9 @@ TEST(s5_2_log_records_a_window_below_32_us_as_none)
 
 TEST(s5_3_log_records_busy)
 {
-    start_log();
-    PVOID ext = virtual_adapter(0);
-    PVOID handle = new_timer(ext);
+    PVOID ext, handle;
     probe p;
-    probe_init(&p, virtual_fixture(), ext);
+    logged_timer(&ext, &handle, &p);
     arm(ext, handle, probe_callback, &p, 1000, 0);
     CHECK_STATUS(StorPortRequestTimer(ext, handle, probe_callback, &p, 2000, 0),
                  STOR_STATUS_BUSY);
@@ -133,11 +139,9 @@ TEST(s5_3_log_records_busy)
 TEST(s5_5_log_records_a_cancel_with_the_times_it_cancelled)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
-    start_log();
-    PVOID ext = virtual_adapter(0);
-    PVOID handle = new_timer(ext);
+    PVOID ext, handle;
     probe p;
-    probe_init(&p, virtual_fixture(), ext);
+    logged_timer(&ext, &handle, &p);
     arm(ext, handle, probe_callback, &p, 5000, 0);
     stortimer_clock_advance(clock, 2000);
     CHECK_STATUS(StorPortRequestTimer(ext, handle, probe_callback, &p, 0, 0),
@@ -165,11 +169,9 @@ static VOID other_callback(PVOID ext, PVOID context)
 
 TEST(s12_log_of_a_cancel_names_the_arm_it_cancelled_not_the_cancels_callback)
 {
-    start_log();
-    PVOID ext = virtual_adapter(0);
-    PVOID handle = new_timer(ext);
+    PVOID ext, handle;
     probe p;
-    probe_init(&p, virtual_fixture(), ext);
+    logged_timer(&ext, &handle, &p);
     arm(ext, handle, probe_callback, &p, 5000, 0);
     int other_context;
     CHECK_STATUS(StorPortRequestTimer(ext, handle, other_callback, &other_context, 0, 0),
@@ -182,11 +184,9 @@ TEST(s12_log_of_a_cancel_names_the_arm_it_cancelled_not_the_cancels_callback)
 
 TEST(s6_log_records_a_free_and_the_arm_it_cancelled)
 {
-    start_log();
-    PVOID ext = virtual_adapter(0);
-    PVOID handle = new_timer(ext);
+    PVOID ext, handle;
     probe p;
-    probe_init(&p, virtual_fixture(), ext);
+    logged_timer(&ext, &handle, &p);
     arm(ext, handle, probe_callback, &p, 5000, 0);
     CHECK_STATUS(StorPortFreeTimer(ext, handle), STOR_STATUS_SUCCESS);
     CHECK_STATUS(StorPortFreeTimer(ext, handle), STOR_STATUS_UNSUCCESSFUL);
@@ -248,11 +248,9 @@ TEST(s7_log_records_legacy_misuse_as_rejected)
 
 TEST(s3_log_records_removal_and_what_it_cancelled)
 {
-    start_log();
-    PVOID ext = virtual_adapter(0);
-    PVOID handle = new_timer(ext);
+    PVOID ext, handle;
     probe p;
-    probe_init(&p, virtual_fixture(), ext);
+    logged_timer(&ext, &handle, &p);
     arm(ext, handle, probe_callback, &p, 5000, 0);
     StorPortNotification(RequestTimerCall, ext, legacy_tick, (ULONG)3000);
     stortimer_clock_advance(virtual_fixture()->clock, 1000);
@@ -315,11 +313,9 @@ TEST(s4_log_records_initialize_failures)
 
 TEST(s5_7_log_records_an_arm_above_dispatch_with_its_irql)
 {
-    start_log();
-    PVOID ext = virtual_adapter(0);
-    PVOID handle = new_timer(ext);
+    PVOID ext, handle;
     probe p;
-    probe_init(&p, virtual_fixture(), ext);
+    logged_timer(&ext, &handle, &p);
     KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
     ULONG status = StorPortRequestTimer(ext, handle, probe_callback, &p, 700, 0);
     stortimer_irql_lower(old);
