@@ -11,7 +11,8 @@ RUN_CTEST = tools/run-ctest
 #   test-asan      clang -fsanitize=address,undefined, every test
 #   test-tsan      clang -fsanitize=thread, the tests labelled `concurrency`
 #   test-valgrind  the gcc build again, every test under valgrind memcheck
-#   test-lint      `make lint`: clang-tidy and cppcheck find nothing in src/
+#   test-lint      `make lint`: clang-tidy and cppcheck find nothing in src/;
+#                  every test and comment cites a clause SPEC defines
 # The sanitizer and valgrind builds live in $(BUILD)/asan, $(BUILD)/tsan and
 # $(BUILD)/valgrind. Missing tools are installed by tools/need-packages.
 TEST_PASSES = unit asan tsan valgrind lint
@@ -98,7 +99,7 @@ test-tsan:
 # Real-clock timing checks that valgrind's slowdown (cold code runs many times
 # slower, threads take turns) breaks; for these programs only memcheck's
 # findings count under valgrind (tools/valgrind-memcheck):
-#  - test_dispatcher: dispatcher_wakes_about_once_per_fire_time[real] wants
+#  - test_dispatcher: s5_4_2_dispatcher_wakes_about_once_per_fire_time[real] wants
 #    the dispatcher asleep at least once before a 30 ms timer is due; a new
 #    adapter's dispatcher thread can first run later than that (0 wake-ups).
 #  - test_stress: time-bounded; it ran clean in 24 valgrind runs once its
@@ -120,7 +121,9 @@ test-valgrind:
 
 # `make lint`: clang-tidy (checks in .clang-tidy) and cppcheck on the
 # library's sources; any finding fails. A finding kept on purpose carries an
-# inline NOLINT or cppcheck-suppress comment saying why.
+# inline NOLINT or cppcheck-suppress comment saying why. Then
+# tools/check-spec-ids: every test is named for a clause of docs/SPEC.md and
+# no comment cites one it does not define.
 NEED_LINT = tools/need-packages clang-tidy=clang-tidy cppcheck=cppcheck
 CPPCHECK = cppcheck --enable=warning,style,performance,portability --std=c11 \
   --inline-suppr --error-exitcode=1 --quiet -I include -I src
@@ -133,6 +136,7 @@ lint:
 	  { cat $(BUILD)/lint/clang-tidy.stderr; exit 1; }
 	$(CPPCHECK) src/*.c
 	@echo "lint: clang-tidy and cppcheck found nothing in src/"
+	tools/check-spec-ids
 
 test-lint: lint
 

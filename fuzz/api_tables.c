@@ -20,7 +20,7 @@ static uint64_t issued[ISSUED_MAX];
 static size_t issued_count, issued_taken;
 static report_sink *sink;
 
-/* Records an extension or a handle; a handle must be new (S4), while an
+/* Records an extension or a handle; a handle must be new (S4.7), while an
  * extension's memory may be reused once its adapter is removed. */
 static void issue(uint64_t value, bool handle)
 {
@@ -30,7 +30,7 @@ static void issue(uint64_t value, bool handle)
     }
     for (size_t i = 0; handle && i < issued_count; i++) {
         if (issued[i] == value) {
-            fprintf(stderr, "fuzz: the library issued %#llx twice (S4: never re-issued)\n",
+            fprintf(stderr, "fuzz: the library issued %#llx twice (S4.7: never re-issued)\n",
                     (unsigned long long)value);
             abort();
         }
@@ -127,7 +127,7 @@ const api library_api = {
 
 static void model_other_notification(PVOID extension)
 {
-    (void)extension; /* accepted and ignored (S7) */
+    (void)extension; /* accepted and ignored (S7.5) */
 }
 
 const api model_api = {

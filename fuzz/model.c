@@ -101,7 +101,7 @@ static int clock_index(const stortimer_clock *clock)
     return NOBODY;
 }
 
-/* The live adapter whose extension is exactly this pointer (S3). */
+/* The live adapter whose extension is exactly this pointer (S3.1). */
 static int find_adapter(const void *extension)
 {
     if (!extension)
@@ -255,7 +255,7 @@ void model_stall_execution(ULONG delay)
 }
 
 /* The next timer of clock c to fire: smallest (fire time, adapter, order).
- * S8 orders one adapter's timers by arm order; between adapters the library
+ * S8.4 orders one adapter's timers by arm order; between adapters the library
  * breaks ties by adapter creation, which is an adapter's index here. Adapters
  * whose StartIo lock this thread holds are passed over (their callbacks
  * need it); every other adapter of the clock is looked at, and drained. */
@@ -281,7 +281,7 @@ static int next_to_fire(int c, uint64_t end_of_time_order)
     return best;
 }
 
-/* Starts a callback as S8 says: DISPATCH_LEVEL, StartIo lock held, bound
+/* Starts a callback as S8.1 says: DISPATCH_LEVEL, StartIo lock held, bound
  * to the adapter's clock, which reads the fire time. */
 static void fire(int i)
 {
@@ -337,7 +337,7 @@ void model_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
     m_clock *k = &m.clocks[c];
     uint64_t target = add_saturating(k->now, microseconds);
     /* First what is due by the target; then, once, what callbacks' stalls
-     * made due past it, up to the clock's reading then (S9). */
+     * made due past it, up to the clock's reading then (S9.3). */
     uint64_t limit = target, end_of_time_order = 0;
     bool extended = false;
     for (;;) {

@@ -12,7 +12,7 @@
  * stortimer_clock * of the model is a model clock, never a library one.
  * Where the contract leaves a choice to the implementation, the model makes
  * the library's documented one, and says so:
- *   - a virtual clock fires a timer at its due time, windows or not (S11);
+ *   - a virtual clock fires a timer at its due time, windows or not (S11.4);
  *   - above DISPATCH_LEVEL an adapter queues at most MODEL_HANDOVER_CELLS
  *     hand-overs between two calls that drain them (S5.7);
  *   - statistics count what stortimer.h says they count.

@@ -3,7 +3,7 @@
  *
  * Values are drawn from classes that matter to timers: zero, tiny, the
  * 32 us TolerableDelay floor, milliseconds, seconds, and the top of the
- * 64-bit range where saturation (S5.3) is tested.
+ * 64-bit range where saturation (S5.4.3) is tested.
  */
 #include "program.h"
 

@@ -83,17 +83,17 @@ def acquire(slot, kind=0):
 
 
 SEEDS = {
-    # A 10 ms poll that re-arms itself from its callback (S5.6, S11).
+    # A 10 ms poll that re-arms itself from its callback (S5.6, S11.3).
     "periodic-poll": create(0) + init(0, 0) +
         request(0, 0, 10000, then=behaviour(act("REARM_SELF", value(10000), value(0),
                                                 bytes([1])))) + advance(100000),
     # BUSY while pending, then a cancel, then a new arm (S5.3, S5.5).
     "busy-cancel-rearm": create(0) + init(0, 0) + request(0, 0, 500) + request(0, 0, 700) +
         request(0, 0, 0) + request(0, 0, 900) + advance(1000),
-    # Equal due times fire in arm order, across two adapters (S8).
+    # Equal due times fire in arm order, across two adapters (S8.4).
     "ties-in-arm-order": create(0) + create(1) + init(0, 0) + init(1, 1) + init(2, 0) +
         request(1, 1, 1000) + request(0, 2, 1000) + request(0, 0, 1000) + advance(1000),
-    # A watchdog frees its own timer in its callback, then re-arming it fails (S6.1).
+    # A watchdog frees its own timer in its callback, then re-arming it fails (S6.4.1).
     "free-self": create(0) + init(0, 0) +
         request(0, 0, 1000000, then=behaviour(act("FREE_SELF"),
                                               act("REARM_SELF", value(5), value(0),
@@ -104,31 +104,31 @@ SEEDS = {
         request(0, 0, 100) * 256 + request(0, 0, 0) + request(0, 0, 100) +
         request(0, 1, 100) + op("POP") + advance(200) + raise_irql(5) +
         request(0, 1, 100) + op("POP") + advance(200),
-    # Holding the StartIo lock holds callbacks back; a free then drops one (S6.1, S9).
+    # Holding the StartIo lock holds callbacks back; a free then drops one (S8.1, S6.4.1).
     "startio-held": create(0) + init(0, 0) + init(1, 0) + request(0, 0, 100) +
         request(0, 1, 100) + acquire(0) + advance(500) + op("FREE") + ext(0) + handle(0) +
         op("POP") + advance(0),
     # 257 arms above DISPATCH_LEVEL, each cancelled: the 257th finds no cell.
     "handover-capacity": create(0) + init(0, 0) + raise_irql(5) +
         (request(0, 0, 1) + request(0, 0, 0)) * 257 + op("POP") + advance(10),
-    # A stall in a callback moves the clock; callbacks due meanwhile run late (S9).
+    # A stall in a callback moves the clock; callbacks due meanwhile run late (S9.3).
     "stall-in-callback": create(0) + init(0, 0) + init(1, 0) +
         request(0, 0, 100, then=behaviour(act("STALL", bytes([0]), value(5000)))) +
         request(0, 1, 200) + advance(300),
-    # Huge values saturate instead of wrapping (S5.3).
+    # Huge values saturate instead of wrapping (S5.4.3).
     "saturation": create(0) + init(0, 0) + init(1, 0) + request(0, 0, 2**64 - 1) +
         request(0, 1, 2**64 - 5, window=2**64 - 1) + advance(2**64 - 1),
-    # A callback removes another adapter, and cannot remove its own (S3, S8).
+    # A callback removes another adapter, and cannot remove its own (S3.4, S8.2).
     "remove-from-callback": create(0) + create(1) + init(0, 0) + init(1, 1) +
         request(1, 1, 50) +
         request(0, 0, 10, then=behaviour(act("REMOVE", ext(1)), act("REMOVE", ext(0)))) +
         advance(100),
-    # The legacy timer replaces, cancels and re-arms itself (S7).
+    # The legacy timer replaces, cancels and re-arms itself (S7.1, S7.2).
     "legacy": create(0) + op("LEGACY") + ext(0) + bytes([1]) + value(300) +
         behaviour(act("REARM_SELF", value(300), value(0), bytes([1]))) +
         op("LEGACY") + ext(0) + bytes([2]) + value(100) + nothing() + advance(1000) +
         op("LEGACY") + ext(0) + bytes([1]) + value(0) + nothing() + advance(1000),
-    # max_timers 1: the second initialize is refused until the first is freed (S3, S4).
+    # max_timers 1: the second initialize is refused until the first is freed (S3.3, S4.3).
     "max-timers": create(0, max_timers=1) + init(0, 0) + init(1, 0) + op("FREE") + ext(0) +
         handle(0) + init(1, 0) + op("FREE") + ext(0) + handle(0),
 }

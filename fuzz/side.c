@@ -90,7 +90,7 @@ PHW_TIMER_EX callback_sel(uint8_t sel)
 PHW_TIMER routine_sel(uint8_t sel)
 {
     switch (sel % 3) {
-    case 0: return NULL; /* S7: a NULL routine with a value > 0 changes nothing */
+    case 0: return NULL; /* S7.5: a NULL routine with a value > 0 changes nothing */
     case 1: return routine_a;
     default: return routine_b;
     }
@@ -142,7 +142,7 @@ void initialize(side *s, uint32_t what, void *extension, uint8_t slot, bool null
         record_value(VAL_SKIPPED, what);
         return;
     }
-    void *out = (void *)(uintptr_t)0x5a5a5a5a5a5a5a5au; /* S4: NULL on failure */
+    void *out = (void *)(uintptr_t)0x5a5a5a5a5a5a5a5au; /* S4.6: NULL on failure */
     count_call();
     ULONG status = record_status(what, s->api->initialize(extension, null_out ? NULL : &out));
     if (!null_out)

@@ -69,7 +69,7 @@ STORTIMER_API ULONGLONG stortimer_clock_now(const stortimer_clock *clock);
 
 /*
  * Moves a virtual clock forward by `microseconds`, running every callback
- * that falls due, in order (SPEC S8), on the calling thread, before it
+ * that falls due, in order (SPEC S8.4), on the calling thread, before it
  * returns. The clock steps through the fire times: inside a callback it reads
  * that callback's fire time. Reported and ignored for the real clock and when
  * called from any timer callback (of any clock). Callbacks of an adapter
@@ -78,7 +78,7 @@ STORTIMER_API ULONGLONG stortimer_clock_now(const stortimer_clock *clock);
  * host may advance while holding an adapter's locks, to let time pass while
  * they are held. A callback's StallExecution may move the clock past the
  * target: the callbacks due by the clock's reading once those due by the
- * target have run still run before the advance returns (late, SPEC S9);
+ * target have run still run before the advance returns (late, SPEC S9.3);
  * stalls made by those do not extend the advance further. At the clock's
  * last microsecond (2^64 - 1), where every arm is due at once, an arm made
  * by a callback waits for the next advance.
@@ -87,7 +87,7 @@ STORTIMER_API void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG mic
 
 /*
  * Binds the calling thread to a virtual clock (NULL: to the real clock), so
- * that StorPortStallExecution on it moves that clock (SPEC S9). Callbacks of
+ * that StorPortStallExecution on it moves that clock (SPEC S9.3). Callbacks of
  * adapters on a virtual clock are bound to it while they run. Returns the
  * previous binding.
  */
@@ -155,7 +155,7 @@ STORTIMER_API ULONG stortimer_adapter_interrupt(PVOID hw_device_extension,
                                                 PHW_INTERRUPT interrupt_routine,
                                                 BOOLEAN *claimed);
 
-/* ---- IRQL, per thread (SPEC S5.7, S8, S9) ---- */
+/* ---- IRQL, per thread (SPEC S5.7, S8.1, S9.1) ---- */
 
 /* The calling thread's emulated IRQL: PASSIVE_LEVEL on a new thread. */
 STORTIMER_API KIRQL stortimer_irql_current(void);
@@ -231,8 +231,8 @@ typedef struct stortimer_stats {
     ULONGLONG legacy_fired;       /* HwStorTimer calls */
     ULONGLONG handed_over;        /* arms accepted above DISPATCH_LEVEL */
     ULONGLONG rejected;           /* calls answered with an error status */
-    ULONGLONG notification_misuse;/* bad RequestTimerCall arguments (SPEC S7) */
-    ULONGLONG lock_misuse;        /* recursive or wrong-IRQL lock use (S8) */
+    ULONGLONG notification_misuse;/* bad RequestTimerCall arguments (SPEC S7.5) */
+    ULONGLONG lock_misuse;        /* recursive or wrong-IRQL lock use (S8.3) */
     ULONGLONG wakeups;            /* dispatcher wake-ups (real clock) */
     ULONGLONG lateness_max_us;    /* worst fire time past the due time */
     ULONGLONG lateness_total_us;  /* sum, for a mean over `fired` */
@@ -297,7 +297,7 @@ typedef enum stortimer_event_type {
 /* Why a pending arm was cancelled: the `status` of a CANCELLED event. */
 #define STORTIMER_CANCEL_BY_REQUEST 0u   /* TimerValue 0 (or RequestTimerCall 0) */
 #define STORTIMER_CANCEL_BY_FREE 1u      /* StorPortFreeTimer */
-#define STORTIMER_CANCEL_BY_REARM 2u     /* a legacy timer re-armed over it (S7) */
+#define STORTIMER_CANCEL_BY_REARM 2u     /* a legacy timer re-armed over it (S7.1) */
 #define STORTIMER_CANCEL_BY_REMOVAL 3u   /* stortimer_adapter_remove */
 
 typedef struct stortimer_event {
@@ -317,7 +317,7 @@ typedef struct stortimer_event {
     PVOID context;                /* CallbackContext */
     ULONGLONG due;                /* ARMED, FIRED, RETURNED: never before this */
     ULONGLONG fire_time;          /* ARMED, FIRED, RETURNED: chosen in the window */
-    ULONGLONG window;             /* ARMED: TolerableDelay as used (S5.2) */
+    ULONGLONG window;             /* ARMED: TolerableDelay as used (S5.4.2) */
     /* A CANCELLED event made by a cancel at or below DISPATCH_LEVEL carries
      * the cancelled arm's callback, context, due and fire time; otherwise
      * (above DISPATCH_LEVEL, or a free, a re-arm, a removal) due and

@@ -5,7 +5,7 @@
  * under the adapter lock, so that code holding the StartIo lock (a miniport
  * cancelling or freeing an I/O timer from its StartIo path) always sees the
  * callback either finished or not yet started, and a cancel or free made
- * there drops it (SPEC S6.1, S8).
+ * there drops it (SPEC S6.4.1, S8.1).
  */
 #include "adapter.h"
 

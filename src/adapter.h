@@ -101,8 +101,8 @@ typedef struct st_request {
     uint64_t issued;                 /* the live `issued` value; 0: legacy timer */
     uint64_t adapter_serial;
     uint64_t order;                  /* the arm word's order */
-    uint64_t due;                    /* never fire before this (S5.1) */
-    uint64_t at;                     /* fire time, inside the window (S5.2) */
+    uint64_t due;                    /* never fire before this (S5.4.1) */
+    uint64_t at;                     /* fire time, inside the window (S5.4.2) */
     uint64_t window;                 /* the window used (for the event log) */
     PHW_TIMER_EX callback;
     PHW_TIMER legacy_callback;
@@ -319,7 +319,7 @@ static inline stortimer_clock *st_adapter_clock(st_adapter *a)
     return atomic_load_explicit(&a->clock, memory_order_relaxed);
 }
 
-/* Saturating addition: a due time never wraps to an early one (S5.3). */
+/* Saturating addition: a due time never wraps to an early one (S5.4.3). */
 static inline uint64_t st_add_saturating(uint64_t a, uint64_t b)
 {
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;

@@ -42,7 +42,7 @@ void st_dispatcher_note_arm(st_adapter *a, uint64_t at);
 void st_dispatcher_kick(st_adapter *a);
 
 /*
- * The fire time of a timer due at `due` with a window of `window` us (S5.2):
+ * The fire time of a timer due at `due` with a window of `window` us (S5.4.2):
  * the roundest time in the usable part of the window (stw_fire_time), so
  * that timers whose windows overlap share it, and one wake-up serves them.
  * On either clock: a virtual clock fires there too (S11).

@@ -217,7 +217,7 @@ ST_LOG_PATH static void log_cancel(st_adapter *a, st_claim claim, const st_owner
         .handle = handle_of(owner->issued), .legacy = !owner->issued,
         .callback = r->callback, .legacy_callback = r->legacy_callback, .context = r->context,
     };
-    /* The arm cancelled, as queued (S12: the cancel's callback may differ). */
+    /* The arm cancelled, as queued (S12.1: the cancel's callback may differ). */
     if (claim == ST_CLAIM_DONE && locked && stw_queued(&t->node) && t->node.seq == order) {
         e.fire_time = t->node.at;
         e.due = t->node.at - st_get24(t->fire_after_due);
@@ -311,8 +311,8 @@ static ULONG request_timer(PVOID HwDeviceExtension, PVOID TimerHandle,
         return reject_unattributed(STOR_STATUS_INVALID_PARAMETER);
     st_owner owner = {.timer = t, .issued = issued, .adapter = a};
 
-    /* S5.2: windows under 32 us are no window, and a huge one is used only
-     * up to ST_WINDOW_MAX_US; S5.3: due times saturate, never wrap. */
+    /* S5.4.2: windows under 32 us are no window, and a huge one is used
+     * only up to ST_WINDOW_MAX_US; S5.4.3: due times saturate, never wrap. */
     st_request req = {
         .timer = t,
         .issued = owner.issued,
@@ -377,7 +377,7 @@ static ULONG free_timer(PVOID HwDeviceExtension, PVOID TimerHandle)
     a->timer_count--;
     ST_COUNT(a, timers_freed, 1);
 
-    /* S6.1: wait for a running callback, unless it is ours (it runs to its
+    /* S6.4.1: wait for a running callback, unless it is ours (it runs to its
      * end and the slot is reclaimed after). Holding the StartIo lock, none
      * can be running. */
     if (a->running == t && st_self.callback_timer == t) {

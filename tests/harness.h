@@ -2,7 +2,7 @@
  * harness.h - a small test runner: one behaviour per test function.
  *
  *   TEST(s4_1_init_above_dispatch_is_invalid_irql) { ... CHECK(...); }
- *   TEST_BOTH(s5_1_never_early) { ... fx ... }   runs on a virtual and a real clock
+ *   TEST_BOTH(s5_4_1_never_early) { ... fx ... }   runs on a virtual and a real clock
  *
  * A failed CHECK ends its test; the binary runs every test (or those whose
  * name contains argv[1]) and closes with "N passed, N failed".

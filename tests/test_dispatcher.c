@@ -10,7 +10,7 @@
 #include <sys/prctl.h>
 
 /* Real only: counts the dispatcher thread's wake-ups; a virtual clock has no dispatcher thread. */
-TEST_REAL(dispatcher_idle_adapter_never_wakes)
+TEST_REAL(s5_4_2_dispatcher_idle_adapter_never_wakes)
 {
     PVOID ext = fx_adapter(fx, 0);
     new_timer(ext);
@@ -19,7 +19,7 @@ TEST_REAL(dispatcher_idle_adapter_never_wakes)
 }
 
 /* Real only: counts the dispatcher thread's wake-ups; a virtual clock has no dispatcher thread. */
-TEST_REAL(dispatcher_armed_far_away_does_not_tick)
+TEST_REAL(s5_4_2_dispatcher_armed_far_away_does_not_tick)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p;
@@ -32,7 +32,7 @@ TEST_REAL(dispatcher_armed_far_away_does_not_tick)
 }
 
 /* Real only: counts the dispatcher thread's wake-ups; a virtual clock has no dispatcher thread. */
-TEST_REAL(dispatcher_wakes_about_once_per_fire_time)
+TEST_REAL(s5_4_2_dispatcher_wakes_about_once_per_fire_time)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p;
@@ -45,10 +45,10 @@ TEST_REAL(dispatcher_wakes_about_once_per_fire_time)
     CHECK(stats.wakeups >= 1 && stats.wakeups <= 3);
 }
 
-/* S5.2: ten timers armed 1 ms apart with 25 ms windows that overlap are
+/* S5.4.2: ten timers armed 1 ms apart with 25 ms windows that overlap are
  * served by one or two wake-ups, not ten. */
-/* Real only: counts dispatcher wake-ups (virtual: s11_overlapping_windows_share_fire_times). */
-TEST_REAL(dispatcher_overlapping_windows_share_wakeups)
+/* Real only: counts dispatcher wake-ups (virtual: s11_4_overlapping_windows_share_fire_times). */
+TEST_REAL(s5_4_2_dispatcher_overlapping_windows_share_wakeups)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p;
@@ -70,9 +70,9 @@ TEST_REAL(dispatcher_overlapping_windows_share_wakeups)
     CHECK_EQ(fx_remove(ext), 10);
 }
 
-/* S5.1, S8: a timer armed after a far later one fires at its own time. On
+/* S5.4.2, S8.4: a timer armed after a far later one fires at its own time. On
  * the real clock this cuts short the dispatcher's sleep. */
-TEST_BOTH(s5_an_earlier_timer_is_not_held_back_by_a_later_one)
+TEST_BOTH(s5_4_2_an_earlier_timer_is_not_held_back_by_a_later_one)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe late, early;
@@ -90,7 +90,7 @@ TEST_BOTH(s5_an_earlier_timer_is_not_held_back_by_a_later_one)
 }
 
 /* Real only: counts the dispatcher thread's wake-ups; a virtual clock has no dispatcher thread. */
-TEST_REAL(dispatcher_later_arms_do_not_wake_it)
+TEST_REAL(s5_4_2_dispatcher_later_arms_do_not_wake_it)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe first, later;
@@ -107,7 +107,7 @@ TEST_REAL(dispatcher_later_arms_do_not_wake_it)
 }
 
 /* Real only: the dispatcher alone takes the hand-over (both: s5_7_arm_above_dispatch_fires). */
-TEST_REAL(dispatcher_wakes_for_an_arm_above_dispatch)
+TEST_REAL(s5_7_dispatcher_wakes_for_an_arm_above_dispatch)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p;
@@ -124,7 +124,7 @@ TEST_REAL(dispatcher_wakes_for_an_arm_above_dispatch)
 /* ---- never early, to the nanosecond (white-box: src/clock.h) ---- */
 
 
-TEST(real_clock_rounds_call_times_up_and_fire_checks_down)
+TEST(s5_4_1_real_clock_rounds_call_times_up_and_fire_checks_down)
 {
     /* A call's time rounds up and "is it due" rounds down, so that
      * fire - call >= TimerValue holds in nanoseconds, not just microseconds. */
@@ -139,9 +139,9 @@ TEST(real_clock_rounds_call_times_up_and_fire_checks_down)
 }
 
 /* Real only: the dispatcher's planned wake-up (virtual: s5_4_3_huge_window_fires_not_before_*). */
-TEST_REAL(dispatcher_huge_window_does_not_postpone_for_ever)
+TEST_REAL(s5_4_3_dispatcher_huge_window_does_not_postpone_for_ever)
 {
-    /* S5.2 with S5.3: the window saturates, the callback still comes. */
+    /* S5.4.2 with S5.4.3: the window saturates, the callback still comes. */
     PVOID ext = fx_adapter(fx, 0);
     probe p;
     probe_init(&p, fx, ext);
@@ -153,9 +153,9 @@ TEST_REAL(dispatcher_huge_window_does_not_postpone_for_ever)
 
 /* ---- where in its window a timer fires (white-box: src/dispatcher.h) ---- */
 
-/* S5.2: inside the window, the end of a wide window kept free for the
+/* S5.4.2: inside the window, the end of a wide window kept free for the
  * operating system's wake-up delay. */
-TEST(fire_time_keeps_the_margin_at_the_end_of_a_wide_window)
+TEST(s5_4_2_fire_time_keeps_the_margin_at_the_end_of_a_wide_window)
 {
     for (uint64_t due = 1; due < 3000000; due += 9973) {
         uint64_t f = st_fire_time(due, 200000);
@@ -164,7 +164,7 @@ TEST(fire_time_keeps_the_margin_at_the_end_of_a_wide_window)
     }
 }
 
-TEST(fire_time_uses_half_of_a_narrow_window)
+TEST(s5_4_2_fire_time_uses_half_of_a_narrow_window)
 {
     for (uint64_t due = 1; due < 100000; due += 97) {
         uint64_t f = st_fire_time(due, 600);
@@ -172,7 +172,7 @@ TEST(fire_time_uses_half_of_a_narrow_window)
     }
 }
 
-TEST(fire_time_without_window_is_the_due_time)
+TEST(s5_4_2_fire_time_without_window_is_the_due_time)
 {
     CHECK_EQ(st_fire_time(5000, 0), 5000);
     uint64_t f = st_fire_time(123457, 1); /* half of 1 us keeps nothing */
@@ -181,7 +181,7 @@ TEST(fire_time_without_window_is_the_due_time)
 
 /* Coalescing: timers armed at different times whose windows overlap pick
  * one fire time, so one wake-up serves them all. */
-TEST(fire_time_is_shared_by_overlapping_windows)
+TEST(s5_4_2_fire_time_is_shared_by_overlapping_windows)
 {
     uint64_t shared = st_fire_time(100000, 100000);
     for (uint64_t due = 100000; due < 130000; due += 1000)
@@ -201,7 +201,7 @@ static VOID read_timer_slack(PVOID DeviceExtension, PVOID Context)
 }
 
 /* Real only: the dispatcher thread's kernel timer slack; a virtual clock has no such thread. */
-TEST_REAL(dispatcher_runs_with_one_nanosecond_timer_slack)
+TEST_REAL(s5_4_2_dispatcher_runs_with_one_nanosecond_timer_slack)
 {
     PVOID ext = fx_adapter(fx, 0);
     _Atomic int fired = 0;

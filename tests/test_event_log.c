@@ -42,7 +42,7 @@ static void logged_timer(PVOID *ext, PVOID *handle, probe *p)
     probe_init(p, virtual_fixture(), *ext);
 }
 
-TEST(log_is_off_by_default)
+TEST(s10_log_is_off_by_default)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -54,7 +54,7 @@ TEST(log_is_off_by_default)
     CHECK_EQ(stortimer_log_dropped(), 0);
 }
 
-TEST(s5_log_records_an_arm_and_its_callback_with_exact_times)
+TEST(s5_4_log_records_an_arm_and_its_callback_with_exact_times)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext, handle;
@@ -86,12 +86,12 @@ TEST(s5_log_records_an_arm_and_its_callback_with_exact_times)
     CHECK(armed->callback == probe_callback && armed->context == &p);
     CHECK_EQ(armed->irql, PASSIVE_LEVEL);
     CHECK_EQ(fired->time, 6000);
-    CHECK_EQ(fired->irql, DISPATCH_LEVEL); /* the callback's (S8) */
+    CHECK_EQ(fired->irql, DISPATCH_LEVEL); /* the callback's (S8.1) */
     CHECK(fired->callback == probe_callback && fired->context == &p);
     CHECK_EQ(events[4].time, 6000);
 }
 
-TEST(s5_2_log_records_the_window_and_the_fire_time_chosen_in_it)
+TEST(s5_4_2_log_records_the_window_and_the_fire_time_chosen_in_it)
 {
     start_log();
     PVOID ext = virtual_adapter(0);
@@ -109,7 +109,7 @@ TEST(s5_2_log_records_the_window_and_the_fire_time_chosen_in_it)
     CHECK_EQ(events[fired].due, 200000);
 }
 
-TEST(s5_2_log_records_a_window_below_32_us_as_none)
+TEST(s12_3_log_records_a_window_below_32_us_as_none)
 {
     start_log();
     PVOID ext = virtual_adapter(0);
@@ -167,7 +167,7 @@ static VOID other_callback(PVOID ext, PVOID context)
     (void)context;
 }
 
-TEST(s12_log_of_a_cancel_names_the_arm_it_cancelled_not_the_cancels_callback)
+TEST(s12_1_log_of_a_cancel_names_the_arm_it_cancelled_not_the_cancels_callback)
 {
     PVOID ext, handle;
     probe p;
@@ -182,7 +182,7 @@ TEST(s12_log_of_a_cancel_names_the_arm_it_cancelled_not_the_cancels_callback)
     CHECK(events[cancelled].context == &p);
 }
 
-TEST(s6_log_records_a_free_and_the_arm_it_cancelled)
+TEST(s6_4_log_records_a_free_and_the_arm_it_cancelled)
 {
     PVOID ext, handle;
     probe p;
@@ -209,7 +209,7 @@ static VOID legacy_tick(PVOID ext)
     atomic_fetch_add(&legacy_calls, 1);
 }
 
-TEST(s7_log_records_legacy_arms_and_a_re_arm_replacing_one)
+TEST(s7_1_log_records_legacy_arms_and_a_re_arm_replacing_one)
 {
     start_log();
     PVOID ext = virtual_adapter(0);
@@ -233,7 +233,7 @@ TEST(s7_log_records_legacy_arms_and_a_re_arm_replacing_one)
     CHECK_EQ(atomic_load(&legacy_calls), 1);
 }
 
-TEST(s7_log_records_legacy_misuse_as_rejected)
+TEST(s7_5_log_records_legacy_misuse_as_rejected)
 {
     start_log();
     PVOID ext = virtual_adapter(0);
@@ -246,7 +246,7 @@ TEST(s7_log_records_legacy_misuse_as_rejected)
     CHECK(events[rejected].extension == ext);
 }
 
-TEST(s3_log_records_removal_and_what_it_cancelled)
+TEST(s3_4_log_records_removal_and_what_it_cancelled)
 {
     PVOID ext, handle;
     probe p;
@@ -274,7 +274,7 @@ TEST(s3_log_records_removal_and_what_it_cancelled)
     CHECK(events[removed].clock_id != 0);
 }
 
-TEST(s5_log_records_a_forged_handle_as_rejected)
+TEST(s12_2_log_records_a_forged_handle_as_rejected)
 {
     start_log();
     PVOID ext = virtual_adapter(0);
@@ -298,7 +298,7 @@ TEST(s5_log_records_a_forged_handle_as_rejected)
     CHECK_EQ(events[second].clock_id, 0);
 }
 
-TEST(s4_log_records_initialize_failures)
+TEST(s4_3_log_records_initialize_failures)
 {
     start_log();
     PVOID ext = virtual_adapter(1);
@@ -331,7 +331,7 @@ TEST(s5_7_log_records_an_arm_above_dispatch_with_its_irql)
 
 /* The issue's example: "the watchdog fired at t = 1 s and the I/O timer
  * was cancelled before it". */
-TEST(s8_log_tells_the_order_of_a_watchdog_and_an_io_timeout)
+TEST(s8_4_log_tells_the_order_of_a_watchdog_and_an_io_timeout)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     start_log();
@@ -360,7 +360,7 @@ TEST(s8_log_tells_the_order_of_a_watchdog_and_an_io_timeout)
     CHECK_EQ(events[io_cancelled].time, 150000);
 }
 
-TEST_REAL(log_records_each_dispatcher_wakeup_the_statistics_count)
+TEST_REAL(s10_log_records_each_dispatcher_wakeup_the_statistics_count)
 {
     start_log();
     PVOID ext = fx_adapter(fx, 0);
@@ -431,7 +431,7 @@ TEST_BOTH(s5_7_log_records_an_arm_made_in_a_signal_handler)
 
 /* ---- the log itself ---- */
 
-TEST(log_keeps_the_first_events_and_counts_the_rest_as_dropped)
+TEST(s10_log_keeps_the_first_events_and_counts_the_rest_as_dropped)
 {
     CHECK_STATUS(stortimer_log_start(4), STOR_STATUS_SUCCESS);
     PVOID ext = virtual_adapter(0);       /* 1: created */
@@ -450,7 +450,7 @@ TEST(log_keeps_the_first_events_and_counts_the_rest_as_dropped)
     CHECK_EQ(events[3].type, STORTIMER_EVENT_CANCELLED);
 }
 
-TEST(log_start_discards_the_earlier_log)
+TEST(s10_log_start_discards_the_earlier_log)
 {
     start_log();
     virtual_adapter(0);
@@ -463,7 +463,7 @@ TEST(log_start_discards_the_earlier_log)
     CHECK_EQ(events[0].sequence, 0);
 }
 
-TEST(log_stop_keeps_what_was_recorded_and_records_no_more)
+TEST(s10_log_stop_keeps_what_was_recorded_and_records_no_more)
 {
     start_log();
     PVOID ext = virtual_adapter(0);
@@ -474,7 +474,7 @@ TEST(log_stop_keeps_what_was_recorded_and_records_no_more)
     CHECK_EQ(stortimer_log_dropped(), 0);
 }
 
-TEST(log_read_copies_from_any_point_and_at_most_max)
+TEST(s10_log_read_copies_from_any_point_and_at_most_max)
 {
     start_log();
     PVOID ext = virtual_adapter(0);
@@ -490,7 +490,7 @@ TEST(log_read_copies_from_any_point_and_at_most_max)
     CHECK_EQ(stortimer_log_read(events, 0, 0), 0);
 }
 
-TEST(log_start_with_an_impossible_capacity_is_insufficient_resources)
+TEST(s10_log_start_with_an_impossible_capacity_is_insufficient_resources)
 {
     CHECK_STATUS(stortimer_log_start(SIZE_MAX / 2), STOR_STATUS_INSUFFICIENT_RESOURCES);
     virtual_adapter(0);
@@ -505,7 +505,7 @@ static void start_from_callback(probe *p, PVOID ext)
     start_answer = stortimer_log_start(16);
 }
 
-TEST(log_start_from_a_callback_is_invalid_device_state)
+TEST(s10_log_start_from_a_callback_is_invalid_device_state)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -520,7 +520,7 @@ TEST(log_start_from_a_callback_is_invalid_device_state)
     CHECK_STATUS(status, STOR_STATUS_INVALID_DEVICE_STATE);
 }
 
-TEST(log_event_names_are_readable)
+TEST(s10_log_event_names_are_readable)
 {
     CHECK(strcmp(stortimer_event_name(STORTIMER_EVENT_FIRED), "fired") == 0);
     CHECK(strcmp(stortimer_event_name(STORTIMER_EVENT_IDLE_CANCEL), "idle cancel") == 0);
@@ -528,7 +528,7 @@ TEST(log_event_names_are_readable)
     CHECK(strcmp(stortimer_event_name((stortimer_event_type)999), "unknown") == 0);
 }
 
-TEST(log_name_accepts_live_timers_and_adapters_only)
+TEST(s10_log_name_accepts_live_timers_and_adapters_only)
 {
     PVOID ext = virtual_adapter(0), other = virtual_adapter(0);
     PVOID handle = new_timer(ext);
@@ -564,7 +564,7 @@ static void *arm_and_cancel(void *arg)
     return NULL;
 }
 
-TEST_BOTH(log_records_every_event_of_concurrent_threads_exactly_once)
+TEST_BOTH(s10_log_records_every_event_of_concurrent_threads_exactly_once)
 {
     CHECK_STATUS(stortimer_log_start(20000), STOR_STATUS_SUCCESS);
     PVOID ext = fx_adapter(fx, 0);

@@ -33,7 +33,7 @@ static VOID port_poll(PVOID DeviceExtension, PVOID Context)
         CHECK_STATUS(status, STOR_STATUS_SUCCESS);
 }
 
-TEST_BOTH(pattern_port_start_state_machine_polls_every_10_ms)
+TEST_BOTH(s5_6_pattern_port_start_state_machine_polls_every_10_ms)
 {
     PVOID ext = fx_adapter(fx, 0);
     port p = {.fx = fx, .ready_after = 8};
@@ -67,7 +67,7 @@ static VOID io_timed_out(PVOID DeviceExtension, PVOID Context)
     atomic_fetch_add(&((io_timeouts *)Context)->fired, 1);
 }
 
-TEST_BOTH(pattern_io_timeouts_cancelled_on_completion_under_startio_lock)
+TEST_BOTH(s5_5_pattern_io_timeouts_cancelled_on_completion_under_startio_lock)
 {
     PVOID ext = fx_adapter(fx, 0);
     io_timeouts io = {0};
@@ -94,9 +94,9 @@ TEST_BOTH(pattern_io_timeouts_cancelled_on_completion_under_startio_lock)
     CHECK_EQ(atomic_load(&io.fired), 1);
 }
 
-/* ---- cancel then free on shutdown (S5.5, S6) ---- */
+/* ---- cancel then free on shutdown (S5.5, S6.4) ---- */
 
-TEST_BOTH(pattern_cancel_then_free_on_shutdown)
+TEST_BOTH(s6_4_pattern_cancel_then_free_on_shutdown)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p;
@@ -117,7 +117,7 @@ TEST_BOTH(pattern_cancel_then_free_on_shutdown)
     CHECK_EQ(fx_remove(ext), 0);
 }
 
-/* ---- a surprise-removal watchdog that frees its own timer (S6.1) ---- */
+/* ---- a surprise-removal watchdog that frees its own timer (S6.4.1) ---- */
 
 typedef struct watchdog {
     PVOID timer;
@@ -139,7 +139,7 @@ static VOID watchdog_tick(PVOID DeviceExtension, PVOID Context)
     atomic_store(&w->freed, 1);
 }
 
-TEST_BOTH(pattern_watchdog_frees_its_own_timer_when_device_is_gone)
+TEST_BOTH(s6_4_1_pattern_watchdog_frees_its_own_timer_when_device_is_gone)
 {
     PVOID ext = fx_adapter(fx, 0);
     watchdog w = {.ticks_until_gone = 3};
@@ -154,7 +154,7 @@ TEST_BOTH(pattern_watchdog_frees_its_own_timer_when_device_is_gone)
     CHECK_EQ(fx_remove(ext), 0);
 }
 
-/* ---- HBA reinitialization on the legacy timer (S7) ---- */
+/* ---- HBA reinitialization on the legacy timer (S7.2) ---- */
 
 typedef struct hba {
     _Atomic int steps;
@@ -168,7 +168,7 @@ static VOID hba_reinit_step(PVOID DeviceExtension)
         StorPortNotification(RequestTimerCall, DeviceExtension, hba_reinit_step, 1000);
 }
 
-TEST_BOTH(pattern_legacy_timer_state_machine_rearms_many_times)
+TEST_BOTH(s7_2_pattern_legacy_timer_state_machine_rearms_many_times)
 {
     PVOID ext = fx_adapter(fx, 0);
     StorPortNotification(RequestTimerCall, ext, hba_reinit_step, 1000);

@@ -178,7 +178,7 @@ TEST_BOTH(s5_7_hand_over_during_a_drain_is_not_lost)
     /* An arm a minute away wakes the dispatcher once to plan; the injection
      * rides on that. A virtual clock is advanced 1 ms on another thread;
      * its first look at the adapter (just after a drain) publishes the 1 ms
-     * arm, due when that advance ends: it must run in it (S11), exactly on
+     * arm, due when that advance ends: it must run in it (S11.2), exactly on
      * time. */
     ULONGLONG called = fx_now(fx);
     arm(drain_ext, new_timer(drain_ext), probe_callback, &far, 60ULL * 1000 * 1000, 0);
@@ -232,7 +232,7 @@ TEST_BOTH(s5_7_hand_over_behind_a_refused_one_is_not_stranded)
     CHECK_EQ(fx_remove(behind_ext), 2);
 }
 
-/* ---- S6.1 with S3: a free that waits out a whole removal ---- */
+/* ---- S6.4.1 with S3.4: a free that waits out a whole removal ---- */
 
 int __real_pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex);
 
@@ -272,7 +272,7 @@ static void *free_while_running(void *arg)
     return NULL;
 }
 
-TEST_BOTH(s6_1_free_that_outlives_a_removal_does_not_touch_the_next_adapter)
+TEST_BOTH(s6_4_1_free_that_outlives_a_removal_does_not_touch_the_next_adapter)
 {
     remove_ext = fx_adapter(fx, 0);
     remove_timer = new_timer(remove_ext);
@@ -319,7 +319,7 @@ static void *remove_in_thread(void *arg)
     return NULL;
 }
 
-TEST_BOTH(s3_process_stats_do_not_dip_while_an_adapter_is_removed)
+TEST_BOTH(s3_4_process_stats_do_not_dip_while_an_adapter_is_removed)
 {
     stats_ext = fx_adapter(fx, 0);
     arm(stats_ext, new_timer(stats_ext), hold_until_observed, NULL, 100, 0);
@@ -339,7 +339,7 @@ TEST_BOTH(s3_process_stats_do_not_dip_while_an_adapter_is_removed)
     CHECK_EQ(stats_of(NULL).fired, before.fired);
 }
 
-/* ---- S7 with S5.7: a refused legacy re-arm keeps the pending request ---- */
+/* ---- S7.4 with S5.7: a refused legacy re-arm keeps the pending request ---- */
 
 static _Atomic int legacy_fired;
 
@@ -349,7 +349,7 @@ static VOID legacy_tick(PVOID DeviceExtension)
     atomic_fetch_add(&legacy_fired, 1);
 }
 
-TEST(s7_refused_rearm_above_dispatch_keeps_the_pending_request)
+TEST(s7_4_refused_rearm_above_dispatch_keeps_the_pending_request)
 {
     PVOID ext = virtual_adapter(0);
     StorPortNotification(RequestTimerCall, ext, legacy_tick, 1000);

@@ -73,7 +73,7 @@ static VOID log_callback(PVOID ext, PVOID context)
 
 /* ---- the real clock ---- */
 
-TEST(s11_real_clock_is_clock_monotonic_in_microseconds)
+TEST(s11_1_real_clock_is_clock_monotonic_in_microseconds)
 {
     for (int i = 0; i < 100; i++) {
         uint64_t before = mono_ns() / 1000u;
@@ -85,7 +85,7 @@ TEST(s11_real_clock_is_clock_monotonic_in_microseconds)
     }
 }
 
-TEST(s11_real_clock_counts_microseconds)
+TEST(s11_1_real_clock_counts_microseconds)
 {
     uint64_t start_ns = mono_ns();
     ULONGLONG start = stortimer_clock_now(NULL);
@@ -96,7 +96,7 @@ TEST(s11_real_clock_counts_microseconds)
     CHECK(end - start <= elapsed_us + 5000);     /* not nanoseconds */
 }
 
-TEST(s11_real_clock_never_goes_backwards)
+TEST(s11_1_real_clock_never_goes_backwards)
 {
     ULONGLONG last = stortimer_clock_now(NULL);
     for (int i = 0; i < 200000; i++) {
@@ -108,7 +108,7 @@ TEST(s11_real_clock_never_goes_backwards)
     }
 }
 
-TEST(s11_advancing_the_real_clock_is_reported_and_ignored)
+TEST(s11_1_advancing_the_real_clock_is_reported_and_ignored)
 {
     PVOID ext = NULL;
     CHECK_STATUS(stortimer_adapter_create(NULL, &ext), STOR_STATUS_SUCCESS);
@@ -130,13 +130,13 @@ TEST(s11_advancing_the_real_clock_is_reported_and_ignored)
 
 /* ---- a virtual clock moves only when advanced ---- */
 
-TEST(s11_virtual_clock_starts_at_zero)
+TEST(s11_2_virtual_clock_starts_at_zero)
 {
     stortimer_clock *clock = new_clock();
     CHECK_EQ(stortimer_clock_now(clock), 0);
 }
 
-TEST(s11_virtual_clock_moves_only_when_advanced)
+TEST(s11_2_virtual_clock_moves_only_when_advanced)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -157,7 +157,7 @@ TEST(s11_virtual_clock_moves_only_when_advanced)
     fx_remove(ext);
 }
 
-TEST(s11_advance_fires_up_to_and_including_its_target)
+TEST(s11_2_advance_fires_up_to_and_including_its_target)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -176,7 +176,7 @@ TEST(s11_advance_fires_up_to_and_including_its_target)
 
 /* ---- advance runs every due callback, in order, on the advancing thread ---- */
 
-TEST(s11_advance_runs_due_callbacks_in_order_on_the_advancing_thread)
+TEST(s11_2_advance_runs_due_callbacks_in_order_on_the_advancing_thread)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -214,7 +214,7 @@ static void *advance_from_thread(void *arg)
     return NULL;
 }
 
-TEST(s11_advance_runs_callbacks_on_whichever_thread_advances)
+TEST(s11_2_advance_runs_callbacks_on_whichever_thread_advances)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -249,10 +249,10 @@ static void *advance_holding_startio(void *arg)
     return NULL;
 }
 
-/* S9, S11: an advance made holding a StartIo lock runs that adapter's
+/* S8.1, S11.2: an advance made holding a StartIo lock runs that adapter's
  * callbacks late; two threads doing so, each holding one adapter's lock with
  * the other's timer due, must not wait for each other. */
-TEST(s11_two_advancers_holding_each_others_startio_do_not_deadlock)
+TEST(s11_2_two_advancers_holding_each_others_startio_do_not_deadlock)
 {
     stortimer_clock *clock = new_clock();
     fire_log log = {.clock = clock};
@@ -285,7 +285,7 @@ TEST(s11_two_advancers_holding_each_others_startio_do_not_deadlock)
 
 /* ---- the clock steps through the fire times ---- */
 
-TEST(s11_inside_a_callback_the_clock_reads_its_fire_time)
+TEST(s11_3_inside_a_callback_the_clock_reads_its_fire_time)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -304,7 +304,7 @@ TEST(s11_inside_a_callback_the_clock_reads_its_fire_time)
     fx_remove(ext);
 }
 
-TEST(s11_clock_steps_through_fire_times_across_adapters)
+TEST(s11_3_clock_steps_through_fire_times_across_adapters)
 {
     stortimer_clock *clock = new_clock();
     PVOID x = adapter_on(clock), y = adapter_on(clock);
@@ -326,7 +326,7 @@ TEST(s11_clock_steps_through_fire_times_across_adapters)
     fx_remove(y);
 }
 
-TEST(s11_periodic_timer_steps_through_fire_times)
+TEST(s11_3_periodic_timer_steps_through_fire_times)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -349,7 +349,7 @@ TEST(s11_periodic_timer_steps_through_fire_times)
 }
 
 /* Holding the StartIo lock while advancing leaves a callback due now. */
-TEST(s11_advance_by_zero_runs_callbacks_due_at_the_current_time)
+TEST(s11_2_advance_by_zero_runs_callbacks_due_at_the_current_time)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -371,7 +371,7 @@ TEST(s11_advance_by_zero_runs_callbacks_due_at_the_current_time)
     fx_remove(ext);
 }
 
-TEST(s11_advance_by_zero_with_nothing_due_changes_nothing)
+TEST(s11_2_advance_by_zero_with_nothing_due_changes_nothing)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -425,7 +425,7 @@ static void programs_equal(program *a, program *b)
     CHECK_EQ(stortimer_clock_now(a->clock), stortimer_clock_now(b->clock));
 }
 
-TEST(s11_many_small_advances_equal_one_big_one)
+TEST(s11_2_many_small_advances_equal_one_big_one)
 {
     static program big, ones, sevens;
     program_start(&big);
@@ -448,7 +448,7 @@ TEST(s11_many_small_advances_equal_one_big_one)
 
 /* ---- zero windows fire exactly at the due time, windows inside them ---- */
 
-TEST_BOTH(s11_zero_window_timer_fires_exactly_at_its_due_time)
+TEST_BOTH(s11_4_zero_window_timer_fires_exactly_at_its_due_time)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p, q;
@@ -470,7 +470,7 @@ TEST_BOTH(s11_zero_window_timer_fires_exactly_at_its_due_time)
     fx_remove(ext);
 }
 
-TEST_BOTH(s11_timer_with_a_window_fires_inside_it)
+TEST_BOTH(s11_4_timer_with_a_window_fires_inside_it)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p, q, r;
@@ -497,7 +497,7 @@ TEST_BOTH(s11_timer_with_a_window_fires_inside_it)
     fx_remove(ext);
 }
 
-TEST(s11_windowed_timer_fires_inside_its_window_under_small_steps)
+TEST(s11_4_windowed_timer_fires_inside_its_window_under_small_steps)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -511,10 +511,10 @@ TEST(s11_windowed_timer_fires_inside_its_window_under_small_steps)
     fx_remove(ext);
 }
 
-/* S5.2 and S11: windows that overlap share fire times on a virtual clock
+/* S5.4.2 and S11.4: windows that overlap share fire times on a virtual clock
  * too (the ones the real clock's dispatcher aims at), inside every window,
- * ties in arm order (S8). */
-TEST(s11_overlapping_windows_share_fire_times)
+ * ties in arm order (S8.4). */
+TEST(s11_4_overlapping_windows_share_fire_times)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -536,7 +536,7 @@ TEST(s11_overlapping_windows_share_fire_times)
         if (i > 0) {
             CHECK(log.at[i] >= log.at[i - 1]);
             if (log.at[i] == log.at[i - 1])
-                CHECK(id > log.id[i - 1]); /* S8: ties in arm order */
+                CHECK(id > log.id[i - 1]); /* S8.4: ties in arm order */
             else
                 distinct++;
         }
@@ -548,7 +548,7 @@ TEST(s11_overlapping_windows_share_fire_times)
 
 /* ---- virtual clocks are independent ---- */
 
-TEST(s11_two_virtual_clocks_are_independent)
+TEST(s11_2_two_virtual_clocks_are_independent)
 {
     stortimer_clock *a = new_clock(), *b = new_clock();
     PVOID on_a = adapter_on(a), on_b = adapter_on(b);
@@ -573,7 +573,7 @@ TEST(s11_two_virtual_clocks_are_independent)
 
 /* ---- huge advances saturate ---- */
 
-TEST(s11_huge_advances_saturate_without_wrapping)
+TEST(s5_4_3_huge_advances_saturate_without_wrapping)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -591,7 +591,7 @@ TEST(s11_huge_advances_saturate_without_wrapping)
     fx_remove(ext);
 }
 
-TEST(s11_due_time_near_the_top_saturates_instead_of_wrapping)
+TEST(s5_4_3_due_time_near_the_top_saturates_instead_of_wrapping)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -608,7 +608,7 @@ TEST(s11_due_time_near_the_top_saturates_instead_of_wrapping)
 
 /* ---- destroying clocks ---- */
 
-TEST(s11_destroy_with_adapters_is_reported_and_leaves_the_clock_usable)
+TEST(s10_destroy_with_adapters_is_reported_and_leaves_the_clock_usable)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -630,7 +630,7 @@ TEST(s11_destroy_with_adapters_is_reported_and_leaves_the_clock_usable)
     fx_remove(ext);
 }
 
-TEST(s11_destroy_after_removing_adapters_is_silent)
+TEST(s10_destroy_after_removing_adapters_is_silent)
 {
     stortimer_clock *clock = stortimer_clock_virtual_create(); /* destroyed here */
     CHECK(clock != NULL);
@@ -642,7 +642,7 @@ TEST(s11_destroy_after_removing_adapters_is_silent)
     reports_release();
 }
 
-TEST(s11_destroy_null_is_a_no_op)
+TEST(s10_destroy_null_is_a_no_op)
 {
     reports_capture();
     stortimer_clock_destroy(NULL);
@@ -675,7 +675,7 @@ static VOID advance_inside_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&ia->fired, 1);
 }
 
-TEST(s11_advance_from_a_callback_is_reported_and_ignored)
+TEST(s10_advance_from_a_callback_is_reported_and_ignored)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = adapter_on(clock);
@@ -700,7 +700,7 @@ TEST(s11_advance_from_a_callback_is_reported_and_ignored)
     fx_remove(ext);
 }
 
-TEST(s11_advance_of_another_clock_from_a_callback_is_reported_and_ignored)
+TEST(s10_advance_of_another_clock_from_a_callback_is_reported_and_ignored)
 {
     /* stortimer.h: the advance is "reported and ignored ... when called from
      * a callback" - any callback, not only one of the clock advanced. */
@@ -723,8 +723,8 @@ TEST(s11_advance_of_another_clock_from_a_callback_is_reported_and_ignored)
     fx_remove(on_other);
 }
 
-/* Real only: a real-clock callback (virtual: s11_advance_of_another_clock_from_a_callback_*). */
-TEST_REAL(s11_advance_from_a_real_clock_callback_is_reported_and_ignored)
+/* Real only: a real-clock callback (virtual: s10_advance_of_another_clock_from_a_callback_*). */
+TEST_REAL(s10_advance_from_a_real_clock_callback_is_reported_and_ignored)
 {
     stortimer_clock *clock = new_clock();
     PVOID ext = fx_adapter(fx, 0), on_clock = adapter_on(clock);

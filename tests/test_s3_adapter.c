@@ -75,7 +75,7 @@ static void arm_legacy(PVOID ext, PHW_TIMER routine, ULONG value)
 
 /* ---- create: config and out-pointer ---- */
 
-TEST(s3_create_with_null_config_gives_an_adapter)
+TEST(s10_create_with_null_config_gives_an_adapter)
 {
     PVOID ext = (PVOID)0x1, handle = NULL;
     CHECK_STATUS(stortimer_adapter_create(NULL, &ext), STOR_STATUS_SUCCESS);
@@ -87,7 +87,7 @@ TEST(s3_create_with_null_config_gives_an_adapter)
     CHECK_EQ(fx_remove(ext), 1);
 }
 
-TEST(s3_create_with_null_config_extensions_are_distinct)
+TEST(s10_create_with_null_config_extensions_are_distinct)
 {
     PVOID a = NULL, b = NULL;
     CHECK_STATUS(stortimer_adapter_create(NULL, &a), STOR_STATUS_SUCCESS);
@@ -98,7 +98,7 @@ TEST(s3_create_with_null_config_extensions_are_distinct)
     fx_remove(b);
 }
 
-TEST(s3_create_with_null_config_has_no_timer_limit)
+TEST(s3_3_create_with_null_config_has_no_timer_limit)
 {
     PVOID ext = NULL;
     CHECK_STATUS(stortimer_adapter_create(NULL, &ext), STOR_STATUS_SUCCESS);
@@ -109,7 +109,7 @@ TEST(s3_create_with_null_config_has_no_timer_limit)
     CHECK_EQ(fx_remove(ext), 64);
 }
 
-TEST(s3_create_with_null_config_is_full_duplex)
+TEST(s3_2_create_with_null_config_is_full_duplex)
 {
     PVOID ext = NULL;
     CHECK_STATUS(stortimer_adapter_create(NULL, &ext), STOR_STATUS_SUCCESS);
@@ -130,7 +130,7 @@ TEST(s3_create_with_null_config_is_full_duplex)
 }
 
 /* Real only: a NULL config means the real clock; a virtual clock needs a config that names it. */
-TEST_REAL(s3_create_with_null_config_runs_on_the_real_clock)
+TEST_REAL(s10_create_with_null_config_runs_on_the_real_clock)
 {
     PVOID ext = NULL, handle;
     CHECK_STATUS(stortimer_adapter_create(NULL, &ext), STOR_STATUS_SUCCESS);
@@ -146,18 +146,18 @@ TEST_REAL(s3_create_with_null_config_runs_on_the_real_clock)
     fx_remove(ext);
 }
 
-TEST(s3_create_null_out_pointer_is_invalid_parameter)
+TEST(s10_create_null_out_pointer_is_invalid_parameter)
 {
     stortimer_adapter_config config = {.extension_size = 32, .clock = virtual_fixture()->clock};
     CHECK_STATUS(stortimer_adapter_create(&config, NULL), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s3_create_null_config_and_null_out_pointer_is_invalid_parameter)
+TEST(s10_create_null_config_and_null_out_pointer_is_invalid_parameter)
 {
     CHECK_STATUS(stortimer_adapter_create(NULL, NULL), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s3_create_unobtainable_extension_is_insufficient_resources)
+TEST(s10_create_unobtainable_extension_is_insufficient_resources)
 {
     stortimer_adapter_config config = {.extension_size = (size_t)PTRDIFF_MAX + 1u,
                                        .clock = virtual_fixture()->clock};
@@ -168,7 +168,7 @@ TEST(s3_create_unobtainable_extension_is_insufficient_resources)
 
 /* ---- the extension ---- */
 
-TEST(s3_extension_is_zeroed)
+TEST(s10_extension_is_zeroed)
 {
     stortimer_adapter_config config = {.extension_size = 4096, .clock = virtual_fixture()->clock};
     PVOID ext = NULL;
@@ -177,7 +177,7 @@ TEST(s3_extension_is_zeroed)
     fx_remove(ext);
 }
 
-TEST(s3_extension_is_zeroed_when_memory_is_reused)
+TEST(s10_extension_is_zeroed_when_memory_is_reused)
 {
     stortimer_adapter_config config = {.extension_size = 4096, .clock = virtual_fixture()->clock};
     for (int round = 0; round < 8; round++) {
@@ -189,7 +189,7 @@ TEST(s3_extension_is_zeroed_when_memory_is_reused)
     }
 }
 
-TEST(s3_extension_has_the_requested_size)
+TEST(s10_extension_has_the_requested_size)
 {
     enum { N = 4, SIZE = 1000 };
     stortimer_adapter_config config = {.extension_size = SIZE, .clock = virtual_fixture()->clock};
@@ -220,7 +220,7 @@ TEST(s3_extension_has_the_requested_size)
         fx_remove(ext[i]);
 }
 
-TEST(s3_extension_size_zero_still_gives_distinct_extensions)
+TEST(s10_extension_size_zero_still_gives_distinct_extensions)
 {
     stortimer_adapter_config config = {.extension_size = 0, .clock = virtual_fixture()->clock};
     PVOID a = NULL, b = NULL;
@@ -233,7 +233,7 @@ TEST(s3_extension_size_zero_still_gives_distinct_extensions)
 
 /* ---- each adapter has its own timers ---- */
 
-TEST(s3_timer_limit_is_per_adapter)
+TEST(s3_3_timer_limit_is_per_adapter)
 {
     PVOID a = virtual_adapter(1), b = virtual_adapter(1), ha, hb, extra;
     CHECK_STATUS(StorPortInitializeTimer(a, &ha), STOR_STATUS_SUCCESS);
@@ -241,7 +241,7 @@ TEST(s3_timer_limit_is_per_adapter)
     CHECK_STATUS(StorPortInitializeTimer(a, &extra), STOR_STATUS_UNSUCCESSFUL);
 }
 
-TEST(s3_timer_counts_are_per_adapter)
+TEST(s3_2_timer_counts_are_per_adapter)
 {
     PVOID a = virtual_adapter(0), b = virtual_adapter(0), h;
     for (int i = 0; i < 3; i++)
@@ -256,7 +256,7 @@ TEST(s3_timer_counts_are_per_adapter)
     CHECK_EQ(fx_remove(b), 1);
 }
 
-TEST_BOTH(s3_callbacks_get_their_own_adapters_extension)
+TEST_BOTH(s3_2_callbacks_get_their_own_adapters_extension)
 {
     PVOID a = fx_adapter(fx, 0), b = fx_adapter(fx, 0), ha, hb;
     probe pa, pb;
@@ -276,7 +276,7 @@ TEST_BOTH(s3_callbacks_get_their_own_adapters_extension)
     CHECK_EQ(atomic_load(&pb.fired), 1);
 }
 
-TEST(s3_handles_of_another_adapter_are_rejected_by_request_timer)
+TEST(s3_2_handles_of_another_adapter_are_rejected_by_request_timer)
 {
     PVOID a = virtual_adapter(0), b = virtual_adapter(0), ha;
     CHECK_STATUS(StorPortInitializeTimer(a, &ha), STOR_STATUS_SUCCESS);
@@ -286,7 +286,7 @@ TEST(s3_handles_of_another_adapter_are_rejected_by_request_timer)
                  STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s3_handles_of_another_adapter_are_rejected_by_free_timer)
+TEST(s3_2_handles_of_another_adapter_are_rejected_by_free_timer)
 {
     PVOID a = virtual_adapter(0), b = virtual_adapter(0), ha;
     CHECK_STATUS(StorPortInitializeTimer(a, &ha), STOR_STATUS_SUCCESS);
@@ -295,7 +295,7 @@ TEST(s3_handles_of_another_adapter_are_rejected_by_free_timer)
     CHECK_STATUS(StorPortFreeTimer(a, ha), STOR_STATUS_SUCCESS);
 }
 
-TEST_BOTH(s3_foreign_calls_leave_the_timer_armed)
+TEST_BOTH(s3_2_foreign_calls_leave_the_timer_armed)
 {
     PVOID a = fx_adapter(fx, 0), b = fx_adapter(fx, 0), ha;
     probe p;
@@ -327,7 +327,7 @@ static int legacy_entry_for(PVOID ext)
     return found;
 }
 
-TEST_BOTH(s3_each_adapter_has_its_own_legacy_slot)
+TEST_BOTH(s3_2_each_adapter_has_its_own_legacy_slot)
 {
     PVOID a = fx_adapter(fx, 0), b = fx_adapter(fx, 0);
     memset(&legacy_log, 0, sizeof legacy_log);
@@ -369,22 +369,22 @@ static void check_own_lock(STOR_SPINLOCK kind)
     reports_release();
 }
 
-TEST(s3_each_adapter_has_its_own_startio_lock)
+TEST(s3_2_each_adapter_has_its_own_startio_lock)
 {
     check_own_lock(StartIoLock);
 }
 
-TEST(s3_each_adapter_has_its_own_dpc_lock)
+TEST(s3_2_each_adapter_has_its_own_dpc_lock)
 {
     check_own_lock(DpcLock);
 }
 
-TEST(s3_each_adapter_has_its_own_interrupt_lock)
+TEST(s3_2_each_adapter_has_its_own_interrupt_lock)
 {
     check_own_lock(InterruptLock);
 }
 
-TEST(s3_another_thread_can_take_the_startio_lock_of_another_adapter)
+TEST(s3_2_another_thread_can_take_the_startio_lock_of_another_adapter)
 {
     PVOID a = virtual_adapter(0), b = virtual_adapter(0);
     STOR_LOCK_HANDLE h;
@@ -397,7 +397,7 @@ TEST(s3_another_thread_can_take_the_startio_lock_of_another_adapter)
     CHECK(got);
 }
 
-TEST_BOTH(s3_startio_lock_of_one_adapter_does_not_hold_back_anothers_callbacks)
+TEST_BOTH(s3_2_startio_lock_of_one_adapter_does_not_hold_back_anothers_callbacks)
 {
     PVOID a = fx_adapter(fx, 0), b = fx_adapter(fx, 0), ha, hb;
     probe pa, pb;
@@ -442,17 +442,17 @@ static void check_half_duplex_excludes(STOR_SPINLOCK held, STOR_SPINLOCK wanted)
     CHECK(l.got_at >= released);
 }
 
-TEST(s3_half_duplex_startio_holder_excludes_interrupt_lock_of_another_thread)
+TEST(s3_2_half_duplex_startio_holder_excludes_interrupt_lock_of_another_thread)
 {
     check_half_duplex_excludes(StartIoLock, InterruptLock);
 }
 
-TEST(s3_half_duplex_interrupt_holder_excludes_startio_lock_of_another_thread)
+TEST(s3_2_half_duplex_interrupt_holder_excludes_startio_lock_of_another_thread)
 {
     check_half_duplex_excludes(InterruptLock, StartIoLock);
 }
 
-TEST(s3_half_duplex_interrupt_lock_raises_to_a_device_level)
+TEST(s3_2_half_duplex_interrupt_lock_raises_to_a_device_level)
 {
     PVOID ext = duplex_adapter(virtual_fixture(), true);
     STOR_LOCK_HANDLE h;
@@ -462,7 +462,7 @@ TEST(s3_half_duplex_interrupt_lock_raises_to_a_device_level)
     CHECK_EQ(inside, STOR_DEVICE_LEVEL);
 }
 
-TEST(s3_full_duplex_startio_holder_does_not_exclude_interrupt_lock)
+TEST(s3_2_full_duplex_startio_holder_does_not_exclude_interrupt_lock)
 {
     PVOID ext = duplex_adapter(virtual_fixture(), false);
     STOR_LOCK_HANDLE h;
@@ -475,7 +475,7 @@ TEST(s3_full_duplex_startio_holder_does_not_exclude_interrupt_lock)
     CHECK(got);
 }
 
-TEST(s3_half_duplex_same_thread_interrupt_lock_is_the_held_startio_lock)
+TEST(s3_2_half_duplex_same_thread_interrupt_lock_is_the_held_startio_lock)
 {
     PVOID ext = duplex_adapter(virtual_fixture(), true);
     reports_capture();
@@ -492,7 +492,7 @@ TEST(s3_half_duplex_same_thread_interrupt_lock_is_the_held_startio_lock)
     CHECK(taken == NULL);
 }
 
-TEST(s3_full_duplex_same_thread_takes_both_locks)
+TEST(s3_2_full_duplex_same_thread_takes_both_locks)
 {
     PVOID ext = duplex_adapter(virtual_fixture(), false);
     reports_capture();
@@ -532,7 +532,7 @@ static void arm_elsewhere(arming *a)
     CHECK_STATUS(a->status, STOR_STATUS_SUCCESS);
 }
 
-TEST_BOTH(s3_half_duplex_callbacks_wait_for_interrupt_lock_holder)
+TEST_BOTH(s3_2_half_duplex_callbacks_wait_for_interrupt_lock_holder)
 {
     PVOID ext = duplex_adapter(fx, true), handle;
     probe p;
@@ -552,7 +552,7 @@ TEST_BOTH(s3_half_duplex_callbacks_wait_for_interrupt_lock_holder)
     CHECK(p.at[0] - a.called >= 1000);
 }
 
-TEST_BOTH(s3_full_duplex_callbacks_run_while_interrupt_lock_is_held)
+TEST_BOTH(s3_2_full_duplex_callbacks_run_while_interrupt_lock_is_held)
 {
     PVOID ext = duplex_adapter(fx, false), handle;
     probe p;
@@ -569,7 +569,7 @@ TEST_BOTH(s3_full_duplex_callbacks_run_while_interrupt_lock_is_held)
 
 /* ---- max_timers ---- */
 
-TEST(s3_max_timers_4_allows_four_timers)
+TEST(s3_3_max_timers_4_allows_four_timers)
 {
     PVOID ext = virtual_adapter(4), h[4], extra = (PVOID)0x1;
     for (int i = 0; i < 4; i++)
@@ -578,7 +578,7 @@ TEST(s3_max_timers_4_allows_four_timers)
     CHECK(extra == NULL);
 }
 
-TEST(s3_max_timers_0_means_no_limit)
+TEST(s3_3_max_timers_0_means_no_limit)
 {
     PVOID ext = virtual_adapter(0), h;
     for (int i = 0; i < 500; i++)
@@ -588,7 +588,7 @@ TEST(s3_max_timers_0_means_no_limit)
 
 /* ---- removal ---- */
 
-TEST_BOTH(s3_remove_cancels_pending_timers)
+TEST_BOTH(s3_4_remove_cancels_pending_timers)
 {
     PVOID ext = fx_adapter(fx, 0), h1, h2;
     probe p;
@@ -633,7 +633,7 @@ static VOID slow_callback(PVOID DeviceExtension, PVOID Context)
     atomic_store(&s->finished, 1);
 }
 
-TEST_BOTH(s3_remove_waits_for_a_running_callback)
+TEST_BOTH(s3_4_remove_waits_for_a_running_callback)
 {
     PVOID ext = fx_adapter(fx, 0), handle;
     slow s = {.fx = fx};
@@ -660,7 +660,7 @@ static VOID rearming_callback(PVOID DeviceExtension, PVOID Context)
     StorPortRequestTimer(DeviceExtension, s->handle, rearming_callback, s, 500, 0);
 }
 
-TEST_BOTH(s3_remove_stops_a_self_rearming_timer)
+TEST_BOTH(s3_4_remove_stops_a_self_rearming_timer)
 {
     PVOID ext = fx_adapter(fx, 0);
     slow s = {.fx = fx};
@@ -675,7 +675,7 @@ TEST_BOTH(s3_remove_stops_a_self_rearming_timer)
     CHECK_EQ(atomic_load(&s.fired), at_removal);
 }
 
-TEST_BOTH(s3_remove_cancels_requests_made_above_dispatch)
+TEST_BOTH(s3_4_remove_cancels_requests_made_above_dispatch)
 {
     PVOID ext = fx_adapter(fx, 0), h;
     probe p;
@@ -700,7 +700,7 @@ TEST_BOTH(s3_remove_cancels_requests_made_above_dispatch)
     CHECK_EQ(atomic_load(&legacy_log.fired), legacy_fired);
 }
 
-TEST(s3_remove_reports_unfreed_timers)
+TEST(s3_4_remove_reports_unfreed_timers)
 {
     PVOID ext = virtual_adapter(0), h[5];
     for (int i = 0; i < 5; i++)
@@ -710,7 +710,7 @@ TEST(s3_remove_reports_unfreed_timers)
     CHECK_EQ(fx_remove(ext), 3);
 }
 
-TEST(s3_remove_with_every_timer_freed_reports_zero)
+TEST(s3_4_remove_with_every_timer_freed_reports_zero)
 {
     PVOID ext = virtual_adapter(0), h;
     CHECK_STATUS(StorPortInitializeTimer(ext, &h), STOR_STATUS_SUCCESS);
@@ -718,7 +718,7 @@ TEST(s3_remove_with_every_timer_freed_reports_zero)
     CHECK_EQ(fx_remove(ext), 0);
 }
 
-TEST(s3_remove_accepts_null_leaked_count)
+TEST(s3_4_remove_accepts_null_leaked_count)
 {
     PVOID ext = virtual_adapter(0), h;
     CHECK_STATUS(StorPortInitializeTimer(ext, &h), STOR_STATUS_SUCCESS);
@@ -727,7 +727,7 @@ TEST(s3_remove_accepts_null_leaked_count)
     CHECK_STATUS(StorPortInitializeTimer(ext, &again), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s3_remove_counts_unfreed_timers_in_process_stats)
+TEST(s3_4_remove_counts_unfreed_timers_in_process_stats)
 {
     stortimer_stats before, after;
     CHECK_STATUS(stortimer_stats_read(NULL, &before), STOR_STATUS_SUCCESS);
@@ -740,7 +740,7 @@ TEST(s3_remove_counts_unfreed_timers_in_process_stats)
     CHECK_EQ(after.timers_live, before.timers_live);
 }
 
-TEST(s3_removed_extension_is_rejected_by_initialize_timer)
+TEST(s3_4_removed_extension_is_rejected_by_initialize_timer)
 {
     PVOID ext = virtual_adapter(0), h = (PVOID)0x1;
     fx_remove(ext);
@@ -748,7 +748,7 @@ TEST(s3_removed_extension_is_rejected_by_initialize_timer)
     CHECK(h == NULL);
 }
 
-TEST(s3_removed_adapters_handle_is_rejected_by_request_timer)
+TEST(s3_4_removed_adapters_handle_is_rejected_by_request_timer)
 {
     PVOID ext = virtual_adapter(0), h;
     CHECK_STATUS(StorPortInitializeTimer(ext, &h), STOR_STATUS_SUCCESS);
@@ -759,7 +759,7 @@ TEST(s3_removed_adapters_handle_is_rejected_by_request_timer)
                  STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s3_removed_adapters_handle_is_rejected_by_free_timer)
+TEST(s3_4_removed_adapters_handle_is_rejected_by_free_timer)
 {
     PVOID ext = virtual_adapter(0), h;
     CHECK_STATUS(StorPortInitializeTimer(ext, &h), STOR_STATUS_SUCCESS);
@@ -767,7 +767,7 @@ TEST(s3_removed_adapters_handle_is_rejected_by_free_timer)
     CHECK_STATUS(StorPortFreeTimer(ext, h), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s3_removed_adapters_handle_is_rejected_with_a_live_adapter)
+TEST(s3_4_removed_adapters_handle_is_rejected_with_a_live_adapter)
 {
     PVOID other = virtual_adapter(0), ext = virtual_adapter(0), h;
     CHECK_STATUS(StorPortInitializeTimer(ext, &h), STOR_STATUS_SUCCESS);
@@ -777,7 +777,7 @@ TEST(s3_removed_adapters_handle_is_rejected_with_a_live_adapter)
     CHECK_STATUS(StorPortFreeTimer(other, h), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s3_removed_extension_is_rejected_by_stats_read)
+TEST(s3_4_removed_extension_is_rejected_by_stats_read)
 {
     PVOID ext = virtual_adapter(0);
     fx_remove(ext);
@@ -799,7 +799,7 @@ static VOID remove_self_callback(PVOID DeviceExtension, PVOID Context)
     atomic_fetch_add(&r->fired, 1);
 }
 
-TEST_BOTH(s3_remove_from_own_callback_is_invalid_device_state)
+TEST_BOTH(s3_4_remove_from_own_callback_is_invalid_device_state)
 {
     PVOID ext = fx_adapter(fx, 0), h;
     self_remover r = {.status = 0xFFFFFFFFu};
@@ -823,7 +823,7 @@ static VOID remove_self_legacy(PVOID DeviceExtension)
     remove_self_callback(DeviceExtension, &legacy_remover);
 }
 
-TEST_BOTH(s3_remove_from_own_legacy_callback_is_invalid_device_state)
+TEST_BOTH(s3_4_remove_from_own_legacy_callback_is_invalid_device_state)
 {
     PVOID ext = fx_adapter(fx, 0);
     legacy_remover.status = 0xFFFFFFFFu;
@@ -846,22 +846,22 @@ static void remove_while_holding(STOR_SPINLOCK kind)
     CHECK_EQ(fx_remove(ext), 0);
 }
 
-TEST(s3_remove_while_holding_its_startio_lock_is_invalid_device_state)
+TEST(s3_4_remove_while_holding_its_startio_lock_is_invalid_device_state)
 {
     remove_while_holding(StartIoLock);
 }
 
-TEST(s3_remove_while_holding_its_dpc_lock_is_invalid_device_state)
+TEST(s3_4_remove_while_holding_its_dpc_lock_is_invalid_device_state)
 {
     remove_while_holding(DpcLock);
 }
 
-TEST(s3_remove_while_holding_its_interrupt_lock_is_invalid_device_state)
+TEST(s3_4_remove_while_holding_its_interrupt_lock_is_invalid_device_state)
 {
     remove_while_holding(InterruptLock);
 }
 
-TEST(s3_remove_while_holding_another_adapters_lock_is_allowed)
+TEST(s3_4_remove_while_holding_another_adapters_lock_is_allowed)
 {
     PVOID ext = virtual_adapter(0), other = virtual_adapter(0);
     STOR_LOCK_HANDLE h;
@@ -871,7 +871,7 @@ TEST(s3_remove_while_holding_another_adapters_lock_is_allowed)
     CHECK_STATUS(status, STOR_STATUS_SUCCESS);
 }
 
-TEST(s3_remove_unknown_extension_is_invalid_parameter)
+TEST(s3_1_remove_unknown_extension_is_invalid_parameter)
 {
     char not_an_adapter[64] = {0};
     ULONG leaked = 5;
@@ -882,7 +882,7 @@ TEST(s3_remove_unknown_extension_is_invalid_parameter)
                  STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s3_remove_interior_pointer_of_extension_is_invalid_parameter)
+TEST(s3_1_remove_interior_pointer_of_extension_is_invalid_parameter)
 {
     PVOID ext = virtual_adapter(0);
     CHECK_STATUS(stortimer_adapter_remove((char *)ext + 8, NULL),
@@ -892,21 +892,21 @@ TEST(s3_remove_interior_pointer_of_extension_is_invalid_parameter)
     CHECK_STATUS(stortimer_stats_read(ext, &stats), STOR_STATUS_SUCCESS);
 }
 
-TEST(s3_remove_null_extension_is_invalid_parameter)
+TEST(s3_1_remove_null_extension_is_invalid_parameter)
 {
     ULONG leaked = 0;
     CHECK_STATUS(stortimer_adapter_remove(NULL, &leaked), STOR_STATUS_INVALID_PARAMETER);
     CHECK_STATUS(stortimer_adapter_remove(NULL, NULL), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s3_remove_twice_is_invalid_parameter)
+TEST(s3_4_remove_twice_is_invalid_parameter)
 {
     PVOID ext = virtual_adapter(0);
     fx_remove(ext);
     CHECK_STATUS(stortimer_adapter_remove(ext, NULL), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST_BOTH(s3_removing_one_adapter_leaves_anothers_timers_working)
+TEST_BOTH(s3_4_removing_one_adapter_leaves_anothers_timers_working)
 {
     PVOID a = fx_adapter(fx, 0), b = fx_adapter(fx, 0), ha, hb;
     probe pa, pb;
@@ -981,7 +981,7 @@ static VOID take_lock_callback(PVOID DeviceExtension, PVOID Context)
     atomic_store(&l->done, 1);
 }
 
-TEST_BOTH(s3_half_duplex_callback_already_holds_the_interrupt_lock)
+TEST_BOTH(s3_2_half_duplex_callback_already_holds_the_interrupt_lock)
 {
     PVOID ext = duplex_adapter(fx, true), h;
     lock_during l = {.extension = ext, .kind = InterruptLock};
@@ -997,7 +997,7 @@ TEST_BOTH(s3_half_duplex_callback_already_holds_the_interrupt_lock)
     CHECK(l.taken == NULL);
 }
 
-TEST_BOTH(s3_full_duplex_callback_can_take_the_interrupt_lock)
+TEST_BOTH(s3_2_full_duplex_callback_can_take_the_interrupt_lock)
 {
     PVOID ext = duplex_adapter(fx, false), h;
     lock_during l = {.extension = ext, .kind = InterruptLock};
@@ -1044,7 +1044,7 @@ static void interrupt_lock_during_callback(fixture *fx, bool half, PHW_TIMER_EX 
     CHECK(wait_for(&s->finished, 1, 5000));
 }
 
-TEST_BOTH(s3_half_duplex_interrupt_lock_waits_for_a_running_callback)
+TEST_BOTH(s3_2_half_duplex_interrupt_lock_waits_for_a_running_callback)
 {
     slow s = {.fx = fx};
     ULONGLONG got_at = 0;
@@ -1052,7 +1052,7 @@ TEST_BOTH(s3_half_duplex_interrupt_lock_waits_for_a_running_callback)
     CHECK(got_at >= s.finished_at);
 }
 
-TEST_BOTH(s3_full_duplex_interrupt_lock_is_free_while_a_callback_runs)
+TEST_BOTH(s3_2_full_duplex_interrupt_lock_is_free_while_a_callback_runs)
 {
     slow s = {.fx = fx};
     ULONGLONG got_at = 0;

@@ -119,7 +119,7 @@ TEST(s4_3_parameter_errors_come_before_the_limit)
     CHECK_STATUS(StorPortInitializeTimer(ext, NULL), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s4_5_handles_are_non_null_and_distinct)
+TEST(s4_7_handles_are_non_null_and_distinct)
 {
     PVOID ext = virtual_adapter(0), handles[100];
     for (int i = 0; i < 100; i++) {
@@ -130,7 +130,7 @@ TEST(s4_5_handles_are_non_null_and_distinct)
     }
 }
 
-TEST(s4_5_freed_handles_are_never_reissued)
+TEST(s4_7_freed_handles_are_never_reissued)
 {
     PVOID ext = virtual_adapter(0);
     enum { ROUNDS = 5000 };
@@ -146,7 +146,7 @@ TEST(s4_5_freed_handles_are_never_reissued)
     free(seen);
 }
 
-TEST(s4_5_handles_are_unique_across_adapters)
+TEST(s4_7_handles_are_unique_across_adapters)
 {
     PVOID a = virtual_adapter(0), b = virtual_adapter(0), ha, hb;
     CHECK_STATUS(StorPortInitializeTimer(a, &ha), STOR_STATUS_SUCCESS);
@@ -154,7 +154,7 @@ TEST(s4_5_handles_are_unique_across_adapters)
     CHECK(ha != hb);
 }
 
-TEST(s4_5_stale_handle_is_told_apart_from_new_timer)
+TEST(s4_7_stale_handle_is_told_apart_from_new_timer)
 {
     PVOID ext = virtual_adapter(0), old, fresh;
     CHECK_STATUS(StorPortInitializeTimer(ext, &old), STOR_STATUS_SUCCESS);
@@ -184,7 +184,7 @@ TEST_BOTH(s4_5_new_timer_is_idle)
     CHECK_EQ(fx_remove(ext), 1);
 }
 
-TEST(s4_5_stale_handle_never_reaches_the_timer_reusing_its_slot)
+TEST(s4_7_stale_handle_never_reaches_the_timer_reusing_its_slot)
 {
     /* Slots are reused: the stale handle is still told apart from the live
      * timer that now lives in its slot, and still reads as freed. */

@@ -223,7 +223,7 @@ TEST_BOTH(s5_4_many_timers_each_fire_once)
         CHECK_EQ(atomic_load(&p[i].fired), 1);
 }
 
-/* ---- S5.1 (sub-clause): never early ---- */
+/* ---- S5.4.1: never early ---- */
 
 TEST_BOTH(s5_4_1_never_early)
 {
@@ -291,7 +291,7 @@ TEST_BOTH(s5_4_1_never_early_at_the_finest_resolution)
     }
 }
 
-/* ---- S5.2 (sub-clause): the window ---- */
+/* ---- S5.4.2: the window ---- */
 
 TEST(s5_4_2_delay_below_32_us_is_no_window)
 {
@@ -368,7 +368,7 @@ TEST_BOTH(s5_4_2_windows_let_one_wakeup_serve_many_timers)
     }
 }
 
-/* ---- S5.3 (sub-clause): saturation ---- */
+/* ---- S5.4.3: saturation ---- */
 
 TEST(s5_4_3_huge_timer_value_saturates_instead_of_wrapping)
 {
@@ -382,7 +382,7 @@ TEST(s5_4_3_huge_timer_value_saturates_instead_of_wrapping)
     CHECK_EQ(atomic_load(&p.fired), 0);
 }
 
-/* S5.2 with S5.3: a window of 2^64 - 1 us is used only up to one second
+/* S5.4.2 with S5.4.3: a window of 2^64 - 1 us is used only up to one second
  * (ST_WINDOW_MAX_US): never before due, and by then the callback came. */
 TEST(s5_4_3_huge_window_fires_not_before_due_and_within_a_second)
 {
@@ -453,7 +453,7 @@ static VOID other_callback(PVOID DeviceExtension, PVOID Context)
     (void)Context;
 }
 
-TEST(s12_cancel_succeeds_with_a_different_callback)
+TEST(s12_1_cancel_succeeds_with_a_different_callback)
 {
     PVOID ext = virtual_adapter(0), timer = new_timer(ext);
     probe p;

@@ -1,5 +1,5 @@
 /*
- * SPEC S6: StorPortFreeTimer - checks in order (items 1-4) and S6.1: after
+ * SPEC S6: StorPortFreeTimer - checks in order (S6.1-S6.4) and S6.4.1: after
  * it returns the callback is not running and never starts, with its two
  * exceptions (called from the timer's own callback; called holding the
  * adapter's StartIo lock).
@@ -23,7 +23,7 @@ static void spin_us(ULONGLONG us)
     }
 }
 
-/* ---- S6 item 1: IRQL, checked first ---- */
+/* ---- S6.1: IRQL, checked first ---- */
 
 TEST(s6_1_above_dispatch_is_invalid_irql)
 {
@@ -103,7 +103,7 @@ TEST_BOTH(s6_1_above_dispatch_leaves_a_pending_timer_armed)
     check_fired_at(fx, p.at[0], called, 2000);
 }
 
-/* ---- S6 item 2: INVALID_PARAMETER ---- */
+/* ---- S6.2: INVALID_PARAMETER ---- */
 
 TEST(s6_2_null_extension_is_invalid_parameter)
 {
@@ -253,7 +253,7 @@ TEST_BOTH(s6_2_forged_handles_leave_a_pending_timer_armed)
     check_fired_at(fx, p.at[0], called, 2000);
 }
 
-/* ---- S6 item 3: already freed ---- */
+/* ---- S6.3: already freed ---- */
 
 TEST(s6_3_double_free_is_unsuccessful)
 {
@@ -300,7 +300,7 @@ TEST(s6_3_double_free_changes_no_counts)
     CHECK_EQ(after.timers_live, 1);
 }
 
-/* ---- S6 item 4: SUCCESS, cancel, dead at once ---- */
+/* ---- S6.4: SUCCESS, cancel, dead at once ---- */
 
 TEST(s6_4_free_of_a_live_timer_is_success)
 {
@@ -464,7 +464,7 @@ TEST(s6_4_stats_process_totals_count_frees)
     CHECK_EQ(after.timers_live, before.timers_live + 1);
 }
 
-/* ---- S6.1: after it returns, not running and never starting ---- */
+/* ---- S6.4.1: after it returns, not running and never starting ---- */
 
 typedef struct slow {
     PVOID extension, handle;
@@ -487,7 +487,7 @@ static VOID slow_callback(PVOID DeviceExtension, PVOID Context)
     atomic_fetch_add(&s->finished, 1);
 }
 
-TEST_BOTH(s6_1_free_waits_for_a_running_callback)
+TEST_BOTH(s6_4_1_free_waits_for_a_running_callback)
 {
     PVOID ext = fx_adapter(fx, 0);
     slow s = {.extension = ext};
@@ -504,7 +504,7 @@ TEST_BOTH(s6_1_free_waits_for_a_running_callback)
     CHECK(returned >= s.finished_at);
 }
 
-TEST_BOTH(s6_1_free_during_a_callback_drops_its_rearm)
+TEST_BOTH(s6_4_1_free_during_a_callback_drops_its_rearm)
 {
     /* The running callback re-armed its timer (due while it still runs);
      * after FreeTimer returns that arm must never start. */
@@ -547,7 +547,7 @@ static VOID free_self_callback(PVOID DeviceExtension, PVOID Context)
     atomic_store(&f->ended, 1);
 }
 
-TEST_BOTH(s6_1_callback_freeing_its_own_timer_gets_success_and_runs_to_its_end)
+TEST_BOTH(s6_4_1_callback_freeing_its_own_timer_gets_success_and_runs_to_its_end)
 {
     PVOID ext = fx_adapter(fx, 0);
     self_freer f = {.free_status = 0xFFFFFFFFu};
@@ -577,7 +577,7 @@ static VOID free_self_then_use_callback(PVOID DeviceExtension, PVOID Context)
     atomic_store(&f->ended, 1);
 }
 
-TEST_BOTH(s6_1_own_timer_freed_in_its_callback_is_dead_at_once)
+TEST_BOTH(s6_4_1_own_timer_freed_in_its_callback_is_dead_at_once)
 {
     PVOID ext = fx_adapter(fx, 0);
     self_freer f = {0};
@@ -605,7 +605,7 @@ static VOID rearm_then_free_self_callback(PVOID DeviceExtension, PVOID Context)
     atomic_store(&f->ended, 1);
 }
 
-TEST_BOTH(s6_1_callback_freeing_its_rearmed_timer_cancels_the_rearm)
+TEST_BOTH(s6_4_1_callback_freeing_its_rearmed_timer_cancels_the_rearm)
 {
     PVOID ext = fx_adapter(fx, 0);
     self_freer f = {0};
@@ -620,7 +620,7 @@ TEST_BOTH(s6_1_callback_freeing_its_rearmed_timer_cancels_the_rearm)
     CHECK_EQ(atomic_load(&f.fired), 1);
 }
 
-TEST_BOTH(s6_1_free_holding_startio_lock_drops_a_due_callback)
+TEST_BOTH(s6_4_1_free_holding_startio_lock_drops_a_due_callback)
 {
     /* virtual: arm 100 us, take the lock, advance (it cannot run), free,
      * release, advance again. real: arm 1 ms under the lock, let 5 ms pass
@@ -643,7 +643,7 @@ TEST_BOTH(s6_1_free_holding_startio_lock_drops_a_due_callback)
     CHECK_EQ(atomic_load(&p.fired), 0);
 }
 
-TEST_BOTH(s6_1_free_holding_startio_lock_leaves_other_due_timers)
+TEST_BOTH(s6_4_1_free_holding_startio_lock_leaves_other_due_timers)
 {
     PVOID ext = fx_adapter(fx, 0), h = new_timer(ext), other = new_timer(ext);
     probe p, q;
@@ -664,7 +664,7 @@ TEST_BOTH(s6_1_free_holding_startio_lock_leaves_other_due_timers)
     CHECK_EQ(atomic_load(&p.fired), 0);
 }
 
-TEST_BOTH(s6_1_another_adapters_startio_lock_is_no_exception)
+TEST_BOTH(s6_4_1_another_adapters_startio_lock_is_no_exception)
 {
     /* Holding some other adapter's StartIo lock, FreeTimer still waits for
      * this adapter's running callback. */
@@ -699,7 +699,7 @@ static VOID free_other_callback(PVOID DeviceExtension, PVOID Context)
     atomic_fetch_add(&pr->fired, 1);
 }
 
-TEST_BOTH(s6_1_free_from_another_callback_drops_a_due_timer)
+TEST_BOTH(s6_4_1_free_from_another_callback_drops_a_due_timer)
 {
     /* Callbacks hold the StartIo lock: freeing a timer that is due at the
      * same time (armed later, so it comes second) from one must not wait
@@ -740,7 +740,7 @@ static VOID racing_callback(PVOID DeviceExtension, PVOID Context)
     atomic_store(&r->running, 0);
 }
 
-TEST_BOTH(s6_1_free_racing_with_the_fire_never_leaves_the_callback_running)
+TEST_BOTH(s6_4_1_free_racing_with_the_fire_never_leaves_the_callback_running)
 {
     /* Each timer is freed while its fire time comes on another thread: the
      * dispatcher, or a thread advancing a virtual clock to the due time. */

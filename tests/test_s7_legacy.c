@@ -79,7 +79,7 @@ static VOID extended_logger(PVOID DeviceExtension, PVOID Context)
 
 /* ---- arming and firing ---- */
 
-TEST_BOTH(s7_value_arms_and_fires_once)
+TEST_BOTH(s7_1_value_arms_and_fires_once)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -93,7 +93,7 @@ TEST_BOTH(s7_value_arms_and_fires_once)
     CHECK_EQ(atomic_load(&lg.fired), 1);
 }
 
-TEST_BOTH(s7_routine_gets_the_extension)
+TEST_BOTH(s7_3_routine_gets_the_extension)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -103,7 +103,7 @@ TEST_BOTH(s7_routine_gets_the_extension)
     CHECK(lg.ext[0] == ext);
 }
 
-TEST_BOTH(s7_routine_runs_at_dispatch_level)
+TEST_BOTH(s7_3_routine_runs_at_dispatch_level)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -132,7 +132,7 @@ static VOID reacquire_startio(PVOID DeviceExtension)
     atomic_store(&reacquire_done, 1);
 }
 
-TEST_BOTH(s7_routine_runs_holding_the_startio_lock)
+TEST_BOTH(s7_3_routine_runs_holding_the_startio_lock)
 {
     PVOID ext = fx_adapter(fx, 0);
     reports_capture();
@@ -159,7 +159,7 @@ static VOID slow_legacy_routine(PVOID DeviceExtension)
     atomic_store(&slow_legacy.finished, 1);
 }
 
-TEST_BOTH(s7_startio_lock_is_not_available_to_others_while_it_runs)
+TEST_BOTH(s7_3_startio_lock_is_not_available_to_others_while_it_runs)
 {
     PVOID ext = fx_adapter(fx, 0);
     arm_legacy(ext, slow_legacy_routine, 100);
@@ -177,7 +177,7 @@ TEST_BOTH(s7_startio_lock_is_not_available_to_others_while_it_runs)
     CHECK(got >= slow_legacy.finished_at);
 }
 
-TEST_BOTH(s7_can_be_armed_again_after_it_fired)
+TEST_BOTH(s7_1_can_be_armed_again_after_it_fired)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -194,7 +194,7 @@ TEST_BOTH(s7_can_be_armed_again_after_it_fired)
 
 /* ---- re-arm replaces a pending request; never BUSY ---- */
 
-TEST_BOTH(s7_rearm_with_earlier_time_replaces_routine_and_time)
+TEST_BOTH(s7_1_rearm_with_earlier_time_replaces_routine_and_time)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -207,7 +207,7 @@ TEST_BOTH(s7_rearm_with_earlier_time_replaces_routine_and_time)
     CHECK_EQ(atomic_load(&lg.fired), 1);
 }
 
-TEST_BOTH(s7_rearm_with_later_time_replaces_the_time)
+TEST_BOTH(s7_1_rearm_with_later_time_replaces_the_time)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -228,7 +228,7 @@ TEST_BOTH(s7_rearm_with_later_time_replaces_the_time)
     CHECK_EQ(atomic_load(&lg.fired), 1);
 }
 
-TEST_BOTH(s7_rearm_with_same_time_replaces_the_routine)
+TEST_BOTH(s7_1_rearm_with_same_time_replaces_the_routine)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -241,7 +241,7 @@ TEST_BOTH(s7_rearm_with_same_time_replaces_the_routine)
     CHECK_EQ(lg.who[0], 'B');
 }
 
-TEST(s7_rearm_is_never_busy)
+TEST(s7_1_rearm_is_never_busy)
 {
     PVOID ext = fx_adapter(virtual_fixture(), 0);
     log_reset(virtual_fixture());
@@ -254,7 +254,7 @@ TEST(s7_rearm_is_never_busy)
     fx_remove(ext);
 }
 
-TEST(s7_value_is_in_microseconds_up_to_the_largest_ulong)
+TEST(s7_1_value_is_in_microseconds_up_to_the_largest_ulong)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0);
@@ -270,7 +270,7 @@ TEST(s7_value_is_in_microseconds_up_to_the_largest_ulong)
 
 /* ---- 0 cancels ---- */
 
-TEST_BOTH(s7_zero_cancels_a_pending_request)
+TEST_BOTH(s7_1_zero_cancels_a_pending_request)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -284,7 +284,7 @@ TEST_BOTH(s7_zero_cancels_a_pending_request)
     CHECK_EQ(atomic_load(&lg.fired), at_cancel);
 }
 
-TEST_BOTH(s7_zero_with_a_null_routine_cancels)
+TEST_BOTH(s7_1_zero_with_a_null_routine_cancels)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -299,7 +299,7 @@ TEST_BOTH(s7_zero_with_a_null_routine_cancels)
     CHECK_EQ(stats_of(ext).notification_misuse, 0);
 }
 
-TEST(s7_zero_with_nothing_pending_is_harmless)
+TEST(s7_1_zero_with_nothing_pending_is_harmless)
 {
     PVOID ext = fx_adapter(virtual_fixture(), 0);
     log_reset(virtual_fixture());
@@ -327,7 +327,7 @@ static VOID state_machine_step(PVOID DeviceExtension)
         arm_legacy(DeviceExtension, state_machine_step, machine.value);
 }
 
-TEST_BOTH(s7_rearm_from_inside_hwstortimer)
+TEST_BOTH(s7_2_rearm_from_inside_hwstortimer)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -358,7 +358,7 @@ TEST_BOTH(s7_rearm_from_inside_hwstortimer)
 
 /* ---- adapters ---- */
 
-TEST_BOTH(s7_each_adapter_has_its_own_slot)
+TEST_BOTH(s3_2_each_adapter_has_its_own_slot)
 {
     PVOID a = fx_adapter(fx, 0), b = fx_adapter(fx, 0);
     log_reset(fx);
@@ -383,7 +383,7 @@ TEST_BOTH(s7_each_adapter_has_its_own_slot)
     CHECK(lg.who[0] != lg.who[1]);
 }
 
-TEST_BOTH(s7_cancel_on_one_adapter_leaves_anothers_slot)
+TEST_BOTH(s3_2_cancel_on_one_adapter_leaves_anothers_slot)
 {
     PVOID a = fx_adapter(fx, 0), b = fx_adapter(fx, 0);
     log_reset(fx);
@@ -406,7 +406,7 @@ TEST_BOTH(s7_cancel_on_one_adapter_leaves_anothers_slot)
         CHECK_EQ(atomic_load(&lg.fired), 1);
 }
 
-/* ---- order with extended timers (S8) ---- */
+/* ---- order with extended timers (S8.4) ---- */
 
 /* Position of a routine's letter in the log, or -1. */
 static int log_position(char who)
@@ -417,7 +417,7 @@ static int log_position(char who)
     return -1;
 }
 
-TEST_BOTH(s7_legacy_and_extended_fire_in_order_of_fire_time)
+TEST_BOTH(s8_4_legacy_and_extended_fire_in_order_of_fire_time)
 {
     PVOID ext = fx_adapter(fx, 0), h1, h2;
     log_reset(fx);
@@ -464,7 +464,7 @@ TEST_BOTH(s7_legacy_and_extended_fire_in_order_of_fire_time)
                            before[j] + value[j] - before[0]);
 }
 
-TEST_BOTH(s7_legacy_and_extended_ties_break_by_arm_order)
+TEST_BOTH(s8_4_legacy_and_extended_ties_break_by_arm_order)
 {
     PVOID ext = fx_adapter(fx, 0), h1, h2;
     log_reset(fx);
@@ -489,7 +489,7 @@ TEST_BOTH(s7_legacy_and_extended_ties_break_by_arm_order)
     }
 }
 
-TEST_BOTH(s7_rearm_moves_the_legacy_timer_in_the_order)
+TEST_BOTH(s7_1_rearm_moves_the_legacy_timer_in_the_order)
 {
     /* Replacing the legacy request re-places it: it was first, now last. */
     PVOID ext = fx_adapter(fx, 0), h;
@@ -511,7 +511,7 @@ TEST_BOTH(s7_rearm_moves_the_legacy_timer_in_the_order)
 
 /* ---- above DISPATCH_LEVEL (S5.7) ---- */
 
-TEST_BOTH(s7_above_dispatch_arms_with_due_time_from_the_call)
+TEST_BOTH(s7_4_above_dispatch_arms_with_due_time_from_the_call)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -527,7 +527,7 @@ TEST_BOTH(s7_above_dispatch_arms_with_due_time_from_the_call)
     CHECK_EQ(atomic_load(&lg.fired), 1);
 }
 
-TEST(s7_above_dispatch_due_time_is_not_counted_from_the_handover)
+TEST(s7_4_above_dispatch_due_time_is_not_counted_from_the_handover)
 {
     /* Virtual clock: arm above DISPATCH_LEVEL at 0 while this thread holds
      * the StartIo lock, so that the advance to 400 cannot even look at the
@@ -550,7 +550,7 @@ TEST(s7_above_dispatch_due_time_is_not_counted_from_the_handover)
     CHECK_EQ(lg.at[0], called + 1000);
 }
 
-TEST_BOTH(s7_above_dispatch_replaces_a_pending_request)
+TEST_BOTH(s7_4_above_dispatch_replaces_a_pending_request)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -571,7 +571,7 @@ TEST_BOTH(s7_above_dispatch_replaces_a_pending_request)
     CHECK_EQ(atomic_load(&lg.fired), 1);
 }
 
-TEST_BOTH(s7_above_dispatch_zero_cancels)
+TEST_BOTH(s7_4_above_dispatch_zero_cancels)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -589,7 +589,7 @@ TEST_BOTH(s7_above_dispatch_zero_cancels)
 
 /* ---- bad arguments: nothing changes, counted ---- */
 
-TEST(s7_unknown_extension_is_counted_in_process_stats)
+TEST(s7_5_unknown_extension_is_counted_in_process_stats)
 {
     char not_an_adapter[64] = {0};
     stortimer_stats before, after;
@@ -603,7 +603,7 @@ TEST(s7_unknown_extension_is_counted_in_process_stats)
         CHECK_EQ(not_an_adapter[i], 0);
 }
 
-TEST(s7_null_extension_is_counted_in_process_stats)
+TEST(s7_5_null_extension_is_counted_in_process_stats)
 {
     stortimer_stats before, after;
     CHECK_STATUS(stortimer_stats_read(NULL, &before), STOR_STATUS_SUCCESS);
@@ -612,7 +612,7 @@ TEST(s7_null_extension_is_counted_in_process_stats)
     CHECK_EQ(after.notification_misuse, before.notification_misuse + 1);
 }
 
-TEST(s7_removed_extension_is_counted_in_process_stats)
+TEST(s7_5_removed_extension_is_counted_in_process_stats)
 {
     PVOID ext = fx_adapter(virtual_fixture(), 0);
     fx_remove(ext);
@@ -624,7 +624,7 @@ TEST(s7_removed_extension_is_counted_in_process_stats)
     CHECK_EQ(after.legacy_armed, before.legacy_armed);
 }
 
-TEST_BOTH(s7_unknown_extension_leaves_live_adapters_alone)
+TEST_BOTH(s7_5_unknown_extension_leaves_live_adapters_alone)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -643,7 +643,7 @@ TEST_BOTH(s7_unknown_extension_leaves_live_adapters_alone)
     check_fired_at(fx, lg.at[0], called, 3000);
 }
 
-TEST_BOTH(s7_null_routine_is_counted_and_leaves_the_pending_request)
+TEST_BOTH(s7_5_null_routine_is_counted_and_leaves_the_pending_request)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -661,7 +661,7 @@ TEST_BOTH(s7_null_routine_is_counted_and_leaves_the_pending_request)
     CHECK_EQ(atomic_load(&lg.fired), 1);
 }
 
-TEST(s7_null_routine_with_nothing_pending_arms_nothing)
+TEST(s7_5_null_routine_with_nothing_pending_arms_nothing)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0);
@@ -674,7 +674,7 @@ TEST(s7_null_routine_with_nothing_pending_arms_nothing)
     CHECK_EQ(s.fired, 0);
 }
 
-TEST(s7_null_routine_above_dispatch_is_counted)
+TEST(s7_5_null_routine_above_dispatch_is_counted)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0);
@@ -692,7 +692,7 @@ TEST(s7_null_routine_above_dispatch_is_counted)
 
 /* ---- other notification types ---- */
 
-TEST_BOTH(s7_other_notification_types_are_ignored)
+TEST_BOTH(s7_5_other_notification_types_are_ignored)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -716,7 +716,7 @@ TEST_BOTH(s7_other_notification_types_are_ignored)
     check_fired_at(fx, lg.at[0], called, 3000);
 }
 
-TEST(s7_other_notification_types_with_unknown_extension_are_ignored)
+TEST(s7_5_other_notification_types_with_unknown_extension_are_ignored)
 {
     char not_an_adapter[64] = {0};
     stortimer_stats before, after;
@@ -730,7 +730,7 @@ TEST(s7_other_notification_types_with_unknown_extension_are_ignored)
 
 /* ---- removal ---- */
 
-TEST_BOTH(s7_removal_cancels_a_pending_legacy_timer)
+TEST_BOTH(s3_4_removal_cancels_a_pending_legacy_timer)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);
@@ -744,7 +744,7 @@ TEST_BOTH(s7_removal_cancels_a_pending_legacy_timer)
     CHECK_EQ(atomic_load(&lg.fired), at_removal);
 }
 
-TEST_BOTH(s7_removal_stops_a_rearming_legacy_timer)
+TEST_BOTH(s3_4_removal_stops_a_rearming_legacy_timer)
 {
     PVOID ext = fx_adapter(fx, 0);
     log_reset(fx);

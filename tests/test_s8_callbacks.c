@@ -47,7 +47,7 @@ static void *locker_main(void *arg)
     return NULL;
 }
 
-/* ---- S8: on a library thread ---- */
+/* ---- S8.1: on a library thread ---- */
 
 typedef struct thread_seen {
     _Atomic int fired;
@@ -77,7 +77,7 @@ static void *arm_from_thread(void *arg)
     return NULL;
 }
 
-TEST_BOTH(s8_callbacks_run_on_a_library_thread)
+TEST_BOTH(s8_1_callbacks_run_on_a_library_thread)
 {
     PVOID ext = fx_adapter(fx, 0), handle = new_timer(ext);
     thread_seen seen = {0};
@@ -99,7 +99,7 @@ TEST_BOTH(s8_callbacks_run_on_a_library_thread)
     fx_remove(ext);
 }
 
-TEST_BOTH(s8_callback_not_on_the_arming_thread)
+TEST_BOTH(s8_1_callback_not_on_the_arming_thread)
 {
     PVOID ext = fx_adapter(fx, 0), handle = new_timer(ext);
     thread_seen seen = {0};
@@ -113,9 +113,9 @@ TEST_BOTH(s8_callback_not_on_the_arming_thread)
     fx_remove(ext);
 }
 
-/* ---- S8: at DISPATCH_LEVEL ---- */
+/* ---- S8.1: at DISPATCH_LEVEL ---- */
 
-TEST_BOTH(s8_callbacks_run_at_dispatch_level)
+TEST_BOTH(s8_1_callbacks_run_at_dispatch_level)
 {
     PVOID ext = fx_adapter(fx, 0), handle = new_timer(ext);
     probe p;
@@ -128,7 +128,7 @@ TEST_BOTH(s8_callbacks_run_at_dispatch_level)
     fx_remove(ext);
 }
 
-TEST_BOTH(s8_callbacks_run_at_dispatch_level_even_when_armed_at_dispatch)
+TEST_BOTH(s8_1_callbacks_run_at_dispatch_level_even_when_armed_at_dispatch)
 {
     PVOID ext = fx_adapter(fx, 0), handle = new_timer(ext);
     probe p;
@@ -155,7 +155,7 @@ static VOID legacy_record(PVOID ext)
     atomic_fetch_add(&legacy_fired, 1);
 }
 
-TEST_BOTH(s8_legacy_timer_runs_at_dispatch_level_on_a_library_thread)
+TEST_BOTH(s8_1_legacy_timer_runs_at_dispatch_level_on_a_library_thread)
 {
     PVOID ext = fx_adapter(fx, 0);
     StorPortNotification(RequestTimerCall, ext, (PHW_TIMER)legacy_record, (ULONG)1000);
@@ -169,7 +169,7 @@ TEST_BOTH(s8_legacy_timer_runs_at_dispatch_level_on_a_library_thread)
     fx_remove(ext);
 }
 
-TEST(s8_advancing_thread_irql_is_unchanged_by_callbacks)
+TEST(s8_1_advancing_thread_irql_is_unchanged_by_callbacks)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0), handle = new_timer(ext);
@@ -191,7 +191,7 @@ TEST(s8_advancing_thread_irql_is_unchanged_by_callbacks)
     fx_remove(ext);
 }
 
-/* ---- S8: holding the StartIo lock (and in half-duplex the interrupt lock) ---- */
+/* ---- S8.1: holding the StartIo lock (and in half-duplex the interrupt lock) ---- */
 
 typedef struct lock_probe {
     fixture *fx;
@@ -245,27 +245,27 @@ static bool lock_free_during_callback(fixture *fx, bool half_duplex, STOR_SPINLO
     return false;
 }
 
-TEST_BOTH(s8_callback_holds_the_startio_lock)
+TEST_BOTH(s8_1_callback_holds_the_startio_lock)
 {
     CHECK(!lock_free_during_callback(fx, false, StartIoLock, true));
 }
 
-TEST_BOTH(s8_half_duplex_callback_holds_the_startio_lock)
+TEST_BOTH(s8_1_half_duplex_callback_holds_the_startio_lock)
 {
     CHECK(!lock_free_during_callback(fx, true, StartIoLock, true));
 }
 
-TEST_BOTH(s8_half_duplex_callback_holds_the_interrupt_lock)
+TEST_BOTH(s8_1_half_duplex_callback_holds_the_interrupt_lock)
 {
     CHECK(!lock_free_during_callback(fx, true, InterruptLock, true));
 }
 
-TEST_BOTH(s8_full_duplex_callback_leaves_the_interrupt_lock_free)
+TEST_BOTH(s8_1_full_duplex_callback_leaves_the_interrupt_lock_free)
 {
     CHECK(lock_free_during_callback(fx, false, InterruptLock, false));
 }
 
-/* ---- S8: callbacks of one adapter never overlap ---- */
+/* ---- S8.1: callbacks of one adapter never overlap ---- */
 
 typedef struct overlap {
     _Atomic int inside;
@@ -295,7 +295,7 @@ static VOID overlap_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&o->fired, 1);
 }
 
-TEST_BOTH(s8_callbacks_of_one_adapter_never_overlap)
+TEST_BOTH(s8_1_callbacks_of_one_adapter_never_overlap)
 {
     enum { N = 40 };
     PVOID ext = fx_adapter(fx, 0), handles[N];
@@ -353,7 +353,7 @@ static VOID stamped_overlap_callback(PVOID ext, PVOID context)
     overlap_callback(ext, s->o);
 }
 
-TEST_BOTH(s8_callbacks_never_overlap_a_startio_lock_holder)
+TEST_BOTH(s8_1_callbacks_never_overlap_a_startio_lock_holder)
 {
     PVOID ext = fx_adapter(fx, 0), handle = new_timer(ext);
     overlap o = {0};
@@ -371,7 +371,7 @@ TEST_BOTH(s8_callbacks_never_overlap_a_startio_lock_holder)
     fx_remove(ext);
 }
 
-TEST(s8_advancing_thread_holding_startio_defers_callbacks)
+TEST(s8_1_advancing_thread_holding_startio_defers_callbacks)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0), handle = new_timer(ext);
@@ -389,7 +389,7 @@ TEST(s8_advancing_thread_holding_startio_defers_callbacks)
     fx_remove(ext);
 }
 
-/* ---- S8: callbacks of different adapters may run at the same time ---- */
+/* ---- S8.1: callbacks of different adapters may run at the same time ---- */
 
 typedef struct pair {
     PVOID ext_b, handle_b;
@@ -426,9 +426,9 @@ static VOID pair_a_callback(PVOID ext, PVOID context)
 }
 
 /* On one virtual clock callbacks run one at a time, in order, on the
- * advancing thread (S11); so on a virtual fixture B's adapter is on a second
+ * advancing thread (S11.2); so on a virtual fixture B's adapter is on a second
  * virtual clock, advanced here while another thread runs A's callback. */
-TEST_BOTH(s8_callbacks_of_different_adapters_run_at_the_same_time)
+TEST_BOTH(s8_1_callbacks_of_different_adapters_run_at_the_same_time)
 {
     fixture other = fx_another_clock(fx);
     PVOID a = fx_adapter(fx, 0), b = fx_adapter(&other, 0);
@@ -450,7 +450,7 @@ TEST_BOTH(s8_callbacks_of_different_adapters_run_at_the_same_time)
     fx_remove(b);
 }
 
-/* ---- S8: every routine works inside a callback ---- */
+/* ---- S8.2: every routine works inside a callback ---- */
 
 typedef struct chain {
     fixture *fx;
@@ -475,7 +475,7 @@ static VOID arm_other_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&c->fired, 1);
 }
 
-TEST_BOTH(s8_callback_can_arm_another_timer)
+TEST_BOTH(s8_2_callback_can_arm_another_timer)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe target;
@@ -503,7 +503,7 @@ static VOID cancel_other_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&c->fired, 1);
 }
 
-TEST_BOTH(s8_callback_can_cancel_another_timer)
+TEST_BOTH(s8_2_callback_can_cancel_another_timer)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe target;
@@ -544,7 +544,7 @@ static VOID rearm_self_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&c->fired, 1);
 }
 
-TEST_BOTH(s8_callback_can_rearm_itself)
+TEST_BOTH(s8_2_callback_can_rearm_itself)
 {
     PVOID ext = fx_adapter(fx, 0);
     chain c = {.fx = fx, .ext = ext, .own = new_timer(ext), .value = 1000, .rearms_left = 1,
@@ -578,7 +578,7 @@ static VOID free_self_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&c->finished, 1);
 }
 
-TEST_BOTH(s8_callback_can_free_its_own_timer)
+TEST_BOTH(s8_2_callback_can_free_its_own_timer)
 {
     PVOID ext = fx_adapter(fx, 0);
     chain c = {.fx = fx, .ext = ext, .own = new_timer(ext), .status = 0xFFFFFFFFu};
@@ -615,7 +615,7 @@ static VOID arm_legacy_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&c->fired, 1);
 }
 
-TEST_BOTH(s8_callback_can_arm_the_legacy_timer)
+TEST_BOTH(s8_2_callback_can_arm_the_legacy_timer)
 {
     PVOID ext = fx_adapter(fx, 0);
     legacy_fx = fx;
@@ -648,7 +648,7 @@ static VOID legacy_rearm(PVOID ext)
     atomic_fetch_add(&legacy_rearm_fired, 1);
 }
 
-TEST_BOTH(s8_legacy_timer_can_rearm_itself)
+TEST_BOTH(s8_2_legacy_timer_can_rearm_itself)
 {
     PVOID ext = fx_adapter(fx, 0);
     legacy_fx = fx;
@@ -686,7 +686,7 @@ static VOID use_other_locks_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&u->fired, 1);
 }
 
-TEST_BOTH(s8_full_duplex_callback_can_take_the_dpc_and_interrupt_locks)
+TEST_BOTH(s8_2_full_duplex_callback_can_take_the_dpc_and_interrupt_locks)
 {
     PVOID ext = fx_adapter(fx, 0);
     lock_use u = {0};
@@ -706,7 +706,7 @@ TEST_BOTH(s8_full_duplex_callback_can_take_the_dpc_and_interrupt_locks)
     fx_remove(ext);
 }
 
-/* ---- S8: re-acquiring the StartIo lock inside a callback is reported ---- */
+/* ---- S8.3: re-acquiring the StartIo lock inside a callback is reported ---- */
 
 typedef struct reacquire {
     STOR_SPINLOCK kind;
@@ -755,17 +755,17 @@ static void check_reacquire_reported(fixture *fx, bool half_duplex, STOR_SPINLOC
     fx_remove(ext);
 }
 
-TEST_BOTH(s8_reacquiring_startio_in_callback_is_reported_not_hung)
+TEST_BOTH(s8_3_reacquiring_startio_in_callback_is_reported_not_hung)
 {
     check_reacquire_reported(fx, false, StartIoLock);
 }
 
-TEST_BOTH(s8_half_duplex_interrupt_lock_in_callback_is_reported_not_hung)
+TEST_BOTH(s8_3_half_duplex_interrupt_lock_in_callback_is_reported_not_hung)
 {
     check_reacquire_reported(fx, true, InterruptLock);
 }
 
-/* ---- S8: order - fire time, then arm order ---- */
+/* ---- S8.4: order - fire time, then arm order ---- */
 
 #define LOG_MAX 64
 
@@ -810,7 +810,7 @@ static VOID order_legacy_callback(PVOID ext)
     order_callback(ext, &it);
 }
 
-TEST_BOTH(s8_callbacks_start_in_fire_time_order_ties_by_arm_order)
+TEST_BOTH(s8_4_callbacks_start_in_fire_time_order_ties_by_arm_order)
 {
     enum { N = 20 };
     /* Shuffled values, several equal (3 x3, 5 x3, 1, 2, 4, 6, 7, 9 x2). */
@@ -868,7 +868,7 @@ TEST_BOTH(s8_callbacks_start_in_fire_time_order_ties_by_arm_order)
     fx_remove(ext);
 }
 
-TEST(s8_ties_across_arm_calls_at_different_times_go_by_arm_order)
+TEST(s8_4_ties_across_arm_calls_at_different_times_go_by_arm_order)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0), h[4];
@@ -894,10 +894,10 @@ TEST(s8_ties_across_arm_calls_at_different_times_go_by_arm_order)
     fx_remove(ext);
 }
 
-/* Two adapters on one virtual clock: S8 orders each adapter's timers; the
+/* Two adapters on one virtual clock: S8.4 orders each adapter's timers; the
  * library's choice between adapters (docs/design.md) is creation order,
  * whatever the arm order. */
-TEST(s8_ties_between_adapters_on_one_clock_go_by_adapter_creation)
+TEST(s8_4_ties_between_adapters_on_one_clock_go_by_adapter_creation)
 {
     fixture *fx = virtual_fixture();
     PVOID first = fx_adapter(fx, 0), second = fx_adapter(fx, 0);
@@ -917,7 +917,7 @@ TEST(s8_ties_between_adapters_on_one_clock_go_by_adapter_creation)
     fx_remove(first);
 }
 
-TEST(s8_rearmed_timer_ties_go_by_its_latest_arm)
+TEST(s8_4_rearmed_timer_ties_go_by_its_latest_arm)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0), first = new_timer(ext), second = new_timer(ext);
@@ -938,7 +938,7 @@ TEST(s8_rearmed_timer_ties_go_by_its_latest_arm)
     fx_remove(ext);
 }
 
-TEST(s8_timer_armed_from_callback_runs_after_a_queued_tie)
+TEST(s8_4_timer_armed_from_callback_runs_after_a_queued_tie)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0);
@@ -962,7 +962,7 @@ TEST(s8_timer_armed_from_callback_runs_after_a_queued_tie)
     fx_remove(ext);
 }
 
-TEST(s8_legacy_timer_ties_with_extended_timers_by_arm_order)
+TEST(s8_4_legacy_timer_ties_with_extended_timers_by_arm_order)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0), h0 = new_timer(ext), h2 = new_timer(ext);
@@ -982,7 +982,7 @@ TEST(s8_legacy_timer_ties_with_extended_timers_by_arm_order)
     fx_remove(ext);
 }
 
-TEST(s8_ordering_spans_one_advance_and_many)
+TEST(s8_4_ordering_spans_one_advance_and_many)
 {
     /* The same timers fire in the same order however the time is passed. */
     fixture *fx = virtual_fixture();

@@ -81,7 +81,7 @@ static bool other_thread_gets_lock(PVOID holder_ext, STOR_SPINLOCK held, PVOID e
     return got;
 }
 
-/* ---- S9: IRQL of the locks ---- */
+/* ---- S9.1: IRQL of the locks ---- */
 
 static void check_lock_irql(STOR_SPINLOCK kind, KIRQL level)
 {
@@ -95,17 +95,17 @@ static void check_lock_irql(STOR_SPINLOCK kind, KIRQL level)
     CHECK_EQ(stortimer_irql_current(), PASSIVE_LEVEL);
 }
 
-TEST(s9_dpc_lock_raises_to_dispatch_level)
+TEST(s9_1_dpc_lock_raises_to_dispatch_level)
 {
     check_lock_irql(DpcLock, DISPATCH_LEVEL);
 }
 
-TEST(s9_startio_lock_raises_to_dispatch_level)
+TEST(s9_1_startio_lock_raises_to_dispatch_level)
 {
     check_lock_irql(StartIoLock, DISPATCH_LEVEL);
 }
 
-TEST(s9_interrupt_lock_raises_to_a_device_level)
+TEST(s9_1_interrupt_lock_raises_to_a_device_level)
 {
     PVOID ext = duplex_adapter(false);
     STOR_LOCK_HANDLE lock;
@@ -117,7 +117,7 @@ TEST(s9_interrupt_lock_raises_to_a_device_level)
     CHECK_EQ(stortimer_irql_current(), PASSIVE_LEVEL);
 }
 
-TEST(s9_half_duplex_interrupt_lock_raises_to_a_device_level)
+TEST(s9_1_half_duplex_interrupt_lock_raises_to_a_device_level)
 {
     PVOID ext = duplex_adapter(true);
     STOR_LOCK_HANDLE lock;
@@ -128,7 +128,7 @@ TEST(s9_half_duplex_interrupt_lock_raises_to_a_device_level)
     CHECK_EQ(stortimer_irql_current(), PASSIVE_LEVEL);
 }
 
-TEST(s9_release_restores_the_saved_irql)
+TEST(s9_1_release_restores_the_saved_irql)
 {
     PVOID ext = duplex_adapter(false);
     static const STOR_SPINLOCK kinds[3] = {DpcLock, StartIoLock, InterruptLock};
@@ -151,7 +151,7 @@ TEST(s9_release_restores_the_saved_irql)
     }
 }
 
-TEST(s9_nested_dpc_then_interrupt_lock_release_in_reverse)
+TEST(s9_1_nested_dpc_then_interrupt_lock_release_in_reverse)
 {
     PVOID ext = duplex_adapter(false);
     STOR_LOCK_HANDLE dpc, interrupt;
@@ -168,7 +168,7 @@ TEST(s9_nested_dpc_then_interrupt_lock_release_in_reverse)
     CHECK_EQ(lock_misuse_of(ext), 0);
 }
 
-TEST(s9_nested_startio_then_interrupt_lock_release_in_reverse)
+TEST(s9_1_nested_startio_then_interrupt_lock_release_in_reverse)
 {
     PVOID ext = duplex_adapter(false);
     STOR_LOCK_HANDLE startio, interrupt;
@@ -182,27 +182,27 @@ TEST(s9_nested_startio_then_interrupt_lock_release_in_reverse)
     CHECK_EQ(lock_misuse_of(ext), 0);
 }
 
-/* ---- S9: the locks exclude other threads ---- */
+/* ---- S9.1: the locks exclude other threads ---- */
 
-TEST(s9_dpc_lock_excludes_other_threads)
+TEST(s9_1_dpc_lock_excludes_other_threads)
 {
     PVOID ext = duplex_adapter(false);
     CHECK(!other_thread_gets_lock(ext, DpcLock, ext, DpcLock, true));
 }
 
-TEST(s9_startio_lock_excludes_other_threads)
+TEST(s9_1_startio_lock_excludes_other_threads)
 {
     PVOID ext = duplex_adapter(false);
     CHECK(!other_thread_gets_lock(ext, StartIoLock, ext, StartIoLock, true));
 }
 
-TEST(s9_interrupt_lock_excludes_other_threads)
+TEST(s9_1_interrupt_lock_excludes_other_threads)
 {
     PVOID ext = duplex_adapter(false);
     CHECK(!other_thread_gets_lock(ext, InterruptLock, ext, InterruptLock, true));
 }
 
-TEST(s9_other_thread_gets_the_lock_at_its_own_irql)
+TEST(s9_1_other_thread_gets_the_lock_at_its_own_irql)
 {
     PVOID ext = duplex_adapter(false);
     locker other = {.ext = ext, .kind = InterruptLock};
@@ -236,7 +236,7 @@ static void *count_under_lock(void *arg)
     return NULL;
 }
 
-TEST(s9_locks_serialize_read_modify_write_across_threads)
+TEST(s9_1_locks_serialize_read_modify_write_across_threads)
 {
     PVOID ext = duplex_adapter(false);
     static const STOR_SPINLOCK kinds[3] = {DpcLock, StartIoLock, InterruptLock};
@@ -253,9 +253,9 @@ TEST(s9_locks_serialize_read_modify_write_across_threads)
     }
 }
 
-/* ---- S9 / S3: each adapter's locks are its own ---- */
+/* ---- S3.2: each adapter's locks are its own ---- */
 
-TEST(s9_each_adapters_locks_are_its_own)
+TEST(s3_2_each_adapters_locks_are_its_own)
 {
     PVOID a = duplex_adapter(false), b = duplex_adapter(false);
     static const STOR_SPINLOCK kinds[3] = {DpcLock, StartIoLock, InterruptLock};
@@ -263,35 +263,35 @@ TEST(s9_each_adapters_locks_are_its_own)
         CHECK(other_thread_gets_lock(a, kinds[k], b, kinds[k], false));
 }
 
-TEST(s9_each_half_duplex_adapters_locks_are_its_own)
+TEST(s3_2_each_half_duplex_adapters_locks_are_its_own)
 {
     PVOID a = duplex_adapter(true), b = duplex_adapter(true);
     CHECK(other_thread_gets_lock(a, StartIoLock, b, InterruptLock, false));
     CHECK(other_thread_gets_lock(a, InterruptLock, b, StartIoLock, false));
 }
 
-TEST(s9_full_duplex_startio_and_interrupt_are_distinct_locks)
+TEST(s3_2_full_duplex_startio_and_interrupt_are_distinct_locks)
 {
     PVOID ext = duplex_adapter(false);
     CHECK(other_thread_gets_lock(ext, StartIoLock, ext, InterruptLock, false));
     CHECK(other_thread_gets_lock(ext, InterruptLock, ext, StartIoLock, false));
 }
 
-TEST(s9_dpc_lock_is_distinct_from_startio_lock)
+TEST(s3_2_dpc_lock_is_distinct_from_startio_lock)
 {
     PVOID ext = duplex_adapter(false);
     CHECK(other_thread_gets_lock(ext, DpcLock, ext, StartIoLock, false));
     CHECK(other_thread_gets_lock(ext, StartIoLock, ext, DpcLock, false));
 }
 
-TEST(s9_half_duplex_startio_and_interrupt_are_one_lock)
+TEST(s3_2_half_duplex_startio_and_interrupt_are_one_lock)
 {
     PVOID ext = duplex_adapter(true);
     CHECK(!other_thread_gets_lock(ext, StartIoLock, ext, InterruptLock, true));
     CHECK(!other_thread_gets_lock(ext, InterruptLock, ext, StartIoLock, true));
 }
 
-/* ---- S9 / S8: misuse is reported instead of hanging ---- */
+/* ---- S8.3: misuse is reported instead of hanging ---- */
 
 static void check_recursive_acquire(bool half_duplex, STOR_SPINLOCK first, STOR_SPINLOCK again)
 {
@@ -322,27 +322,27 @@ static void check_recursive_acquire(bool half_duplex, STOR_SPINLOCK first, STOR_
     reports_release();
 }
 
-TEST(s9_recursive_startio_acquire_is_reported_and_does_not_hang)
+TEST(s8_3_recursive_startio_acquire_is_reported_and_does_not_hang)
 {
     check_recursive_acquire(false, StartIoLock, StartIoLock);
 }
 
-TEST(s9_recursive_dpc_acquire_is_reported_and_does_not_hang)
+TEST(s8_3_recursive_dpc_acquire_is_reported_and_does_not_hang)
 {
     check_recursive_acquire(false, DpcLock, DpcLock);
 }
 
-TEST(s9_recursive_interrupt_acquire_is_reported_and_does_not_hang)
+TEST(s8_3_recursive_interrupt_acquire_is_reported_and_does_not_hang)
 {
     check_recursive_acquire(false, InterruptLock, InterruptLock);
 }
 
-TEST(s9_half_duplex_interrupt_under_startio_is_reported_and_does_not_hang)
+TEST(s8_3_half_duplex_interrupt_under_startio_is_reported_and_does_not_hang)
 {
     check_recursive_acquire(true, StartIoLock, InterruptLock);
 }
 
-TEST(s9_recursive_acquire_report_names_the_lock)
+TEST(s8_3_recursive_acquire_report_names_the_lock)
 {
     PVOID ext = duplex_adapter(false);
     STOR_LOCK_HANDLE outer, inner;
@@ -355,7 +355,7 @@ TEST(s9_recursive_acquire_report_names_the_lock)
     reports_release();
 }
 
-TEST(s9_acquire_on_unknown_extension_is_reported_and_takes_nothing)
+TEST(s3_1_acquire_on_unknown_extension_is_reported_and_takes_nothing)
 {
     char not_an_adapter[64];
     stortimer_stats before, after;
@@ -381,7 +381,7 @@ TEST(s9_acquire_on_unknown_extension_is_reported_and_takes_nothing)
     reports_release();
 }
 
-TEST(s9_acquire_on_removed_adapter_is_reported_and_takes_nothing)
+TEST(s3_1_acquire_on_removed_adapter_is_reported_and_takes_nothing)
 {
     PVOID ext = duplex_adapter(false);
     fx_remove(ext);
@@ -396,9 +396,9 @@ TEST(s9_acquire_on_removed_adapter_is_reported_and_takes_nothing)
     reports_release();
 }
 
-/* ---- S9: StorPortStallExecution returns no sooner than Delay ---- */
+/* ---- S9.2: StorPortStallExecution returns no sooner than Delay ---- */
 
-TEST_BOTH(s9_stall_returns_no_sooner_than_delay)
+TEST_BOTH(s9_2_stall_returns_no_sooner_than_delay)
 {
     /* Bound to a virtual clock, the stall moves it by exactly Delay; bound
      * to the real clock (NULL), it waits at least Delay. */
@@ -441,7 +441,7 @@ static VOID stall_callback(PVOID ext, PVOID context)
     atomic_fetch_add(&j->fired, 1);
 }
 
-TEST_BOTH(s9_stall_in_a_callback_waits)
+TEST_BOTH(s9_2_stall_in_a_callback_waits)
 {
     /* Real clock: the callback's thread waits 5 ms. Virtual clock: the
      * callback is bound to its adapter's clock, which moves by 5 ms. */
@@ -460,9 +460,9 @@ TEST_BOTH(s9_stall_in_a_callback_waits)
     fx_remove(ext);
 }
 
-/* ---- S9: StorPortStallExecution on a thread bound to a virtual clock ---- */
+/* ---- S9.3: StorPortStallExecution on a thread bound to a virtual clock ---- */
 
-TEST(s9_bind_clock_returns_the_previous_binding)
+TEST(s10_bind_clock_returns_the_previous_binding)
 {
     fixture *fx = virtual_fixture();
     stortimer_clock *other = test_virtual_clock();
@@ -472,7 +472,7 @@ TEST(s9_bind_clock_returns_the_previous_binding)
     CHECK(stortimer_thread_bind_clock(NULL) == NULL);
 }
 
-TEST(s9_stall_on_bound_thread_moves_the_clock_by_exactly_delay)
+TEST(s9_3_stall_on_bound_thread_moves_the_clock_by_exactly_delay)
 {
     fixture *fx = virtual_fixture();
     stortimer_thread_bind_clock(fx->clock);
@@ -489,7 +489,7 @@ TEST(s9_stall_on_bound_thread_moves_the_clock_by_exactly_delay)
     stortimer_thread_bind_clock(NULL);
 }
 
-TEST(s9_stall_on_bound_thread_returns_immediately)
+TEST(s9_3_stall_on_bound_thread_returns_immediately)
 {
     fixture *fx = virtual_fixture();
     stortimer_thread_bind_clock(fx->clock);
@@ -501,7 +501,7 @@ TEST(s9_stall_on_bound_thread_returns_immediately)
     CHECK(elapsed < 1000000000u);
 }
 
-TEST(s9_stall_after_unbinding_waits_and_leaves_the_virtual_clock)
+TEST(s9_2_stall_after_unbinding_waits_and_leaves_the_virtual_clock)
 {
     fixture *fx = virtual_fixture();
     stortimer_thread_bind_clock(fx->clock);
@@ -526,7 +526,7 @@ static void *stall_unbound(void *arg)
     return NULL;
 }
 
-TEST(s9_binding_is_per_thread)
+TEST(s9_3_binding_is_per_thread)
 {
     fixture *fx = virtual_fixture();
     stortimer_thread_bind_clock(fx->clock);
@@ -537,7 +537,7 @@ TEST(s9_binding_is_per_thread)
     stortimer_thread_bind_clock(NULL);
 }
 
-TEST(s9_stall_on_bound_thread_does_not_run_due_callbacks)
+TEST(s9_3_stall_on_bound_thread_does_not_run_due_callbacks)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0);
@@ -556,7 +556,7 @@ TEST(s9_stall_on_bound_thread_does_not_run_due_callbacks)
     fx_remove(ext);
 }
 
-/* ---- S9: a stall inside a callback of an adapter on a virtual clock ---- */
+/* ---- S9.3: a stall inside a callback of an adapter on a virtual clock ---- */
 
 typedef struct staller {
     fixture *fx;
@@ -587,7 +587,7 @@ static VOID staller_callback(PVOID ext, PVOID context)
     atomic_store(&s->done, 1);
 }
 
-TEST(s9_stall_in_virtual_callback_moves_its_clock)
+TEST(s9_3_stall_in_virtual_callback_moves_its_clock)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0);
@@ -608,7 +608,7 @@ TEST(s9_stall_in_virtual_callback_moves_its_clock)
     fx_remove(ext);
 }
 
-TEST(s9_timers_due_during_a_callback_stall_run_after_it_late)
+TEST(s9_3_timers_due_during_a_callback_stall_run_after_it_late)
 {
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0);
@@ -634,10 +634,10 @@ TEST(s9_timers_due_during_a_callback_stall_run_after_it_late)
     fx_remove(ext);
 }
 
-TEST(s9_timers_due_during_a_callback_stall_run_before_the_advance_returns)
+TEST(s9_3_timers_due_during_a_callback_stall_run_before_the_advance_returns)
 {
     /* The advance stops at A's fire time, but A's stall moved the clock past
-     * B's: B is due when the advance would return, so it runs in it (S11:
+     * B's: B is due when the advance would return, so it runs in it (S11.2:
      * every due callback runs before the advance returns). */
     fixture *fx = virtual_fixture();
     PVOID ext = fx_adapter(fx, 0);
@@ -655,7 +655,7 @@ TEST(s9_timers_due_during_a_callback_stall_run_before_the_advance_returns)
     fx_remove(ext);
 }
 
-TEST(s9_stall_in_callback_moves_only_its_adapters_clock)
+TEST(s9_3_stall_in_callback_moves_only_its_adapters_clock)
 {
     fixture *fx = virtual_fixture();
     stortimer_clock *other = test_virtual_clock();
@@ -675,9 +675,9 @@ TEST(s9_stall_in_callback_moves_only_its_adapters_clock)
     fx_remove(ext);
 }
 
-/* ---- the host-side IRQL API ---- */
+/* ---- the host-side IRQL API (S10) ---- */
 
-TEST(s9_irql_raise_returns_the_old_level)
+TEST(s10_irql_raise_returns_the_old_level)
 {
     CHECK_EQ(stortimer_irql_current(), PASSIVE_LEVEL);
     CHECK_EQ(stortimer_irql_raise(APC_LEVEL), PASSIVE_LEVEL);
@@ -688,7 +688,7 @@ TEST(s9_irql_raise_returns_the_old_level)
     CHECK_EQ(stortimer_irql_current(), HIGH_LEVEL);
 }
 
-TEST(s9_irql_lower_restores_the_old_level)
+TEST(s10_irql_lower_restores_the_old_level)
 {
     KIRQL a = stortimer_irql_raise(DISPATCH_LEVEL);
     KIRQL b = stortimer_irql_raise(STOR_DEVICE_LEVEL);
@@ -698,7 +698,7 @@ TEST(s9_irql_lower_restores_the_old_level)
     CHECK_EQ(stortimer_irql_current(), PASSIVE_LEVEL);
 }
 
-TEST(s9_irql_raise_to_the_same_level_is_allowed)
+TEST(s10_irql_raise_to_the_same_level_is_allowed)
 {
     stortimer_irql_raise(DISPATCH_LEVEL);
     reports_capture();
@@ -708,7 +708,7 @@ TEST(s9_irql_raise_to_the_same_level_is_allowed)
     reports_release();
 }
 
-TEST(s9_irql_raise_to_a_lower_level_is_reported_and_changes_nothing)
+TEST(s10_irql_raise_to_a_lower_level_is_reported_and_changes_nothing)
 {
     stortimer_irql_raise(DISPATCH_LEVEL);
     reports_capture();
@@ -721,14 +721,14 @@ TEST(s9_irql_raise_to_a_lower_level_is_reported_and_changes_nothing)
     reports_release();
 }
 
-TEST(s9_irql_raise_to_a_lower_level_above_dispatch_changes_nothing)
+TEST(s10_irql_raise_to_a_lower_level_above_dispatch_changes_nothing)
 {
     stortimer_irql_raise(STOR_DEVICE_LEVEL);
     stortimer_irql_raise(DISPATCH_LEVEL);
     CHECK_EQ(stortimer_irql_current(), STOR_DEVICE_LEVEL);
 }
 
-TEST(s9_irql_lower_to_a_higher_level_is_reported_and_changes_nothing)
+TEST(s10_irql_lower_to_a_higher_level_is_reported_and_changes_nothing)
 {
     stortimer_irql_raise(APC_LEVEL);
     reports_capture();
@@ -751,7 +751,7 @@ static void *read_irql(void *arg)
     return NULL;
 }
 
-TEST(s9_new_thread_starts_at_passive_level)
+TEST(s10_new_thread_starts_at_passive_level)
 {
     stortimer_irql_raise(DISPATCH_LEVEL);
     irql_seen s = {0xFF};
@@ -760,7 +760,7 @@ TEST(s9_new_thread_starts_at_passive_level)
     CHECK_EQ(stortimer_irql_current(), DISPATCH_LEVEL);   /* and ours is ours */
 }
 
-TEST(s9_irql_is_per_thread)
+TEST(s9_1_irql_is_per_thread)
 {
     /* A thread holding a lock raises only its own IRQL. */
     PVOID ext = duplex_adapter(false);

@@ -1,8 +1,8 @@
 /*
  * Shards (docs/design.md): a timer armed on one processor lives in that
  * processor's shard, and everything the contract says still holds across
- * shards: a cancel or free from another processor reaches it (S5.5, S6),
- * and one adapter's equal fire times start in arm order (S8) whichever
+ * shards: a cancel or free from another processor reaches it (S5.5, S6.4),
+ * and one adapter's equal fire times start in arm order (S8.4) whichever
  * processors armed them. On a one-processor machine there is one shard and
  * these tests check the same contract there.
  */
@@ -65,7 +65,7 @@ static uint32_t shard_of(PVOID handle)
     return atomic_load(&t->owner) >> ST_OWNER_SHARD_SHIFT;
 }
 
-TEST(shards_arm_moves_the_timer_to_the_arming_processors_shard)
+TEST(s5_4_shards_arm_moves_the_timer_to_the_arming_processors_shard)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -80,7 +80,7 @@ TEST(shards_arm_moves_the_timer_to_the_arming_processors_shard)
     CHECK_EQ(atomic_load(&p.fired), 1);
 }
 
-TEST(shards_timer_armed_elsewhere_is_cancelled_from_here)
+TEST(s5_5_shards_timer_armed_elsewhere_is_cancelled_from_here)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -98,7 +98,7 @@ TEST(shards_timer_armed_elsewhere_is_cancelled_from_here)
     CHECK_EQ(atomic_load(&p.fired), 0);
 }
 
-TEST(shards_timer_armed_elsewhere_fires_once_on_time)
+TEST(s5_4_shards_timer_armed_elsewhere_fires_once_on_time)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -118,7 +118,7 @@ TEST(shards_timer_armed_elsewhere_fires_once_on_time)
     CHECK_EQ(atomic_load(&p.fired), 2);
 }
 
-/* S8: equal fire times start in arm order although the arms came from
+/* S8.4: equal fire times start in arm order although the arms came from
  * different processors, and so landed in different shards. */
 static _Atomic int fired_seq[8], fired_n;
 
@@ -130,7 +130,7 @@ static VOID record_seq(PVOID ext, PVOID context)
         atomic_store(&fired_seq[n], (int)(intptr_t)context);
 }
 
-TEST(shards_equal_fire_times_go_by_arm_order_across_processors)
+TEST(s8_4_shards_equal_fire_times_go_by_arm_order_across_processors)
 {
     PVOID ext = virtual_adapter(0);
     atomic_store(&fired_n, 0);
@@ -147,7 +147,7 @@ TEST(shards_equal_fire_times_go_by_arm_order_across_processors)
 
 /* Whatever fires them (the dispatcher of a real-clock adapter, or the
  * advance of a virtual clock) serves every shard. */
-TEST_BOTH(shards_timers_of_every_processor_fire)
+TEST_BOTH(s5_4_shards_timers_of_every_processor_fire)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p;

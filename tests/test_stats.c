@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-TEST(stats_count_pending_timers)
+TEST(s10_stats_count_pending_timers)
 {
     PVOID ext = virtual_adapter(0);
     probe p, q;
@@ -28,7 +28,7 @@ TEST(stats_count_pending_timers)
     CHECK_EQ(stats_of(ext).timers_pending, 0);
 }
 
-TEST(s4_s6_stats_count_rejections_by_status)
+TEST(s10_stats_count_rejections_by_status)
 {
     PVOID ext = virtual_adapter(1);
     PVOID handle = new_timer(ext), second;
@@ -45,7 +45,7 @@ TEST(s4_s6_stats_count_rejections_by_status)
     CHECK_EQ(s.rejected_insufficient_resources, 0);
 }
 
-TEST(s4_stats_count_rejections_of_no_adapter_in_the_process_totals)
+TEST(s4_2_stats_count_rejections_of_no_adapter_in_the_process_totals)
 {
     stortimer_stats before = stats_of(NULL);
     int not_an_adapter;
@@ -81,7 +81,7 @@ TEST(s5_7_stats_count_a_full_hand_over_queue_as_insufficient_resources)
     CHECK_EQ(stats_of(ext).rejected_insufficient_resources, refused);
 }
 
-TEST(s11_stats_histogram_counts_on_time_callbacks_in_bucket_zero)
+TEST(s11_4_stats_histogram_counts_on_time_callbacks_in_bucket_zero)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -98,7 +98,7 @@ TEST(s11_stats_histogram_counts_on_time_callbacks_in_bucket_zero)
     CHECK_EQ(total, s.fired);
 }
 
-TEST(s9_stats_histogram_puts_a_late_callback_in_its_power_of_two_bucket)
+TEST(s10_stats_histogram_puts_a_late_callback_in_its_power_of_two_bucket)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -116,7 +116,7 @@ TEST(s9_stats_histogram_puts_a_late_callback_in_its_power_of_two_bucket)
     CHECK_EQ(s.lateness_histogram[0], 0);
 }
 
-TEST(s5_2_stats_histogram_counts_the_part_of_the_window_used)
+TEST(s5_4_2_stats_histogram_counts_the_part_of_the_window_used)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -127,7 +127,7 @@ TEST(s5_2_stats_histogram_counts_the_part_of_the_window_used)
     CHECK_EQ(stats_of(ext).lateness_histogram[12], 1); /* 2288: 2048..4095 us */
 }
 
-TEST(s3_stats_of_removed_adapters_stay_in_the_process_totals)
+TEST(s3_4_stats_of_removed_adapters_stay_in_the_process_totals)
 {
     stortimer_stats before = stats_of(NULL);
     PVOID ext = virtual_adapter(0);
@@ -146,7 +146,7 @@ TEST(s3_stats_of_removed_adapters_stay_in_the_process_totals)
     CHECK_EQ(after.fired - before.fired, 1);
 }
 
-TEST(stats_of_one_adapter_have_no_adapter_counts)
+TEST(s10_stats_of_one_adapter_have_no_adapter_counts)
 {
     PVOID ext = virtual_adapter(0);
     stortimer_stats s = stats_of(ext);
@@ -157,7 +157,7 @@ TEST(stats_of_one_adapter_have_no_adapter_counts)
 /* Real only: a virtual clock has no dispatcher to wake. How many wake-ups
  * windows save is timing, measured by make bench and checked loosely by
  * test_dispatcher; here, that they are counted beside the callbacks. */
-TEST_REAL(stats_count_wakeups_beside_callbacks_on_the_real_clock)
+TEST_REAL(s10_stats_count_wakeups_beside_callbacks_on_the_real_clock)
 {
     PVOID ext = fx_adapter(fx, 0);
     probe p;
@@ -186,7 +186,7 @@ static char *printed(PVOID ext, ULONG *status)
     return text;
 }
 
-TEST(stats_print_writes_an_adapters_counters_and_histogram)
+TEST(s10_stats_print_writes_an_adapters_counters_and_histogram)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -210,7 +210,7 @@ TEST(stats_print_writes_an_adapters_counters_and_histogram)
     CHECK(strstr(text, "mean 0 us, max 0 us"));
 }
 
-TEST(stats_print_of_the_process_lists_every_live_adapter)
+TEST(s10_stats_print_of_the_process_lists_every_live_adapter)
 {
     PVOID first = virtual_adapter(0), second = virtual_adapter(0);
     ULONG status;
@@ -224,7 +224,7 @@ TEST(stats_print_of_the_process_lists_every_live_adapter)
     CHECK(strstr(text, line));
 }
 
-TEST(stats_print_of_an_unknown_adapter_is_invalid_parameter)
+TEST(s10_stats_print_of_an_unknown_adapter_is_invalid_parameter)
 {
     int not_an_adapter;
     ULONG status;
@@ -233,7 +233,7 @@ TEST(stats_print_of_an_unknown_adapter_is_invalid_parameter)
     CHECK_EQ(strlen(text), 0);
 }
 
-TEST(stats_print_to_a_failing_stream_is_unsuccessful)
+TEST(s10_stats_print_to_a_failing_stream_is_unsuccessful)
 {
     virtual_adapter(0);
     FILE *full = fopen("/dev/full", "w");

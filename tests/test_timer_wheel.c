@@ -2,8 +2,8 @@
  * The pure timing wheel (src/timer_wheel.c), checked against a brute-force
  * model after every step of long random sequences of inserts, removes and
  * advances; and stw_fire_time, the coalescing choice, against a search.
- * The wheel's contract serves SPEC S5.1 (never early), S5.2 (inside the
- * window) and S8 (fire-time order, ties by arm order).
+ * The wheel's contract serves SPEC S5.4.1 (never early), S5.4.2 (inside the
+ * window), S5.4.3 (saturation) and S8.4 (fire-time order, ties by arm order).
  */
 #include "harness.h"
 #include "timer_wheel.h"
@@ -66,7 +66,7 @@ static int drain_ready(stw *w, uint64_t *last_at, uint64_t *last_seq)
     return n;
 }
 
-TEST(wheel_empty_has_no_next_and_nothing_ready)
+TEST(s5_4_1_wheel_empty_has_no_next_and_nothing_ready)
 {
     stw *w = new_wheel(1000);
     CHECK_EQ(stw_next(w), UINT64_MAX);
@@ -77,7 +77,7 @@ TEST(wheel_empty_has_no_next_and_nothing_ready)
     free(w);
 }
 
-TEST(wheel_node_due_now_or_earlier_is_ready_at_once)
+TEST(s8_4_wheel_node_due_now_or_earlier_is_ready_at_once)
 {
     stw *w = new_wheel(1000);
     stw_id a = queue(w, 0, 1000, 2), b = queue(w, 1, 400, 1);
@@ -91,9 +91,9 @@ TEST(wheel_node_due_now_or_earlier_is_ready_at_once)
     free(w);
 }
 
-/* SPEC S8: equal fire times start in arm order, whichever level each node
+/* SPEC S8.4: equal fire times start in arm order, whichever level each node
  * waited at and whatever order the nodes were inserted in. */
-TEST(wheel_equal_times_come_out_in_seq_order)
+TEST(s8_4_wheel_equal_times_come_out_in_seq_order)
 {
     stw *w = new_wheel(0);
     uint64_t seqs[6] = {5, 1, 4, 2, 6, 3};
@@ -111,8 +111,8 @@ TEST(wheel_equal_times_come_out_in_seq_order)
     free(w);
 }
 
-/* SPEC S5.1: nothing is ready one microsecond before its time. */
-TEST(wheel_never_ready_before_its_time_at_any_distance)
+/* SPEC S5.4.1: nothing is ready one microsecond before its time. */
+TEST(s5_4_1_wheel_never_ready_before_its_time_at_any_distance)
 {
     stw *w = new_wheel(12345);
     for (unsigned bit = 0; bit < 63; bit++) {
@@ -128,7 +128,7 @@ TEST(wheel_never_ready_before_its_time_at_any_distance)
     free(w);
 }
 
-TEST(wheel_handles_the_largest_time)
+TEST(s5_4_3_wheel_handles_the_largest_time)
 {
     stw *w = new_wheel(UINT64_MAX - 70);
     stw_id n = queue(w, 3, UINT64_MAX, 1);
@@ -141,7 +141,7 @@ TEST(wheel_handles_the_largest_time)
 }
 
 /* Removing the last node of a slot clears its pending bit: stw_next moves on. */
-TEST(wheel_remove_of_last_node_in_a_slot_clears_it)
+TEST(s5_5_wheel_remove_of_last_node_in_a_slot_clears_it)
 {
     stw *w = new_wheel(0);
     stw_id a = queue(w, 0, 10, 1), b = queue(w, 1, 5000, 2);
@@ -156,7 +156,7 @@ TEST(wheel_remove_of_last_node_in_a_slot_clears_it)
 
 /* stw_settle moves nodes down until the first one is ready, never past
  * its limit. */
-TEST(wheel_settle_makes_the_first_node_ready)
+TEST(s5_4_1_wheel_settle_makes_the_first_node_ready)
 {
     stw *w = new_wheel(0);
     stw_id n = queue(w, 0, 987654321, 1);
@@ -171,7 +171,7 @@ TEST(wheel_settle_makes_the_first_node_ready)
     free(w);
 }
 
-TEST(wheel_next_within_a_budget_is_exact_for_a_small_slot)
+TEST(s5_4_2_wheel_next_within_a_budget_is_exact_for_a_small_slot)
 {
     stw *w = new_wheel(0);
     uint64_t at[3] = {600000, 550001, 580000}; /* one level-3 slot */
@@ -183,7 +183,7 @@ TEST(wheel_next_within_a_budget_is_exact_for_a_small_slot)
     free(w);
 }
 
-TEST(wheel_clear_unqueues_everything)
+TEST(s3_4_wheel_clear_unqueues_everything)
 {
     stw *w = new_wheel(0);
     for (stw_id i = 0; i < 50; i++)
@@ -199,7 +199,7 @@ TEST(wheel_clear_unqueues_everything)
 
 /* Settling moved the wheel's time ahead of a clock that has not moved: a
  * node armed at the clock's time is still not ready early. */
-TEST(wheel_insert_behind_a_settled_wheel_is_ordered_and_not_early)
+TEST(s5_4_1_wheel_insert_behind_a_settled_wheel_is_ordered_and_not_early)
 {
     stw *w = new_wheel(0);
     stw_id far = queue(w, 0, 1u << 20, 1);
@@ -275,17 +275,17 @@ static void random_run(uint64_t start, int steps, uint64_t max_ahead_bits)
     free(w);
 }
 
-TEST(wheel_matches_model_short_times)
+TEST(s5_4_1_wheel_matches_model_short_times)
 {
     random_run(0, 60000, 12);
 }
 
-TEST(wheel_matches_model_long_times)
+TEST(s5_4_1_wheel_matches_model_long_times)
 {
     random_run(987654321, 60000, 40);
 }
 
-TEST(wheel_matches_model_near_the_end_of_time)
+TEST(s5_4_3_wheel_matches_model_near_the_end_of_time)
 {
     random_run(UINT64_MAX - (UINT64_C(1) << 42), 20000, 40);
 }
@@ -304,15 +304,15 @@ static uint64_t model_fire_time(uint64_t due, uint64_t window)
     return due;
 }
 
-TEST(fire_time_zero_window_is_the_due_time)
+TEST(s5_4_2_fire_time_zero_window_is_the_due_time)
 {
     for (uint64_t due = 1; due < 5000; due += 7)
         CHECK_EQ(stw_fire_time(due, 0), due);
     CHECK_EQ(stw_fire_time(0, 100), 0);
 }
 
-/* SPEC S5.2: inside the window, and the roundest time there. */
-TEST(fire_time_is_inside_the_window_and_the_roundest)
+/* SPEC S5.4.2: inside the window, and the roundest time there. */
+TEST(s5_4_2_fire_time_is_inside_the_window_and_the_roundest)
 {
     for (int i = 0; i < 200000; i++) {
         uint64_t due = (rng() >> (rng() % 60)) + 1;
@@ -324,7 +324,7 @@ TEST(fire_time_is_inside_the_window_and_the_roundest)
     }
 }
 
-TEST(fire_time_saturates_at_the_end_of_time)
+TEST(s5_4_3_fire_time_saturates_at_the_end_of_time)
 {
     CHECK_EQ(stw_fire_time(UINT64_MAX - 5, UINT64_MAX), UINT64_MAX - 3); /* ...fc */
     CHECK(stw_fire_time(UINT64_MAX, 1000) == UINT64_MAX);
@@ -332,7 +332,7 @@ TEST(fire_time_saturates_at_the_end_of_time)
 
 /* Overlapping windows meet on one time: ten timers armed 1 us apart with
  * 25% windows share a fire time (coalescing). */
-TEST(fire_time_overlapping_windows_share_a_time)
+TEST(s5_4_2_fire_time_overlapping_windows_share_a_time)
 {
     uint64_t first = stw_fire_time(1000000, 250000);
     for (uint64_t k = 1; k < 10; k++)

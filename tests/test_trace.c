@@ -85,7 +85,7 @@ static const char *metadata_name(const json_value *events, const char *kind, dou
     return NULL;
 }
 
-TEST(trace_of_a_virtual_run_parses_and_holds_its_events)
+TEST(s10_trace_of_a_virtual_run_parses_and_holds_its_events)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
@@ -154,7 +154,7 @@ TEST(trace_of_a_virtual_run_parses_and_holds_its_events)
     json_free(doc);
 }
 
-TEST(trace_of_real_clock_adapters_is_the_real_clock_process)
+TEST(s10_trace_of_real_clock_adapters_is_the_real_clock_process)
 {
     fixture real = {"real", NULL};
     CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
@@ -181,7 +181,7 @@ TEST(trace_of_real_clock_adapters_is_the_real_clock_process)
     json_free(doc);
 }
 
-TEST(trace_escapes_names_it_was_given)
+TEST(s10_trace_escapes_names_it_was_given)
 {
     CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
     PVOID ext = virtual_adapter(0);
@@ -197,7 +197,7 @@ TEST(trace_escapes_names_it_was_given)
     json_free(doc);
 }
 
-TEST(trace_keeps_utf8_names_and_replaces_bytes_that_are_not)
+TEST(s10_trace_keeps_utf8_names_and_replaces_bytes_that_are_not)
 {
     CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
     PVOID ext = virtual_adapter(0);
@@ -258,7 +258,7 @@ static void check_slices_pair_up(const json_value *events, int *begins)
     CHECK_EQ(open, 0);
 }
 
-TEST(trace_slices_pair_up_when_the_log_stops_inside_a_callback)
+TEST(s10_trace_slices_pair_up_when_the_log_stops_inside_a_callback)
 {
     CHECK_STATUS(stortimer_log_start(0), STOR_STATUS_SUCCESS);
     PVOID ext = virtual_adapter(0);
@@ -278,7 +278,7 @@ TEST(trace_slices_pair_up_when_the_log_stops_inside_a_callback)
     json_free(doc);
 }
 
-TEST(trace_of_an_empty_log_is_valid_and_empty)
+TEST(s10_trace_of_an_empty_log_is_valid_and_empty)
 {
     char *path = temp_path("empty");
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
@@ -287,7 +287,7 @@ TEST(trace_of_an_empty_log_is_valid_and_empty)
     json_free(doc);
 }
 
-TEST(trace_write_reports_what_it_cannot_do)
+TEST(s10_trace_write_reports_what_it_cannot_do)
 {
     CHECK_STATUS(stortimer_trace_write(NULL), STOR_STATUS_INVALID_PARAMETER);
     CHECK_STATUS(stortimer_trace_write("/nonexistent-directory/trace.json"),
@@ -312,7 +312,7 @@ static int run_child(const char *trace, const char *events)
     return WEXITSTATUS(status);
 }
 
-TEST(trace_environment_variable_writes_a_trace_at_exit)
+TEST(s10_trace_environment_variable_writes_a_trace_at_exit)
 {
     char *path = temp_path("environment");
     CHECK_EQ(run_child(path, NULL), 0);
@@ -331,7 +331,7 @@ TEST(trace_environment_variable_writes_a_trace_at_exit)
     json_free(doc);
 }
 
-TEST(trace_environment_capacity_is_honoured_and_drops_are_counted)
+TEST(s10_trace_environment_capacity_is_honoured_and_drops_are_counted)
 {
     char *path = temp_path("capacity");
     CHECK_EQ(run_child(path, "3"), 0);

@@ -2,7 +2,7 @@
  * The virtual-time harness of the host API (SPEC S10, S11): asking a
  * virtual clock for its next fire time, advancing to an absolute time or
  * to the next fire time, running until no timer is pending, and driving a
- * miniport's interrupt routine at device IRQL (S5.7, S9).
+ * miniport's interrupt routine at device IRQL (S5.7, S9.1).
  */
 #include "harness.h"
 
@@ -11,7 +11,7 @@
 
 /* ---- next fire time ---- */
 
-TEST(s11_next_fire_is_false_when_nothing_is_pending)
+TEST(s10_next_fire_is_false_when_nothing_is_pending)
 {
     PVOID ext = virtual_adapter(0);
     new_timer(ext);
@@ -20,7 +20,7 @@ TEST(s11_next_fire_is_false_when_nothing_is_pending)
     CHECK_EQ(at, 777); /* left alone */
 }
 
-TEST(s11_next_fire_is_the_earliest_over_every_adapter)
+TEST(s10_next_fire_is_the_earliest_over_every_adapter)
 {
     PVOID first = virtual_adapter(0), second = virtual_adapter(0);
     probe p, q;
@@ -33,7 +33,7 @@ TEST(s11_next_fire_is_the_earliest_over_every_adapter)
     CHECK_EQ(at, 3000);
 }
 
-TEST(s11_next_fire_is_the_time_chosen_inside_the_window)
+TEST(s11_4_next_fire_is_the_time_chosen_inside_the_window)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -42,7 +42,7 @@ TEST(s11_next_fire_is_the_time_chosen_inside_the_window)
     arm(ext, new_timer(ext), probe_callback, &p, 10000, 4000);
     ULONGLONG at = 0;
     CHECK(stortimer_clock_next_fire(clock, &at));
-    CHECK(at >= 10000 && at <= 14000); /* S5.2 */
+    CHECK(at >= 10000 && at <= 14000); /* S5.4.2 */
     stortimer_clock_advance_to(clock, at - 1);
     CHECK_EQ(atomic_load(&p.fired), 0);
     stortimer_clock_advance_to(clock, at);
@@ -65,7 +65,7 @@ TEST(s5_7_next_fire_counts_an_arm_handed_over_from_above_dispatch)
     CHECK_EQ(at, 2500);
 }
 
-TEST(s11_next_fire_forgets_a_cancelled_timer)
+TEST(s10_next_fire_forgets_a_cancelled_timer)
 {
     PVOID ext = virtual_adapter(0);
     PVOID handle = new_timer(ext);
@@ -78,7 +78,7 @@ TEST(s11_next_fire_forgets_a_cancelled_timer)
     CHECK(!stortimer_clock_next_fire(virtual_fixture()->clock, &at));
 }
 
-TEST(s11_next_fire_on_the_real_clock_is_false_and_reported)
+TEST(s10_next_fire_on_the_real_clock_is_false_and_reported)
 {
     reports_capture();
     ULONGLONG at;
@@ -87,7 +87,7 @@ TEST(s11_next_fire_on_the_real_clock_is_false_and_reported)
     reports_release();
 }
 
-TEST(s11_next_fire_with_a_null_out_pointer_is_false)
+TEST(s10_next_fire_with_a_null_out_pointer_is_false)
 {
     PVOID ext = virtual_adapter(0);
     probe p;
@@ -98,7 +98,7 @@ TEST(s11_next_fire_with_a_null_out_pointer_is_false)
 
 /* ---- advancing to a time ---- */
 
-TEST(s11_advance_to_runs_what_falls_due_and_reads_the_target)
+TEST(s11_2_advance_to_runs_what_falls_due_and_reads_the_target)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -114,7 +114,7 @@ TEST(s11_advance_to_runs_what_falls_due_and_reads_the_target)
     CHECK_EQ(stortimer_clock_now(clock), 6000);
 }
 
-TEST(s11_advance_to_a_past_time_changes_nothing)
+TEST(s11_2_advance_to_a_past_time_changes_nothing)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     stortimer_clock_advance(clock, 5000);
@@ -122,7 +122,7 @@ TEST(s11_advance_to_a_past_time_changes_nothing)
     CHECK_EQ(stortimer_clock_now(clock), 5000);
 }
 
-TEST(s11_advance_to_on_the_real_clock_is_reported_and_ignored)
+TEST(s11_1_advance_to_on_the_real_clock_is_reported_and_ignored)
 {
     reports_capture();
     stortimer_clock_advance_to(NULL, 1000);
@@ -132,7 +132,7 @@ TEST(s11_advance_to_on_the_real_clock_is_reported_and_ignored)
 
 /* ---- advancing to the next fire time ---- */
 
-TEST(s11_advance_to_next_runs_every_callback_of_that_time_and_no_later_one)
+TEST(s11_3_advance_to_next_runs_every_callback_of_that_time_and_no_later_one)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -152,7 +152,7 @@ TEST(s11_advance_to_next_runs_every_callback_of_that_time_and_no_later_one)
     CHECK_EQ(stortimer_clock_now(clock), 3001);
 }
 
-TEST(s11_advance_to_next_is_false_and_still_when_nothing_is_pending)
+TEST(s11_2_advance_to_next_is_false_and_still_when_nothing_is_pending)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     virtual_adapter(0);
@@ -185,7 +185,7 @@ static void start_polling(probe *p, int *left)
     arm(ext, rearm_handle, probe_callback, p, 10000, 0);
 }
 
-TEST(s11_advance_to_next_steps_a_periodic_timer_one_period_at_a_time)
+TEST(s11_3_advance_to_next_steps_a_periodic_timer_one_period_at_a_time)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     int left = 100;
@@ -208,7 +208,7 @@ static void ask_from_callback(probe *p, PVOID ext)
     idle_answer = stortimer_clock_run_until_idle(p->user, 1000);
 }
 
-TEST(s11_stepping_from_a_callback_is_refused_and_reported)
+TEST(s10_stepping_from_a_callback_is_refused_and_reported)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -231,7 +231,7 @@ TEST(s11_stepping_from_a_callback_is_refused_and_reported)
 
 /* ---- running until idle ---- */
 
-TEST(s11_run_until_idle_runs_a_state_machine_to_its_end)
+TEST(s11_3_run_until_idle_runs_a_state_machine_to_its_end)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     int left = 29; /* 30 polls of 10 ms */
@@ -243,7 +243,7 @@ TEST(s11_run_until_idle_runs_a_state_machine_to_its_end)
     CHECK_EQ(stortimer_clock_now(clock), 300000);
 }
 
-TEST(s11_run_until_idle_stops_a_periodic_timer_at_the_limit)
+TEST(s10_run_until_idle_stops_a_periodic_timer_at_the_limit)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     int left = 1000000;
@@ -257,7 +257,7 @@ TEST(s11_run_until_idle_stops_a_periodic_timer_at_the_limit)
     CHECK_EQ(at, 60000);
 }
 
-TEST(s11_run_until_idle_leaves_a_timer_beyond_the_limit_pending)
+TEST(s10_run_until_idle_leaves_a_timer_beyond_the_limit_pending)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -269,7 +269,7 @@ TEST(s11_run_until_idle_leaves_a_timer_beyond_the_limit_pending)
     CHECK_EQ(stortimer_clock_now(clock), 1000000);
 }
 
-TEST(s11_run_until_idle_with_nothing_pending_keeps_the_clock)
+TEST(s11_2_run_until_idle_with_nothing_pending_keeps_the_clock)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     virtual_adapter(0);
@@ -278,12 +278,12 @@ TEST(s11_run_until_idle_with_nothing_pending_keeps_the_clock)
     CHECK_EQ(stortimer_clock_now(clock), 7);
 }
 
-TEST(s11_run_until_idle_on_the_real_clock_is_invalid_parameter)
+TEST(s11_1_run_until_idle_on_the_real_clock_is_invalid_parameter)
 {
     CHECK_STATUS(stortimer_clock_run_until_idle(NULL, 1000), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s9_run_until_idle_with_the_startio_lock_held_cannot_run_that_adapter)
+TEST(s8_1_run_until_idle_with_the_startio_lock_held_cannot_run_that_adapter)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -296,13 +296,13 @@ TEST(s9_run_until_idle_with_the_startio_lock_held_cannot_run_that_adapter)
     CHECK_EQ(atomic_load(&p.fired), 0);
     CHECK_EQ(stortimer_clock_now(clock), 5000);
     StorPortReleaseSpinLock(ext, &lock);
-    /* Once released, it runs, late (S9). */
+    /* Once released, it runs, late (S8.1). */
     CHECK_STATUS(stortimer_clock_run_until_idle(clock, 5000), STOR_STATUS_SUCCESS);
     CHECK_EQ(atomic_load(&p.fired), 1);
     CHECK_EQ(p.at[0], 5000);
 }
 
-/* Stalls 3 ms inside the callback: the clock moves (S9). */
+/* Stalls 3 ms inside the callback: the clock moves (S9.3). */
 static void stall_3ms(probe *p, PVOID ext)
 {
     (void)p;
@@ -310,7 +310,7 @@ static void stall_3ms(probe *p, PVOID ext)
     StorPortStallExecution(3000);
 }
 
-TEST(s9_run_until_idle_runs_what_a_callbacks_stall_made_due)
+TEST(s9_3_run_until_idle_runs_what_a_callbacks_stall_made_due)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -334,7 +334,7 @@ static void rearm_then_stall(probe *p, PVOID ext)
     StorPortStallExecution(1000);
 }
 
-TEST(s9_a_callback_that_rearms_and_stalls_its_period_does_not_hold_an_advance)
+TEST(s9_3_a_callback_that_rearms_and_stalls_its_period_does_not_hold_an_advance)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -345,14 +345,14 @@ TEST(s9_a_callback_that_rearms_and_stalls_its_period_does_not_hold_an_advance)
     arm(ext, stalling_handle, probe_callback, &p, 1000, 0);
     stortimer_clock_advance(clock, 5000);
     /* 1, 2, 3, 4, 5 ms by the target; the stall then moved the clock to 6 ms,
-     * and the arm due at 6 ms ran after it, once (S9). */
+     * and the arm due at 6 ms ran after it, once (S9.3). */
     CHECK_EQ(atomic_load(&p.fired), 6);
     CHECK_EQ(stortimer_clock_now(clock), 7000);
     CHECK_STATUS(stortimer_clock_run_until_idle(clock, 5000), STOR_STATUS_BUSY);
     CHECK(atomic_load(&p.fired) < 20);
 }
 
-TEST(s5_3_a_timer_rearmed_at_the_last_microsecond_fires_once_per_advance)
+TEST(s5_4_3_a_timer_rearmed_at_the_last_microsecond_fires_once_per_advance)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -374,7 +374,7 @@ TEST(s5_3_a_timer_rearmed_at_the_last_microsecond_fires_once_per_advance)
     CHECK_EQ(atomic_load(&p.fired), first + 2);
 }
 
-TEST(s11_looking_far_ahead_leaves_the_wheels_time_alone)
+TEST(s11_2_looking_far_ahead_leaves_the_wheels_time_alone)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID ext = virtual_adapter(0);
@@ -394,7 +394,7 @@ TEST(s11_looking_far_ahead_leaves_the_wheels_time_alone)
         CHECK(a->shard[i].wheel.now <= 1000);
 }
 
-TEST(s9_next_fire_and_advance_to_next_agree_with_a_startio_lock_held)
+TEST(s8_1_next_fire_and_advance_to_next_agree_with_a_startio_lock_held)
 {
     stortimer_clock *clock = virtual_fixture()->clock;
     PVOID held = virtual_adapter(0), other = virtual_adapter(0);
@@ -439,7 +439,7 @@ static BOOLEAN record_isr(PVOID ext)
     return isr_claims;
 }
 
-TEST(s9_interrupt_routine_runs_at_device_level_and_passes_its_answer)
+TEST(s9_1_interrupt_routine_runs_at_device_level_and_passes_its_answer)
 {
     PVOID ext = virtual_adapter(0);
     BOOLEAN claimed = FALSE;
@@ -466,7 +466,7 @@ static BOOLEAN take_interrupt_lock(PVOID ext)
     return TRUE;
 }
 
-TEST(s9_interrupt_routine_holds_the_interrupt_lock)
+TEST(s9_1_interrupt_routine_holds_the_interrupt_lock)
 {
     PVOID ext = virtual_adapter(0);
     reentry_ext = ext;
@@ -478,7 +478,7 @@ TEST(s9_interrupt_routine_holds_the_interrupt_lock)
     reports_release();
 }
 
-TEST(s9_interrupt_with_bad_arguments_is_invalid_parameter)
+TEST(s3_1_interrupt_with_bad_arguments_is_invalid_parameter)
 {
     PVOID ext = virtual_adapter(0);
     BOOLEAN claimed = TRUE;
@@ -491,7 +491,7 @@ TEST(s9_interrupt_with_bad_arguments_is_invalid_parameter)
     CHECK_STATUS(stortimer_adapter_interrupt(ext, NULL, NULL), STOR_STATUS_INVALID_PARAMETER);
 }
 
-TEST(s9_interrupt_while_holding_the_interrupt_lock_is_invalid_device_state)
+TEST(s8_3_interrupt_while_holding_the_interrupt_lock_is_invalid_device_state)
 {
     PVOID ext = virtual_adapter(0);
     int before = isr_calls;
@@ -503,7 +503,7 @@ TEST(s9_interrupt_while_holding_the_interrupt_lock_is_invalid_device_state)
     CHECK_EQ(isr_calls, before);
 }
 
-TEST(s9_interrupt_above_device_level_is_invalid_device_state)
+TEST(s9_1_interrupt_above_device_level_is_invalid_device_state)
 {
     PVOID ext = virtual_adapter(0);
     KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
@@ -513,7 +513,7 @@ TEST(s9_interrupt_above_device_level_is_invalid_device_state)
 }
 
 /* In half-duplex mode the interrupt lock is the StartIo lock: an interrupt
- * from a timer callback (which holds it, S8) would deadlock on Windows. */
+ * from a timer callback (which holds it, S8.1) would deadlock on Windows. */
 static ULONG isr_from_callback;
 static void interrupt_from_callback(probe *p, PVOID ext)
 {
@@ -521,7 +521,7 @@ static void interrupt_from_callback(probe *p, PVOID ext)
     isr_from_callback = stortimer_adapter_interrupt(ext, record_isr, NULL);
 }
 
-TEST(s8_interrupt_from_a_half_duplex_callback_is_invalid_device_state)
+TEST(s8_3_interrupt_from_a_half_duplex_callback_is_invalid_device_state)
 {
     stortimer_adapter_config config = {.extension_size = 64, .half_duplex = TRUE};
     PVOID ext = fx_adapter_config(virtual_fixture(), config);
@@ -534,7 +534,7 @@ TEST(s8_interrupt_from_a_half_duplex_callback_is_invalid_device_state)
     CHECK_STATUS(isr_from_callback, STOR_STATUS_INVALID_DEVICE_STATE);
 }
 
-TEST(s8_interrupt_from_a_full_duplex_callback_runs)
+TEST(s8_2_interrupt_from_a_full_duplex_callback_runs)
 {
     PVOID ext = virtual_adapter(0);
     probe p;

@@ -4,7 +4,7 @@
  * timeout, and a timeout asks for an HBA re-initialization.
  *
  * Arming, cancelling and firing all happen under the StartIo lock (the
- * callback runs holding it, SPEC S8), so a completion and its timeout can
+ * callback runs holding it, SPEC S8.1), so a completion and its timeout can
  * never both win: whoever takes the lock first retires the slot, and a
  * cancel made under the lock is final (SPEC S5.5).
  */

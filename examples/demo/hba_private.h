@@ -4,7 +4,7 @@
  * stop) and hba_io.c (the I/O path).
  *
  * Locking, as in a full-duplex Storport miniport: everything is guarded by
- * the StartIo lock, which timer callbacks run holding (SPEC S8), except
+ * the StartIo lock, which timer callbacks run holding (SPEC S8.1), except
  * what the ISR touches: the registers (the device's own atomicity) and
  * AhciPortKick, which only calls StorPortRequestTimer and its own counter.
  */

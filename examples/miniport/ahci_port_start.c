@@ -2,7 +2,7 @@
  * ahci_port_start.c - the AHCI port start state machine (see the header).
  *
  * Everything here runs holding the StartIo lock (timer callbacks do, SPEC
- * S8), except AhciPortKick, which runs in the ISR: it only calls
+ * S8.1), except AhciPortKick, which runs in the ISR: it only calls
  * StorPortRequestTimer and counts into a field of its own, so it needs no
  * lock shared with the rest.
  */

@@ -7,7 +7,7 @@
  * then start the command engine. Each poll re-arms the timer from its own
  * callback (SPEC S5.6). A port-change interrupt asks for an early poll; when
  * StorPortRequestTimer answers STOR_STATUS_BUSY a poll is already pending
- * and will see the change, which is as good (S5, check 3).
+ * and will see the change, which is as good (S5.3).
  *
  * When no timer can be had (StorPortInitializeTimer fails, e.g. on a system
  * that limits an adapter to four timers) or an arm fails, the port is

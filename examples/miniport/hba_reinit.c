@@ -1,7 +1,7 @@
 /*
  * hba_reinit.c - the HBA reset and re-initialization sequence (see the
  * header). Every routine runs holding the StartIo lock; HwStorTimer does too
- * (SPEC S8), so the steps never race each other or the callers.
+ * (SPEC S7.3, S8.1), so the steps never race each other or the callers.
  */
 #include "hba_reinit.h"
 

@@ -5,13 +5,13 @@
  * Older miniports have one timer per adapter: HwStorTimer, armed with
  * RequestTimerCall. A recovery sequence fits it well: each step does a
  * little work at DISPATCH_LEVEL and re-arms HwStorTimer for the next one
- * (SPEC S7 allows the re-arm from inside HwStorTimer):
+ * (SPEC S7.2 allows the re-arm from inside HwStorTimer):
  *
  *   queued -> quiesce, set GHC.HR -> poll until the HBA clears HR (up to 1 s)
  *          -> set GHC.AE and IE -> restart the ports -> done
  *
  * The legacy timer never answers BUSY: a new request replaces the pending
- * one, routine and time (SPEC S7). So asking for a re-initialization while
+ * one, routine and time (SPEC S7.1). So asking for a re-initialization while
  * one is queued simply restarts the sequence, and a TimerValue of 0 cancels
  * it.
  *

@@ -1,6 +1,6 @@
 /*
  * link_power.c - the link idle timer (see the header). Every routine here
- * runs holding the StartIo lock: HwStartIo, and the timer callback (SPEC S8).
+ * runs holding the StartIo lock: HwStartIo, and the timer callback (SPEC S8.1).
  */
 #include "link_power.h"
 

@@ -12,7 +12,7 @@
  * A power decision need not be sharp, so both arms carry a TolerableDelay
  * of 20 ms: the library may fire anywhere in [deadline, deadline + 20 ms]
  * and uses the slack to serve other timers due nearby in the same wake-up
- * (SPEC S5.2).
+ * (SPEC S5.4.2).
  *
  * Embed a LINK_POWER in the HW_DEVICE_EXTENSION, one per port.
  */

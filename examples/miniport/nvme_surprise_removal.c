@@ -46,7 +46,7 @@ VOID NvmeWatchdogTimer(PVOID DeviceExtension, PVOID Context)
 
     /* From inside our own callback the free does not wait for us (that
      * would deadlock): the timer is dead at once and this callback runs to
-     * its end, touching only the extension from here on (SPEC S6.1). */
+     * its end, touching only the extension from here on (SPEC S6.4.1). */
     Watchdog->FreeStatus = StorPortFreeTimer(DeviceExtension, Watchdog->Timer);
     if (Watchdog->FreeStatus == STOR_STATUS_SUCCESS)
         Watchdog->Timer = NULL; /* so that the stop path does not free it again */

@@ -8,7 +8,7 @@
  * has the miniport fail the work still outstanding (nothing will ever
  * complete it), and frees its own timer from inside its own callback: the
  * one place where StorPortFreeTimer does not wait for the callback, which
- * runs to its end (SPEC S6.1).
+ * runs to its end (SPEC S6.4.1).
  *
  * NVME_WATCHDOG is the watchdog alone (the demo puts it on an AHCI-like
  * HBA); NVME_CONTROLLER is a small NVMe-like controller built on it, with

@@ -44,7 +44,7 @@ ULONG ShutdownStopAdapterTimers(PVOID DeviceExtension, PSHUTDOWN_TIMERS Table)
     StorPortReleaseSpinLock(DeviceExtension, &lock);
 
     /* 2. Free each: nothing is pending, and each free returns with its
-     * callback not running (SPEC S6.1). */
+     * callback not running (SPEC S6.4.1). */
     for (ULONG i = 0; i < Table->Count; i++) {
         PVOID *slot = Table->Timers[i].Handle;
         if (*slot == NULL)

@@ -5,13 +5,13 @@
  *
  * Why both, and in that order:
  *  - Holding the StartIo lock, no callback of the adapter is running, and
- *    none can start (SPEC S8). Cancelling (TimerValue 0) every timer there,
+ *    none can start (SPEC S8.1). Cancelling (TimerValue 0) every timer there,
  *    and the legacy timer (RequestTimerCall, 0), stops them all at one
  *    instant: no callback can run in between and re-arm a timer already
  *    dealt with, or use state another part of the stop has released.
  *  - Released, nothing is pending and nothing can re-arm (interrupts are
  *    masked and Storport sends no more I/O). StorPortFreeTimer then returns
- *    with the callback not running and never to run (S6.1), so the
+ *    with the callback not running and never to run (S6.4.1), so the
  *    miniport may release what the callbacks used as soon as this returns.
  *
  * The table holds where the miniport keeps each handle, not a copy: a timer

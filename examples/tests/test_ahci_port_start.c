@@ -58,7 +58,7 @@ static void free_and_remove(example_rig *rig, PPORT_TEST_EXTENSION ext)
     CHECK_EQ(example_remove(rig), 0);
 }
 
-TEST(port_is_started_at_40_ms_after_4_polls_s5_6)
+TEST(s5_6_port_is_started_at_40_ms_after_4_polls)
 {
     example_rig rig;
     PPORT_TEST_EXTENSION ext = port_rig(&rig, 0, LINK_UP_US);
@@ -87,7 +87,7 @@ TEST(port_is_started_at_40_ms_after_4_polls_s5_6)
     free_and_remove(&rig, ext);
 }
 
-TEST(port_change_interrupt_gets_busy_because_a_poll_is_pending_s5_3_s5_7)
+TEST(s5_3_port_change_interrupt_gets_busy_because_a_poll_is_pending)
 {
     example_rig rig;
     PPORT_TEST_EXTENSION ext = port_rig(&rig, 0, LINK_UP_US);
@@ -112,7 +112,7 @@ TEST(port_change_interrupt_gets_busy_because_a_poll_is_pending_s5_3_s5_7)
     free_and_remove(&rig, ext);
 }
 
-TEST(port_without_link_fails_at_the_1_s_timeout_after_100_polls)
+TEST(s5_6_port_without_link_fails_at_the_1_s_timeout_after_100_polls)
 {
     example_rig rig;
     PPORT_TEST_EXTENSION ext = port_rig(&rig, 0, 10 * AHCI_PORT_START_TIMEOUT_US);
@@ -131,17 +131,17 @@ TEST(port_without_link_fails_at_the_1_s_timeout_after_100_polls)
     free_and_remove(&rig, ext);
 }
 
-TEST(port_start_stalls_when_max_timers_leaves_no_timer_s4_s9)
+TEST(s4_3_port_start_stalls_when_max_timers_leaves_no_timer)
 {
     example_rig rig;
     /* An adapter limited to one timer, which another part of the miniport
-     * already holds: StorPortInitializeTimer answers UNSUCCESSFUL (S4). */
+     * already holds: StorPortInitializeTimer answers UNSUCCESSFUL (S4.3). */
     PPORT_TEST_EXTENSION ext = port_rig(&rig, 1, LINK_UP_US);
     PVOID other = new_timer(ext);
     CHECK_STATUS(AhciPortInitialize(ext, &ext->Port, rig.device, 0), STOR_STATUS_UNSUCCESSFUL);
     CHECK(ext->Port.StartTimer == NULL);
 
-    /* Stalls move the clock of a thread bound to it (S9). */
+    /* Stalls move the clock of a thread bound to it (S9.3). */
     stortimer_thread_bind_clock(rig.clock);
     with_startio_lock(ext, start_port, NULL);
     stortimer_thread_bind_clock(NULL);
@@ -160,7 +160,7 @@ TEST(port_start_stalls_when_max_timers_leaves_no_timer_s4_s9)
     free_and_remove(&rig, ext);
 }
 
-TEST(stalled_start_is_bounded_by_the_1_s_timeout)
+TEST(s9_3_stalled_start_is_bounded_by_the_1_s_timeout)
 {
     example_rig rig;
     PPORT_TEST_EXTENSION ext = port_rig(&rig, 1, 10 * AHCI_PORT_START_TIMEOUT_US);

@@ -1,7 +1,7 @@
 /*
  * The HBA reset and re-initialization sequence (miniport/hba_reinit.c),
  * driven by the legacy timer in virtual time: its steps and their exact
- * times, a request that replaces the pending step (SPEC S7), a cancel with
+ * times, a request that replaces the pending step (SPEC S7.1), a cancel with
  * 0, and the two ways it fails.
  */
 #include "example_log.h"
@@ -72,7 +72,7 @@ static void start_at(example_rig *rig, ULONGLONG at)
     with_startio_lock(rig->extension, start, NULL);
 }
 
-TEST(reinit_steps_through_the_legacy_timer_and_is_done_at_32_ms_s7)
+TEST(s7_2_reinit_steps_through_the_legacy_timer_and_is_done_at_32_ms)
 {
     example_rig rig;
     PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, RESET_US);
@@ -97,7 +97,7 @@ TEST(reinit_steps_through_the_legacy_timer_and_is_done_at_32_ms_s7)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(second_request_replaces_the_pending_first_step_s7)
+TEST(s7_1_second_request_replaces_the_pending_first_step)
 {
     example_rig rig;
     PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, RESET_US);
@@ -118,7 +118,7 @@ TEST(second_request_replaces_the_pending_first_step_s7)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(request_during_the_reset_starts_the_sequence_over_s7)
+TEST(s7_1_request_during_the_reset_starts_the_sequence_over)
 {
     example_rig rig;
     PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, RESET_US);
@@ -137,7 +137,7 @@ TEST(request_during_the_reset_starts_the_sequence_over_s7)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(zero_cancels_the_sequence_and_nothing_runs_after_s7)
+TEST(s7_1_zero_cancels_the_sequence_and_nothing_runs_after)
 {
     example_rig rig;
     PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, RESET_US);
@@ -156,7 +156,7 @@ TEST(zero_cancels_the_sequence_and_nothing_runs_after_s7)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(reset_that_never_clears_fails_at_the_1_s_timeout)
+TEST(s7_2_reset_that_never_clears_fails_at_the_1_s_timeout)
 {
     example_rig rig;
     PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, 10 * HBA_RESET_TIMEOUT_US);
@@ -173,7 +173,7 @@ TEST(reset_that_never_clears_fails_at_the_1_s_timeout)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(hba_gone_during_the_reset_fails_at_the_next_poll)
+TEST(s7_2_hba_gone_during_the_reset_fails_at_the_next_poll)
 {
     example_rig rig;
     PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, RESET_US);

@@ -73,7 +73,7 @@ static ULONGLONG fired_in_window(PLINK_TEST_EXTENSION ext, PLINK_POWER link, uns
     return fired.time;
 }
 
-TEST(every_io_pushes_the_deadline_back_busy_cancel_rearm_s5_3_s5_5)
+TEST(s5_3_every_io_pushes_the_deadline_back_busy_cancel_rearm)
 {
     example_rig rig;
     PLINK_TEST_EXTENSION ext = link_rig(&rig);
@@ -95,7 +95,7 @@ TEST(every_io_pushes_the_deadline_back_busy_cancel_rearm_s5_3_s5_5)
     free_and_remove(&rig, ext);
 }
 
-TEST(idle_link_goes_to_partial_then_slumber_inside_20_ms_windows_s5_4_2)
+TEST(s5_4_2_idle_link_goes_to_partial_then_slumber_inside_20_ms_windows)
 {
     example_rig rig;
     PLINK_TEST_EXTENSION ext = link_rig(&rig);
@@ -124,7 +124,7 @@ TEST(idle_link_goes_to_partial_then_slumber_inside_20_ms_windows_s5_4_2)
     free_and_remove(&rig, ext);
 }
 
-TEST(io_wakes_a_sleeping_link_and_restarts_the_idle_period)
+TEST(s5_4_io_wakes_a_sleeping_link_and_restarts_the_idle_period)
 {
     example_rig rig;
     PLINK_TEST_EXTENSION ext = link_rig(&rig);
@@ -148,7 +148,7 @@ TEST(io_wakes_a_sleeping_link_and_restarts_the_idle_period)
     free_and_remove(&rig, ext);
 }
 
-TEST(two_ports_idle_windows_overlap_and_share_one_fire_time_s5_4_2)
+TEST(s5_4_2_two_ports_idle_windows_overlap_and_share_one_fire_time)
 {
     example_rig rig;
     PLINK_TEST_EXTENSION ext = link_rig(&rig);
@@ -165,7 +165,7 @@ TEST(two_ports_idle_windows_overlap_and_share_one_fire_time_s5_4_2)
     free_and_remove(&rig, ext);
 }
 
-TEST(stop_cancels_the_idle_timer_s5_5)
+TEST(s5_5_stop_cancels_the_idle_timer)
 {
     example_rig rig;
     PLINK_TEST_EXTENSION ext = link_rig(&rig);

@@ -2,7 +2,7 @@
  * The surprise-removal watchdog (miniport/nvme_surprise_removal.c), in
  * virtual time: it ticks every 250 ms, finds the controller gone at the
  * first tick after the removal, fails the outstanding commands and frees
- * its own timer from inside its callback (SPEC S6.1).
+ * its own timer from inside its callback (SPEC S6.4.1).
  */
 #include "example_log.h"
 #include "nvme_surprise_removal.h"
@@ -72,7 +72,7 @@ static PNVME_TEST_EXTENSION nvme_rig(example_rig *rig)
     return ext;
 }
 
-TEST(watchdog_ticks_every_250_ms_while_the_device_is_there)
+TEST(s5_6_watchdog_ticks_every_250_ms_while_the_device_is_there)
 {
     example_rig rig;
     PNVME_TEST_EXTENSION ext = nvme_rig(&rig);
@@ -93,7 +93,7 @@ TEST(watchdog_ticks_every_250_ms_while_the_device_is_there)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(watchdog_frees_its_own_timer_at_1_s_and_runs_to_its_end_s6_1)
+TEST(s6_4_1_watchdog_frees_its_own_timer_at_1_s_and_runs_to_its_end)
 {
     example_rig rig;
     PNVME_TEST_EXTENSION ext = nvme_rig(&rig);
@@ -116,7 +116,7 @@ TEST(watchdog_frees_its_own_timer_at_1_s_and_runs_to_its_end_s6_1)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(removal_fails_outstanding_commands_and_refuses_new_ones)
+TEST(s5_6_removal_fails_outstanding_commands_and_refuses_new_ones)
 {
     example_rig rig;
     PNVME_TEST_EXTENSION ext = nvme_rig(&rig);
@@ -142,7 +142,7 @@ TEST(removal_fails_outstanding_commands_and_refuses_new_ones)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(handle_freed_by_the_watchdog_is_dead_so_stop_must_skip_it_s6)
+TEST(s6_4_handle_freed_by_the_watchdog_is_dead_so_stop_must_skip_it)
 {
     example_rig rig;
     PNVME_TEST_EXTENSION ext = nvme_rig(&rig);

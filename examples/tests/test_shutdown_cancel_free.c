@@ -102,7 +102,7 @@ static ULONG stop_at(example_rig *rig, ULONGLONG at)
     return ShutdownStopAdapterTimers(ext, &ext->Timers);
 }
 
-TEST(stop_cancels_all_under_the_startio_lock_before_freeing_any_s8_s6_1)
+TEST(s8_1_stop_cancels_all_under_the_startio_lock_before_freeing_any)
 {
     example_rig rig;
     PSTOP_TEST_EXTENSION ext = stop_rig(&rig, FALSE);
@@ -137,7 +137,7 @@ TEST(stop_cancels_all_under_the_startio_lock_before_freeing_any_s8_s6_1)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(no_callback_runs_after_the_stop_returns)
+TEST(s6_4_1_no_callback_runs_after_the_stop_returns)
 {
     example_rig rig;
     PSTOP_TEST_EXTENSION ext = stop_rig(&rig, FALSE);
@@ -156,7 +156,7 @@ TEST(no_callback_runs_after_the_stop_returns)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(nothing_leaks_adapter_remove_reports_0_timers)
+TEST(s6_4_2_nothing_leaks_adapter_remove_reports_0_timers)
 {
     example_rig rig;
     PSTOP_TEST_EXTENSION ext = stop_rig(&rig, FALSE);
@@ -169,7 +169,7 @@ TEST(nothing_leaks_adapter_remove_reports_0_timers)
     CHECK_EQ(stats_of(NULL).timers_leaked, 0);
 }
 
-TEST(timer_that_freed_itself_is_neither_cancelled_nor_freed_again_s6)
+TEST(s6_4_timer_that_freed_itself_is_neither_cancelled_nor_freed_again)
 {
     example_rig rig;
     PSTOP_TEST_EXTENSION ext = stop_rig(&rig, TRUE);
@@ -185,7 +185,7 @@ TEST(timer_that_freed_itself_is_neither_cancelled_nor_freed_again_s6)
     CHECK_EQ(example_remove(&rig), 0);
 }
 
-TEST(second_stop_finds_nothing_to_do)
+TEST(s6_3_second_stop_finds_nothing_to_do)
 {
     example_rig rig;
     PSTOP_TEST_EXTENSION ext = stop_rig(&rig, FALSE);

@@ -13,14 +13,14 @@
  *   - a call either does what it did in the control run or, if and only if
  *     the injected fault struck during it, fails with its documented status
  *     (INSUFFICIENT_RESOURCES from stortimer_adapter_create, S10, and from
- *     StorPortInitializeTimer, S4 step 4; NULL from
+ *     StorPortInitializeTimer, S4.4; NULL from
  *     stortimer_clock_virtual_create, S11), and a retry, the fault being
  *     past, succeeds;
  *   - every timer armed before or after the failure fires exactly once, at
- *     its due time on a virtual clock (S11), never early and within a
- *     generous bound on the real clock (S5.1), and a freed or cancelled one
- *     never fires (S5.5, S6.1);
- *   - after every adapter is removed (S3) and every clock destroyed, the
+ *     its due time on a virtual clock (S11.4), never early and within a
+ *     generous bound on the real clock (S5.4.1), and a freed or cancelled one
+ *     never fires (S5.5, S6.4.1);
+ *   - after every adapter is removed (S3.4) and every clock destroyed, the
  *     library holds no more allocations than before the scenario.
  *
  * Each run is a fresh forked child: the registry's slot tables live for the
@@ -220,7 +220,7 @@ typedef struct miniport_extension {
 
 static void probe_record(timer_probe *p, PVOID extension)
 {
-    atomic_store(&p->fired_at, stortimer_clock_now(p->clock)); /* the fire time, S11 */
+    atomic_store(&p->fired_at, stortimer_clock_now(p->clock)); /* the fire time, S11.3 */
     atomic_store(&p->seen_extension, extension);
     atomic_fetch_add(&p->fired, 1);
 }
@@ -236,7 +236,7 @@ static VOID hw_stor_timer(PVOID extension)
 }
 
 /* Readies a probe for an arm made now, `after` us ahead. Read before the
- * call, so that the library's due time is never before ours (S5.1). */
+ * call, so that the library's due time is never before ours (S5.4.1). */
 static void probe_arm(timer_probe *p, stortimer_clock *clock, PVOID extension,
                       ULONGLONG after)
 {
@@ -247,7 +247,7 @@ static void probe_arm(timer_probe *p, stortimer_clock *clock, PVOID extension,
 }
 
 /* After a free, a cancel or a removal, the callback is not running and will
- * never start (S3, S5.5, S6.1): what has fired by now is all it owes. */
+ * never start (S3.4, S5.5, S6.4.1): what has fired by now is all it owes. */
 static void probe_settle(timer_probe *p)
 {
     p->expected = atomic_load(&p->fired) > 0;
@@ -366,7 +366,7 @@ static PVOID adapter_create(trial *t, stortimer_adapter_config config)
     trial_abandon(t, "no adapter");
 }
 
-/* Removes an adapter (S3) that should still have `leftovers` timers. */
+/* Removes an adapter (S3.4) that should still have `leftovers` timers. */
 static void adapter_remove(trial *t, PVOID extension, ULONG leftovers)
 {
     ULONG leaked = ~0u;
@@ -396,7 +396,7 @@ static PVOID timer_initialize(trial *t, PVOID extension)
     trial_abandon(t, "no timer");
 }
 
-/* S4 step 3: at max_timers the answer is UNSUCCESSFUL, before any memory. */
+/* S4.3: at max_timers the answer is UNSUCCESSFUL, before any memory. */
 static void timer_initialize_over_limit(trial *t, PVOID extension)
 {
     PVOID handle = &handle;
@@ -405,7 +405,7 @@ static void timer_initialize_over_limit(trial *t, PVOID extension)
                    STOR_STATUS_UNSUCCESSFUL);
 }
 
-/* Arms a timer `after` us ahead with no window, so its time is exact (S5.2). */
+/* Arms a timer `after` us ahead with no window, so its time is exact (S5.4.2, S11.4). */
 static void timer_arm(trial *t, PVOID extension, PVOID handle, timer_probe *p,
                       stortimer_clock *clock, ULONGLONG after)
 {
@@ -432,7 +432,7 @@ static void legacy_arm(trial *t, PVOID extension, timer_probe *p, stortimer_cloc
     no_fault_in(t, "StorPortNotification(RequestTimerCall)");
 }
 
-/* A handle of a removed adapter stays dead, even on a reused slot (S3, S4). */
+/* A handle of a removed adapter stays dead, even on a reused slot (S3.4, S4.7). */
 static void timer_arm_stale(trial *t, PVOID extension, PVOID stale_handle)
 {
     timer_probe unused = {0};
@@ -446,7 +446,7 @@ static void timer_arm_stale(trial *t, PVOID extension, PVOID stale_handle)
 #define HOST_TIMERS 40     /* the queue grows 8 -> 16 -> 32 -> 64 */
 #define HOST_REPLACED 10   /* freed, then initialized again on their slots */
 #define HOST_SMALL 8       /* with the two big ones, 10 adapters: 2 slot chunks */
-#define LIMIT 4            /* the pre-Windows 8 timer limit (S3) */
+#define LIMIT 4            /* the pre-Windows 8 timer limit (S3.3) */
 
 typedef struct host {
     stortimer_clock *clock;
@@ -574,7 +574,7 @@ static void scenario_real_clock(trial *t)
 #define CHURN_TIMERS 3
 
 /* One adapter's life on its own clock: a timer freed while pending, one
- * fired, one left pending for the removal to cancel (S3). */
+ * fired, one left pending for the removal to cancel (S3.4). */
 static void churn_round(trial *t, int round, PVOID *stale_handle)
 {
     static timer_probe probes[CHURN_ROUNDS][CHURN_TIMERS];

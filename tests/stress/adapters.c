@@ -1,7 +1,7 @@
 /*
  * adapters.c - the adapters under test: each slot's current incarnation,
  * creating one, using one (its slot read-locked), removing one in one of
- * three styles (S3) with its statistics and leaks checked, and the churn
+ * three styles (S3.4) with its statistics and leaks checked, and the churn
  * thread that keeps replacing them.
  */
 #include "stress.h"
@@ -145,7 +145,7 @@ static void let_adapter_settle(incarnation *inc)
 /*
  * Arms a short timer of the (quiet) adapter and gives a callback of it a few
  * milliseconds to start, so that the removal finds one running and must wait
- * for it (S3): callbacks of an adapter being removed linger
+ * for it (S3.4): callbacks of an adapter being removed linger
  * (keep_a_removal_waiting).
  */
 static void wait_for_a_running_callback(incarnation *inc)
@@ -160,7 +160,7 @@ static void wait_for_a_running_callback(incarnation *inc)
         sleep_ns(50000);
 }
 
-/* Removes the slot's adapter (write lock held); it reports the leaked timers (S3). */
+/* Removes the slot's adapter (write lock held); it reports the leaked timers (S3.4). */
 void remove_incarnation(incarnation *inc, removal_style style)
 {
     quiet_adapter(inc);
@@ -186,7 +186,7 @@ void remove_incarnation(incarnation *inc, removal_style style)
     atomic_fetch_add(&run.count.leaked, leaked);
     if (leaked != expected_leaks)
         violation(LEAK_MISMATCH, "removing adapter %d.%u reported %u leaked timers; %u were "
-                  "initialized and not freed (S3)", inc->slot, inc->number, leaked,
+                  "initialized and not freed (S3.4)", inc->slot, inc->number, leaked,
                   expected_leaks);
     settle_removal(inc, end);
 }

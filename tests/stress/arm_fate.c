@@ -116,7 +116,7 @@ void record_fire(arm_record *arm, uint64_t fire_time, uint64_t fire_ticket)
     uint64_t due = arm->call_time + time_of_us(arm->value_us);
     if (fire_time < due)
         violation(EARLY, "%s: called at %" PRIu64 " %s, started at %" PRIu64 " %s: %" PRIu64
-                  " %s early (S5.1)", what, arm->call_time, time_unit(), fire_time,
+                  " %s early (S5.4.1)", what, arm->call_time, time_unit(), fire_time,
                   time_unit(), due - fire_time, time_unit());
     stop_counting(arm);
 }

@@ -1,7 +1,7 @@
 /*
  * callbacks.c - the test's timer callback and HwStorTimer routine: the
- * checks every callback start and end gets (S8, S3, S6.1), and what a
- * callback then does with its own timer (S5.6, S6.1, S7).
+ * checks every callback start and end gets (S8.1, S3.4, S6.4.1), and what a
+ * callback then does with its own timer (S5.6, S6.4.1, S7.2).
  */
 #include "stress.h"
 
@@ -27,14 +27,14 @@ static callback_frame callback_enter(incarnation *inc, timer_record *t, PVOID ex
     callback_timer = t;
     in_legacy_routine = t == NULL;
     if (stortimer_irql_current() != DISPATCH_LEVEL)
-        violation(BAD_CALLBACK, "%s of adapter %d.%u runs at IRQL %u, not DISPATCH_LEVEL (S8)",
+        violation(BAD_CALLBACK, "%s of adapter %d.%u runs at IRQL %u, not DISPATCH_LEVEL (S8.1)",
                   who, inc->slot, inc->number, stortimer_irql_current());
     if (extension != inc->extension)
         violation(BAD_CALLBACK, "%s of adapter %d.%u got extension %p, not %p (S5.4)", who,
                   inc->slot, inc->number, extension, inc->extension);
     if (atomic_load(&inc->removed))
         violation(AFTER_FREE, "%s of adapter %d.%u started after the adapter's removal "
-                  "returned (S3)", who, inc->slot, inc->number);
+                  "returned (S3.4)", who, inc->slot, inc->number);
     return frame;
 }
 
@@ -42,7 +42,7 @@ static void callback_leave(incarnation *inc, const char *who, callback_frame fra
 {
     if (atomic_load(&inc->removed))
         violation(AFTER_FREE, "%s of adapter %d.%u still running when the adapter's removal "
-                  "returned (S3)", who, inc->slot, inc->number);
+                  "returned (S3.4)", who, inc->slot, inc->number);
     exclusive_inc = frame.saved_exclusive;
     callback_timer = frame.saved_timer;
     in_legacy_routine = frame.saved_legacy;
@@ -57,7 +57,7 @@ static bool callbacks_may_act(const incarnation *inc)
 
 /*
  * While its adapter is being removed, a callback takes a while in real time:
- * the removal must wait for it (S3), on a virtual clock too.
+ * the removal must wait for it (S3.4), on a virtual clock too.
  */
 static void keep_a_removal_waiting(const incarnation *inc)
 {
@@ -68,11 +68,11 @@ static void keep_a_removal_waiting(const incarnation *inc)
 /* Holds the callback a little: widens the windows the checks look into. */
 static void linger(void)
 {
-    StorPortStallExecution(20 + random_below(150)); /* S9: moves a virtual clock */
+    StorPortStallExecution(20 + random_below(150)); /* S9.3: moves a virtual clock */
     tally(&run.count.operations);
 }
 
-/* What an extended callback does with its own timer (S5.6, S6.1). */
+/* What an extended callback does with its own timer (S5.6, S6.4.1). */
 static void extended_callback_acts(timer_record *t)
 {
     unsigned pick = random_below(100);
@@ -124,7 +124,7 @@ void extended_callback(PVOID extension, PVOID context)
     callback_frame frame = callback_enter(inc, t, extension, "a timer callback");
     if (timer_freed(t))
         violation(AFTER_FREE, "callback of timer #%" PRIu64 " (adapter %d.%u) started after "
-                  "FreeTimer returned at ticket %" PRIu64 " (S6.1)", t->id, inc->slot,
+                  "FreeTimer returned at ticket %" PRIu64 " (S6.4.1)", t->id, inc->slot,
                   inc->number, atomic_load(&t->freed_ticket));
 
     pthread_mutex_lock(lock_of_timer(t));
@@ -139,7 +139,7 @@ void extended_callback(PVOID extension, PVOID context)
 
     if (timer_freed(t) && !atomic_load(&t->freed_by_own_callback))
         violation(AFTER_FREE, "callback of timer #%" PRIu64 " (adapter %d.%u) still running "
-                  "after FreeTimer returned at ticket %" PRIu64 " (S6.1)", t->id, inc->slot,
+                  "after FreeTimer returned at ticket %" PRIu64 " (S6.4.1)", t->id, inc->slot,
                   inc->number, atomic_load(&t->freed_ticket));
     callback_leave(inc, "a timer callback", frame);
 }
@@ -169,7 +169,7 @@ void legacy_routine(PVOID extension)
     pthread_mutex_unlock(&inc->lock);
 
     if (callbacks_may_act(inc) && one_in(2))
-        legacy_arm(inc, one_in(6)); /* re-armed from its own routine (S7) */
+        legacy_arm(inc, one_in(6)); /* re-armed from its own routine (S7.2) */
     keep_a_removal_waiting(inc);
     if (one_in(8))
         linger();

@@ -1,5 +1,5 @@
 /*
- * exclusion.c - S8 exclusion as the test sees it: who is inside an adapter
+ * exclusion.c - S8.1 exclusion as the test sees it: who is inside an adapter
  * (its callbacks and the holders of its StartIo lock, never two at once),
  * taking and dropping an adapter's locks, and waiting out callbacks that
  * started before a cancel.
@@ -11,7 +11,7 @@ void occupancy_enter(incarnation *inc, const char *who)
     int inside = atomic_fetch_add(&inc->occupancy, 1);
     if (inside != 0)
         violation(OVERLAP, "%s of adapter %d.%u entered while %d callback(s) or StartIo "
-                  "holder(s) of that adapter were inside (S8)", who, inc->slot,
+                  "holder(s) of that adapter were inside (S8.1)", who, inc->slot,
                   inc->number, inside);
 }
 
@@ -34,7 +34,7 @@ bool lock_take(incarnation *inc, STOR_SPINLOCK kind, held_lock *held)
     }
     KIRQL expected = kind == InterruptLock ? STOR_DEVICE_LEVEL : DISPATCH_LEVEL;
     if (stortimer_irql_current() != expected)
-        violation(WRONG_STATUS, "holding a lock of adapter %d.%u at IRQL %u, expected %u (S9)",
+        violation(WRONG_STATUS, "holding a lock of adapter %d.%u at IRQL %u, expected %u (S9.1)",
                   inc->slot, inc->number, stortimer_irql_current(), expected);
     held->exclusive = kind == StartIoLock || (kind == InterruptLock && inc->config.half_duplex);
     held_lock_kind = kind;

@@ -180,7 +180,7 @@ void stale_pool_add(timer_record *t)
     atomic_store(&run.stale[i], t);
 }
 
-/* A FreeTimer returned SUCCESS: nothing of the timer may start any more (S6.1). */
+/* A FreeTimer returned SUCCESS: nothing of the timer may start any more (S6.4.1). */
 static void settle_free(timer_record *t, uint64_t end)
 {
     end_every_arm(t, end, "StorPortFreeTimer");

@@ -1,5 +1,5 @@
 /*
- * handles.c - every timer handle the library issued in this process (S4:
+ * handles.c - every timer handle the library issued in this process (S4.7:
  * never NULL, never issued twice), and made-up handles it never issued.
  */
 #include "stress.h"
@@ -42,7 +42,7 @@ void handle_issued(PVOID handle, const incarnation *inc)
     uint64_t value = (uint64_t)(uintptr_t)handle;
     if (!value) {
         violation(BAD_HANDLE, "StorPortInitializeTimer on adapter %d.%u returned SUCCESS "
-                  "with a NULL handle (S4)", inc->slot, inc->number);
+                  "with a NULL handle (S4.7)", inc->slot, inc->number);
         return;
     }
     pthread_mutex_lock(&handle_lock);
@@ -50,7 +50,7 @@ void handle_issued(PVOID handle, const incarnation *inc)
         size_t i = handle_entry(value);
         if (handle_table[i] == value) {
             violation(BAD_HANDLE, "StorPortInitializeTimer on adapter %d.%u returned "
-                      "handle %p, which was issued before (S4: never re-issued)",
+                      "handle %p, which was issued before (S4.7: never re-issued)",
                       inc->slot, inc->number, handle);
         } else {
             handle_table[i] = value;

@@ -1,7 +1,7 @@
 /*
  * invalid_calls.c - calls that must fail and change nothing: stale handles
  * of freed timers and removed adapters, forged handles and extensions,
- * another adapter's handle, NULL arguments (S4.2, S5.2, S6.2, S6.3, S7, S12).
+ * another adapter's handle, NULL arguments (S4.2, S5.2, S6.2, S6.3, S7.5, S12.2).
  */
 #include "stress.h"
 
@@ -10,7 +10,7 @@
 /* An address that is no adapter's extension. */
 static char not_an_extension[64];
 
-/* A dead timer's handle, with a call that must fail (S5.2, S6.2, S6.3, S12). */
+/* A dead timer's handle, with a call that must fail (S5.2, S6.2, S6.3, S12.2). */
 void use_stale_handle(void)
 {
     unsigned added = atomic_load(&run.stale_added);
@@ -70,7 +70,7 @@ static void expect_invalid(ULONG status, const char *call)
                   status_name(status));
 }
 
-/* Made-up handles and extensions on a live adapter (S5.2, S6.2, S12). */
+/* Made-up handles and extensions on a live adapter (S5.2, S6.2, S12.2). */
 void use_forged_handle(timer_record *own)
 {
     incarnation *inc = own->inc;
@@ -92,7 +92,7 @@ void use_forged_handle(timer_record *own)
     PVOID handle = &handle;
     expect_invalid(StorPortInitializeTimer(fake, &handle),
                    "InitializeTimer with a forged extension");
-    /* S7: VOID, counted as misuse and otherwise ignored. */
+    /* S7.5: VOID, counted as misuse and otherwise ignored. */
     StorPortNotification(RequestTimerCall, fake, legacy_routine, (ULONG)100);
     StorPortNotification(RequestTimerCall, inc->extension, NULL, (ULONG)100);
     StorPortNotification(NextRequest, inc->extension);

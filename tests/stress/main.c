@@ -8,9 +8,9 @@
  * adapter, its InterruptLock, which is the same lock), and at device IRQL,
  * where StorPortInitializeTimer and StorPortFreeTimer answer INVALID_IRQL and
  * StorPortRequestTimer hands the request over (S5.7). Callbacks re-arm their
- * own timer (S5.6), free it (the S6.1 exception), stall, and arm the legacy
- * timer, whose routine re-arms itself (S7). A churn thread removes adapters
- * and creates new ones (S3). Workers also call with stale, forged and foreign
+ * own timer (S5.6), free it (the S6.4.1 exception), stall, and arm the legacy
+ * timer, whose routine re-arms itself (S7.2). A churn thread removes adapters
+ * and creates new ones (S3.4). Workers also call with stale, forged and foreign
  * handles, which must never work. On the virtual clock an advancer thread (and
  * now and then a worker, sometimes holding its adapter's StartIo lock) moves
  * time.
@@ -20,17 +20,17 @@
  *    adapter's removal came before its callback started: no lost callbacks, no
  *    duplicates (S5.4);
  *  - never early: a callback starts no sooner than TimerValue after the call
- *    (S5.1), and the due time of a handed-over arm counts from the call (S5.7);
+ *    (S5.4.1), and the due time of a handed-over arm counts from the call (S5.7);
  *  - no callback starts after a cancel, a FreeTimer or the removal that
  *    certainly came after its arm returned, and none is still running when
- *    FreeTimer (S6.1) or the removal (S3) returns;
+ *    FreeTimer (S6.4.1) or the removal (S3.4) returns;
  *  - callbacks of one adapter never overlap each other or a holder of its
- *    StartIo lock, run at DISPATCH_LEVEL and get their own extension (S8);
+ *    StartIo lock, run at DISPATCH_LEVEL and get their own extension (S8.1);
  *  - BUSY only when an arm was pending, SUCCESS never when one certainly was
  *    (S5.3); every status belongs to the documented set of its call, and is
  *    the exact one wherever the test can know it (S4, S5, S6);
- *  - handles are never NULL and never issued twice (S4); removal reports as
- *    leaked exactly the timers not freed (S3);
+ *  - handles are never NULL and never issued twice (S4.7); removal reports as
+ *    leaked exactly the timers not freed (S3.4);
  *  - the library's statistics agree with the test's own tallies.
  * A watchdog fails the test with a per-thread report if nothing moves for
  * 10 s (a deadlock).

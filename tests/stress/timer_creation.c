@@ -1,6 +1,6 @@
 /*
  * timer_creation.c - StorPortInitializeTimer: new timers for the workers and
- * the removals, judged against the limited adapter's max_timers (S4), and
+ * the removals, judged against the limited adapter's max_timers (S4.3), and
  * its refusal above DISPATCH_LEVEL (S4.1).
  */
 #include "stress.h"
@@ -8,7 +8,7 @@
 static _Atomic uint64_t timer_ids;
 
 /*
- * S4 on the limited adapter: UNSUCCESSFUL only when max_timers timers may
+ * S4.3 on the limited adapter: UNSUCCESSFUL only when max_timers timers may
  * have been live at the call; never more than max_timers certainly live.
  */
 static void judge_init_limit(incarnation *inc, ULONG status, uint64_t frees_done_before)
@@ -55,7 +55,7 @@ timer_record *initialize_timer(incarnation *inc, bool steady)
         tally(&inc->inits);
     } else if (status != STOR_STATUS_SUCCESS && handle != NULL) {
         violation(WRONG_STATUS, "InitializeTimer answered %s but left *TimerHandle %p, not "
-                  "NULL (S4)", status_name(status), handle);
+                  "NULL (S4.6)", status_name(status), handle);
     }
     pthread_mutex_lock(&inc->lock);
     inc->inits_in_flight--;

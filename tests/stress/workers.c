@@ -55,7 +55,7 @@ static void act_holding_a_lock(timer_record *t)
         else if (pick < 55)
             cancel_extended(t, one_in(4));
         else if (pick < 65)
-            free_extended(t, false); /* S6.1: no wait, a due callback is dropped */
+            free_extended(t, false); /* S6.4.1: no wait, a due callback is dropped */
         else if (!held.exclusive) /* the legacy timer wants the StartIo lock */
             arm_extended(t, false);
         else if (pick < 90)
