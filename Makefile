@@ -12,7 +12,9 @@ RUN_CTEST = tools/run-ctest
 #   test-tsan      clang -fsanitize=thread, the tests labelled `concurrency`
 #   test-valgrind  the gcc build again, every test under valgrind memcheck
 #   test-lint      `make lint`: clang-tidy and cppcheck find nothing in src/;
-#                  every test and comment cites a clause SPEC defines
+#                  the folders of src/ are layers (tools/check-layers); every
+#                  test and comment cites a clause SPEC defines
+#                  (tools/check-spec-ids); both tools fail on planted faults
 # The sanitizer and valgrind builds live in $(BUILD)/asan, $(BUILD)/tsan and
 # $(BUILD)/valgrind. Missing tools are installed by tools/need-packages.
 TEST_PASSES = unit asan tsan valgrind lint
@@ -121,22 +123,30 @@ test-valgrind:
 
 # `make lint`: clang-tidy (checks in .clang-tidy) and cppcheck on the
 # library's sources; any finding fails. A finding kept on purpose carries an
-# inline NOLINT or cppcheck-suppress comment saying why. Then
-# tools/check-spec-ids: every test is named for a clause of docs/SPEC.md and
-# no comment cites one it does not define.
+# inline NOLINT or cppcheck-suppress comment saying why. Then the layout:
+#   tools/check-layers     every #include and every call between the
+#                          library's objects points down the layers of src/,
+#                          with no circle inside a layer (docs/design.md)
+#   tools/check-spec-ids   every test is named for a clause of docs/SPEC.md,
+#                          no comment cites one it does not define
+#   tools/test-checkers    both fail, naming file and line, on planted faults
 NEED_LINT = tools/need-packages clang-tidy=clang-tidy cppcheck=cppcheck
 CPPCHECK = cppcheck --enable=warning,style,performance,portability --std=c11 \
   --inline-suppr --error-exitcode=1 --quiet -I include -I src
+LIB_SOURCES = $(wildcard src/*/*.c)
 
 lint:
 	$(NEED_LINT)
 	$(CONFIGURE) -B $(BUILD)/lint -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DBUILD_TESTING=OFF > /dev/null
 	@# its count of suppressed warnings goes to stderr: shown only on failure
-	clang-tidy -p $(BUILD)/lint --quiet src/*.c 2> $(BUILD)/lint/clang-tidy.stderr || \
+	clang-tidy -p $(BUILD)/lint --quiet $(LIB_SOURCES) 2> $(BUILD)/lint/clang-tidy.stderr || \
 	  { cat $(BUILD)/lint/clang-tidy.stderr; exit 1; }
-	$(CPPCHECK) src/*.c
+	$(CPPCHECK) $(LIB_SOURCES)
 	@echo "lint: clang-tidy and cppcheck found nothing in src/"
+	$(CMAKE) --build $(BUILD)/lint -j $(JOBS) --target stortimer_objects > /dev/null
+	tools/check-layers src $(BUILD)/lint/CMakeFiles/stortimer_objects.dir/src
 	tools/check-spec-ids
+	tools/test-checkers $(BUILD)/lint/CMakeFiles/stortimer_objects.dir/src
 
 test-lint: lint
 

@@ -1,11 +1,11 @@
 /*
- * impl_stortimer_engine.c - the timing wheel alone (src/timer_wheel.h), as
+ * impl_stortimer_engine.c - the timing wheel alone (src/wheel/timer_wheel.h), as
  * the adapter drives it: no API checks, no lock, no handle table. The gap to
  * "stortimer API" is what the Storport layer costs.
  */
 #include "cost.h"
 
-#include "timer_wheel.h"
+#include "wheel/timer_wheel.h"
 
 #include <stdlib.h>
 #include <string.h>

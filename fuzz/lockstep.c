@@ -13,6 +13,8 @@
  */
 #include "side.h"
 
+#include "adapters/adapter_check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,27 @@ static void compare(int op)
     library_side.events = model_side.events = 0;
 }
 
+/* Every live adapter of the library keeps its invariants after each
+ * operation (src/adapters/adapter_check.h). In the checked build only
+ * (fuzz_replay, on stortimer_checked): libFuzzer's own build skips it, for
+ * six times the inputs a second. */
+#ifdef STORTIMER_CHECKS
+static void check_adapters(int op)
+{
+    char why[256];
+    for (int i = 0; i < PROGRAM_ADAPTER_SLOTS; i++) {
+        if (library_side.live[i] &&
+            !st_adapter_check_extension(library_side.extension[i], why, sizeof why)) {
+            fprintf(stderr, "fuzz: after operation %d, adapter slot %d: %s\n", op, i, why);
+            totals.divergences++;
+            abort();
+        }
+    }
+}
+#else
+#define check_adapters(op) ((void)0)
+#endif
+
 void lockstep_init(void)
 {
     api_tables_init(on_report);
@@ -102,6 +125,7 @@ void lockstep_run(const uint8_t *data, size_t size)
     for (int i = 0; i < prog.op_count; i++) {
         current = &library_side;
         operate(&library_side, &prog.ops[i]);
+        check_adapters(i);
         current = &model_side;
         operate(&model_side, &prog.ops[i]);
         compare(i);

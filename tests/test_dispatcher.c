@@ -3,9 +3,9 @@
  * no polling loop and no fixed tick, and wakes early only when an earlier
  * timer is armed (or a request arrives from above DISPATCH_LEVEL).
  */
-#include "clock.h"
-#include "dispatcher.h"
+#include "adapters/window.h"
 #include "harness.h"
+#include "time/clock.h"
 
 #include <sys/prctl.h>
 
@@ -121,7 +121,7 @@ TEST_REAL(s5_7_dispatcher_wakes_for_an_arm_above_dispatch)
     CHECK(fx_await(fx, &p.fired, 1));
 }
 
-/* ---- never early, to the nanosecond (white-box: src/clock.h) ---- */
+/* ---- never early, to the nanosecond (white-box: src/time/clock.h) ---- */
 
 
 TEST(s5_4_1_real_clock_rounds_call_times_up_and_fire_checks_down)
@@ -151,7 +151,7 @@ TEST_REAL(s5_4_3_dispatcher_huge_window_does_not_postpone_for_ever)
     CHECK(p.at[0] >= start + 1000);
 }
 
-/* ---- where in its window a timer fires (white-box: src/dispatcher.h) ---- */
+/* ---- where in its window a timer fires (white-box: src/adapters/window.h) ---- */
 
 /* S5.4.2: inside the window, the end of a wide window kept free for the
  * operating system's wake-up delay. */

@@ -3,21 +3,22 @@
  * at link time (-Wl,--wrap, see CMakeLists.txt). Each wrapper does nothing
  * until a test arms it.
  */
-#include "arm_word.h"
+#include "adapters/timer_ops.h"
+#include "adapters/work.h"
 #include "harness.h"
 
 #include <pthread.h>
 
 /* ---- S5.7: a stale request above DISPATCH_LEVEL and a reused slot ---- */
 
-bool __real_st_owner_live(const st_owner *owner);
+bool __real_st_registry_still_issued(const st_timer *t, uint64_t issued);
 
 /* Runs in the window between a request's ownership check and its claim. */
 static void (*in_claim_window)(void);
 
-bool __wrap_st_owner_live(const st_owner *owner)
+bool __wrap_st_registry_still_issued(const st_timer *t, uint64_t issued)
 {
-    bool live = __real_st_owner_live(owner);
+    bool live = __real_st_registry_still_issued(t, issued);
     void (*window)(void) = in_claim_window;
     if (live && window && stortimer_irql_current() > DISPATCH_LEVEL) {
         in_claim_window = NULL;
@@ -129,7 +130,7 @@ TEST(s6_4_free_between_a_lock_free_arms_check_and_its_exchange_wins)
 
 /* ---- S5.7: a hand-over published while the dispatcher (or an advance) drains ---- */
 
-void __real_st_adapter_drain_handover(st_adapter *a);
+void __real_st_timer_apply_handovers(st_adapter *a);
 
 static _Atomic int arm_during_drain;
 static _Atomic long test_thread_id;
@@ -148,19 +149,21 @@ static void arm_after_the_drain(void)
 }
 
 /* The dispatcher: just after its drain, before it plans its sleep. */
-void __wrap_st_adapter_drain_handover(st_adapter *a)
+void __wrap_st_timer_apply_handovers(st_adapter *a)
 {
-    __real_st_adapter_drain_handover(a);
+    __real_st_timer_apply_handovers(a);
     arm_after_the_drain();
 }
 
-bool __real_st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at);
+bool __real_st_work_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t cutoff,
+                         uint64_t *at);
 
 /* A thread advancing a virtual clock: just after the drain inside its look
  * at an adapter, before it picks the next fire time from what it saw. */
-bool __wrap_st_adapter_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t *at)
+bool __wrap_st_work_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t cutoff,
+                         uint64_t *at)
 {
-    bool found = __real_st_adapter_peek(a, serial, limit, at);
+    bool found = __real_st_work_peek(a, serial, limit, cutoff, at);
     arm_after_the_drain();
     return found;
 }

@@ -73,6 +73,30 @@ TEST(s4_2_removed_adapter_is_invalid_parameter)
     CHECK(handle == NULL);
 }
 
+/* S4.6: every failure, whichever check it is, leaves NULL in *TimerHandle,
+ * even where the call wrote a handle there before. */
+TEST(s4_6_every_failure_sets_the_handle_to_null)
+{
+    PVOID ext = virtual_adapter(1), removed = virtual_adapter(0);
+    fx_remove(removed);
+    PVOID first = new_timer(ext); /* the limit is reached */
+    int not_an_adapter;
+    PVOID handle = first;
+    KIRQL old = stortimer_irql_raise(HIGH_LEVEL);
+    CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_INVALID_IRQL);
+    stortimer_irql_lower(old);
+    CHECK(handle == NULL);
+    handle = first;
+    CHECK_STATUS(StorPortInitializeTimer(&not_an_adapter, &handle), STOR_STATUS_INVALID_PARAMETER);
+    CHECK(handle == NULL);
+    handle = first;
+    CHECK_STATUS(StorPortInitializeTimer(removed, &handle), STOR_STATUS_INVALID_PARAMETER);
+    CHECK(handle == NULL);
+    handle = first;
+    CHECK_STATUS(StorPortInitializeTimer(ext, &handle), STOR_STATUS_UNSUCCESSFUL);
+    CHECK(handle == NULL);
+}
+
 TEST(s4_3_max_timers_reached_is_unsuccessful)
 {
     PVOID ext = virtual_adapter(4), handles[4], extra = (PVOID)0x1;

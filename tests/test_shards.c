@@ -6,9 +6,8 @@
  * processors armed them. On a one-processor machine there is one shard and
  * these tests check the same contract there.
  */
-#include "adapter.h"
+#include "adapters/shard.h"
 #include "harness.h"
-#include "registry.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -61,8 +60,8 @@ static void arm_it(void *p)
 /* The shard the owner word of a timer names (white-box). */
 static uint32_t shard_of(PVOID handle)
 {
-    st_timer *t = st_registry_timer_at((uint64_t)(uintptr_t)handle, NULL);
-    return atomic_load(&t->owner) >> ST_OWNER_SHARD_SHIFT;
+    uint64_t issued;
+    return st_registry_shard(st_registry_live_timer(st_handle_value(handle), &issued));
 }
 
 TEST(s5_4_shards_arm_moves_the_timer_to_the_arming_processors_shard)

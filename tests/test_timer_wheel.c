@@ -6,7 +6,7 @@
  * window), S5.4.3 (saturation) and S8.4 (fire-time order, ties by arm order).
  */
 #include "harness.h"
-#include "timer_wheel.h"
+#include "wheel/timer_wheel.h"
 
 #include <stdlib.h>
 

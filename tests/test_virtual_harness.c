@@ -6,8 +6,7 @@
  */
 #include "harness.h"
 
-#include "adapter.h"  /* white-box: a wheel's time */
-#include "registry.h"
+#include "adapters/adapter.h" /* white-box: a wheel's time */
 
 /* ---- next fire time ---- */
 
@@ -387,11 +386,10 @@ TEST(s11_2_looking_far_ahead_leaves_the_wheels_time_alone)
     CHECK_STATUS(stortimer_clock_run_until_idle(clock, 1000), STOR_STATUS_BUSY);
     /* A wheel moved to 1 h would take every shorter arm into its ordered
      * ready list, a list walk each. */
-    uint64_t serial;
-    st_adapter *a = st_registry_adapter_find(ext, &serial);
-    CHECK(a != NULL);
-    for (uint32_t i = 0; i < a->shards; i++)
-        CHECK(a->shard[i].wheel.now <= 1000);
+    st_adapter_ref ref;
+    CHECK(st_adapter_find(ext, &ref));
+    for (uint32_t i = 0; i < ref.adapter->shards.count; i++)
+        CHECK(ref.adapter->shards.shard[i].wheel.now <= 1000);
 }
 
 TEST(s8_1_next_fire_and_advance_to_next_agree_with_a_startio_lock_held)

@@ -1,7 +1,7 @@
 /*
  * fault_injection.c - every resource the library asks for fails in turn.
  *
- * What: the library is built with STORTIMER_FAULT_INJECTION (src/fault.h),
+ * What: the library is built with STORTIMER_FAULT_INJECTION (src/platform/fault.h),
  * where every allocation, thread creation and mutex/condition creation is a
  * numbered fault point of its kind. For each API scenario below, a control
  * run counts the fault points of each kind; then, for every kind and every
@@ -32,7 +32,7 @@
  *
  * Usage: fault_injection [part of a scenario name]   (all scenarios by default)
  */
-#include "fault.h"
+#include "platform/fault.h"
 #include "stortimer.h"
 
 #include <errno.h>

@@ -1,0 +1,312 @@
+/* registry.c - the chunked, never-freed table of timer slots (registry.h). */
+#include "adapters/registry.h"
+
+#include "platform/alloc.h"
+#include "platform/sync.h"
+
+#define ST_TIMER_CHUNK_SHIFT 10u
+#define ST_TIMER_CHUNK (1u << ST_TIMER_CHUNK_SHIFT)
+#define ST_TIMER_CHUNKS ((1u << ST_SLOT_BITS) / ST_TIMER_CHUNK)
+#define ST_SLOT_MASK ((UINT64_C(1) << ST_SLOT_BITS) - 1)
+/* Bit 63 of `issued`: its handle is live (st_registry_current reads it). */
+#define ST_LIVE (UINT64_C(1) << 63)
+/* Generations fit in the 39 bits between the slot index and ST_LIVE. */
+#define ST_GENERATION_MAX ((UINT64_C(1) << (63 - ST_SLOT_BITS)) - 1)
+_Static_assert(ST_GENERATION_MAX >= (UINT64_C(1) << 38),
+               "a slot issues handles for the life of any process (2^39 each)");
+
+_Static_assert(sizeof(void *) >= 8, "handles need 64-bit pointers");
+_Static_assert(ST_SLOT_BITS <= 32, "a slot index is a 32-bit wheel id");
+_Static_assert((UINT64_C(1) << ST_SLOT_BITS) <= STW_HEAD_BASE,
+               "slot ids stay below the wheel's own list-head ids");
+
+/* Slots made, the common pool and the chunk table's growth. */
+static st_mutex registry_lock = ST_MUTEX_INITIALIZER;
+
+/*
+ * The permutation that makes handles sparse: a four-round Feistel network
+ * over the 64-bit plain value. It is a bijection, so handles stay unique; a
+ * handle changed by one bit, or made up, decodes to a generation far beyond
+ * anything its slot has issued.
+ */
+static const uint32_t handle_keys[4] = {0x9E3779B9u, 0x7F4A7C15u, 0xF39CC060u, 0x5CEDC834u};
+
+static uint32_t mix(uint32_t x, uint32_t key)
+{
+    x ^= key;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return x;
+}
+
+static uint64_t encode_handle(uint64_t plain)
+{
+    uint32_t left = (uint32_t)(plain >> 32), right = (uint32_t)plain;
+    for (int round = 0; round < 4; round++) {
+        uint32_t next = left ^ mix(right, handle_keys[round]);
+        left = right;
+        right = next;
+    }
+    return (uint64_t)left << 32 | right;
+}
+
+static uint64_t decode_handle(uint64_t handle)
+{
+    uint32_t left = (uint32_t)(handle >> 32), right = (uint32_t)handle;
+    for (int round = 3; round >= 0; round--) {
+        uint32_t previous = right ^ mix(left, handle_keys[round]);
+        right = left;
+        left = previous;
+    }
+    return (uint64_t)left << 32 | right;
+}
+
+static _Atomic(st_timer *) timer_chunks[ST_TIMER_CHUNKS];
+/* The same chunks, for the wheels (stw_table): each entry is written once,
+ * under registry_lock, before any slot of its chunk is handed out. */
+static void *timer_chunk_bases[ST_TIMER_CHUNKS];
+static uint32_t timers_made;             /* under registry_lock */
+static stw_id pool = STW_NONE;           /* slots of no owner, under registry_lock */
+
+static st_timer *timer_slot(uint32_t slot)
+{
+    st_timer *chunk = atomic_load_explicit(&timer_chunks[slot / ST_TIMER_CHUNK],
+                                           memory_order_acquire);
+    return chunk ? &chunk[slot % ST_TIMER_CHUNK] : NULL;
+}
+
+stw_table st_registry_timer_table(void)
+{
+    return (stw_table){timer_chunk_bases, ST_TIMER_CHUNK_SHIFT, sizeof(st_timer)};
+}
+
+static uint64_t plain_of(const st_timer *t)
+{
+    return atomic_load(&t->issued) & ~ST_LIVE;
+}
+
+static void set_owner(st_timer *t, uint32_t owner)
+{
+    atomic_store(&t->owner, (uint16_t)owner); /* shard 0 */
+}
+
+/* A new slot; NULL if none can be had. registry_lock held. */
+static st_timer *make_timer_slot(void)
+{
+    if (timers_made >= (1u << ST_SLOT_BITS))
+        return NULL;
+    uint32_t chunk = timers_made / ST_TIMER_CHUNK;
+    if (!atomic_load_explicit(&timer_chunks[chunk], memory_order_relaxed)) {
+        st_timer *fresh = st_calloc_retained(ST_TIMER_CHUNK, sizeof *fresh);
+        if (!fresh)
+            return NULL;
+        for (uint32_t i = 0; i < ST_TIMER_CHUNK; i++) {
+            atomic_init(&fresh[i].issued, chunk * ST_TIMER_CHUNK + i); /* generation 0 */
+            stw_node_init(&fresh[i].node);
+        }
+        timer_chunk_bases[chunk] = fresh;
+        atomic_store_explicit(&timer_chunks[chunk], fresh, memory_order_release);
+    }
+    return timer_slot(timers_made++);
+}
+
+/* Free lists run through node.link.next: a free slot is in no wheel. */
+static void push(stw_id *list, st_timer *t)
+{
+    t->node.link.next = *list;
+    *list = st_registry_id(t);
+}
+
+static st_timer *pop(stw_id *list)
+{
+    if (*list == STW_NONE)
+        return NULL;
+    st_timer *t = timer_slot(*list);
+    *list = t->node.link.next;
+    stw_node_init(&t->node);
+    return t;
+}
+
+/* A slot whose generations are used up is never handed out again. */
+static bool exhausted(const st_timer *t)
+{
+    return plain_of(t) >> ST_SLOT_BITS >= ST_GENERATION_MAX;
+}
+
+/* A slot of no owner any more, into the common pool. registry_lock held. */
+static void pool_push(st_timer *t)
+{
+    set_owner(t, 0);
+    if (!exhausted(t))
+        push(&pool, t);
+}
+
+/* A slot from the common pool (or a new one), now `owner`'s. */
+static st_timer *adopt_slot(uint32_t owner)
+{
+    st_mutex_lock(&registry_lock);
+    st_timer *t = pop(&pool);
+    if (!t)
+        t = make_timer_slot();
+    st_mutex_unlock(&registry_lock);
+    if (t) {
+        st_set24(t->issued_by_owner, 0);
+        set_owner(t, owner);
+    }
+    return t;
+}
+
+/* The slot's next generation, not yet live. */
+static uint64_t next_generation(st_timer *t, uint64_t *handle)
+{
+    uint64_t plain = plain_of(t), value;
+    do { /* 0 is no handle: skip the one generation that would encode to it */
+        plain += UINT64_C(1) << ST_SLOT_BITS;
+        value = encode_handle(plain);
+    } while (value == 0);
+    atomic_store(&t->issued, plain);
+    *handle = value;
+    return plain;
+}
+
+st_timer *st_registry_timer_take(uint32_t owner, stw_id *free_list, uint64_t *handle,
+                                 uint64_t *issued)
+{
+    st_timer *t = pop(free_list);
+    if (!t && !(t = adopt_slot(owner)))
+        return NULL;
+    uint32_t n = st_get24(t->issued_by_owner);
+    st_set24(t->issued_by_owner, n < ST_U24_MAX ? n + 1 : n);
+    *issued = next_generation(t, handle) | ST_LIVE;
+    return t;
+}
+
+st_timer *st_registry_timer_for_good(uint32_t owner)
+{
+    st_mutex_lock(&registry_lock);
+    st_timer *t = make_timer_slot();
+    st_mutex_unlock(&registry_lock);
+    if (t)
+        set_owner(t, owner);
+    return t;
+}
+
+void st_registry_timer_give_back(stw_id *free_list, st_timer *t)
+{
+    if (!exhausted(t))
+        push(free_list, t);
+}
+
+void st_registry_timer_to_pool(st_timer *t)
+{
+    st_mutex_lock(&registry_lock);
+    pool_push(t);
+    st_mutex_unlock(&registry_lock);
+}
+
+void st_registry_timers_release(stw_id *free_list)
+{
+    st_mutex_lock(&registry_lock);
+    for (st_timer *t; (t = pop(free_list));)
+        pool_push(t);
+    st_mutex_unlock(&registry_lock);
+}
+
+void st_registry_publish(st_timer *t, uint64_t issued)
+{
+    atomic_store(&t->issued, issued);
+}
+
+uint64_t st_registry_renew(st_timer *t)
+{
+    uint64_t handle;
+    uint64_t issued = next_generation(t, &handle) | ST_LIVE;
+    atomic_store(&t->issued, issued);
+    return issued;
+}
+
+void st_registry_kill(st_timer *t)
+{
+    atomic_store(&t->issued, plain_of(t));
+}
+
+bool st_registry_still_issued(const st_timer *t, uint64_t issued)
+{
+    return atomic_load(&t->issued) == issued;
+}
+
+bool st_registry_is_live(const st_timer *t)
+{
+    return atomic_load(&t->issued) & ST_LIVE;
+}
+
+st_timer *st_registry_live_timer(uint64_t handle, uint64_t *issued)
+{
+    uint64_t plain = decode_handle(handle);
+    if (plain & ST_LIVE)
+        return NULL; /* no handle decodes to this: forged */
+    st_timer *t = timer_slot((uint32_t)(plain & ST_SLOT_MASK));
+    if (!t || !st_registry_still_issued(t, plain | ST_LIVE))
+        return NULL;
+    *issued = plain | ST_LIVE;
+    return t;
+}
+
+uint64_t st_registry_handle(const st_timer *t)
+{
+    return encode_handle(plain_of(t));
+}
+
+uint64_t st_registry_handle_of(uint64_t issued)
+{
+    return encode_handle(issued & ~ST_LIVE);
+}
+
+bool st_registry_was_freed(uint32_t owner, uint64_t handle)
+{
+    uint64_t plain = decode_handle(handle);
+    st_timer *t = (plain & ST_LIVE) ? NULL : timer_slot((uint32_t)(plain & ST_SLOT_MASK));
+    if (!t || st_registry_owner(t) != owner)
+        return false;
+    uint64_t issued = atomic_load(&t->issued);
+    uint64_t current = (issued & ~ST_LIVE) >> ST_SLOT_BITS, generation = plain >> ST_SLOT_BITS;
+    uint64_t first = current + 1 - st_get24(t->issued_by_owner); /* the owner's first */
+    return generation >= first && generation <= current && (plain | ST_LIVE) != issued;
+}
+
+void st_registry_set_shard(st_timer *t, uint32_t shard)
+{
+    /* Both shard locks are held, and a live slot's owner bits do not
+     * change: nobody else writes the word now. */
+    uint32_t owner = st_registry_owner(t);
+    atomic_store(&t->owner, (uint16_t)(shard << ST_OWNER_SHARD_SHIFT | owner));
+}
+
+bool st_registry_free_list_ok(uint32_t owner, stw_id list, uint32_t *count)
+{
+    st_mutex_lock(&registry_lock);
+    uint32_t made = timers_made;
+    st_mutex_unlock(&registry_lock);
+    *count = 0;
+    for (stw_id id = list; id != STW_NONE; (*count)++) {
+        st_timer *t = id < made ? timer_slot(id) : NULL;
+        if (!t || *count >= made || st_registry_owner(t) != owner || st_registry_is_live(t))
+            return false;
+        id = t->node.link.next;
+    }
+    return true;
+}
+
+void st_registry_timers_visit(uint32_t owner, void (*visit)(st_timer *t, void *ctx), void *ctx)
+{
+    st_mutex_lock(&registry_lock);
+    uint32_t made = timers_made;
+    st_mutex_unlock(&registry_lock);
+    for (uint32_t i = 0; i < made; i++) {
+        st_timer *t = timer_slot(i);
+        if (st_registry_owner(t) == owner && st_registry_is_live(t))
+            visit(t, ctx);
+    }
+}

@@ -1,0 +1,314 @@
+/*
+ * trace.c - the event log as Chrome trace-event JSON (stortimer_trace_write).
+ *
+ * The format is the "JSON object" form that Perfetto (ui.perfetto.dev) and
+ * chrome://tracing load: {"traceEvents": [...]}. Each clock is a process
+ * (pid = clock id + 1: the real clock is pid 1), each adapter a thread of
+ * it (tid = adapter id; 0 for calls that named no live adapter). A
+ * callback is a slice from its FIRED event ("B") to its RETURNED event
+ * ("E"): one adapter's callbacks never overlap (SPEC S8), so slices nest.
+ * Every other event is an instant ("i") on its adapter's track, with the
+ * event's fields as arguments. Times are the clock's microseconds, which is
+ * the format's own unit.
+ */
+#include "observe/trace.h"
+
+#include "observe/event_log.h"
+#include "platform/alloc.h"
+#include "platform/report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An adapter's track: named once; its callback slice open or not. */
+typedef struct trace_track {
+    uint64_t key;                    /* clock id << 48 | adapter id */
+    bool open;                       /* a FIRED not yet matched by RETURNED */
+    uint64_t last_time;
+} trace_track;
+
+typedef struct trace_writer {
+    FILE *out;
+    bool first;                      /* no event written yet: no comma */
+    trace_track *tracks;
+    size_t track_count, track_room;
+    uint64_t written;                /* events written (metadata aside) */
+    bool failed;
+} trace_writer;
+
+/* The length of the valid UTF-8 sequence at `c` (1-4), or 0 if it is not
+ * one: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_length(const unsigned char *c)
+{
+    int n;
+    uint32_t code;
+    if (c[0] < 0x80)
+        return 1;
+    if (c[0] >= 0xC2 && c[0] <= 0xDF)
+        n = 2, code = c[0] & 0x1Fu;
+    else if (c[0] >= 0xE0 && c[0] <= 0xEF)
+        n = 3, code = c[0] & 0x0Fu;
+    else if (c[0] >= 0xF0 && c[0] <= 0xF4)
+        n = 4, code = c[0] & 0x07u;
+    else
+        return 0;
+    for (int i = 1; i < n; i++) {
+        if ((c[i] & 0xC0u) != 0x80u) /* also stops at the terminating NUL */
+            return 0;
+        code = code << 6 | (c[i] & 0x3Fu);
+    }
+    static const uint32_t smallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < smallest[n] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Writes `text` as a JSON string: escaped, and with any byte that is not
+ * valid UTF-8 (a name given by a test may hold anything) written as U+FFFD,
+ * so that the file stays JSON. */
+static void put_string(FILE *out, const char *text)
+{
+    fputc('"', out);
+    for (const unsigned char *c = (const unsigned char *)text; *c;) {
+        int n = utf8_length(c);
+        if (n == 0) {
+            fputs("\\ufffd", out);
+            c++;
+        } else if (*c == '"' || *c == '\\') {
+            fprintf(out, "\\%c", *c++);
+        } else if (*c < 0x20) {
+            fprintf(out, "\\u%04x", *c++);
+        } else {
+            fwrite(c, 1, (size_t)n, out);
+            c += n;
+        }
+    }
+    fputc('"', out);
+}
+
+static void begin_event(trace_writer *w)
+{
+    fputs(w->first ? "\n" : ",\n", w->out);
+    w->first = false;
+}
+
+/* The track of the event's adapter; the first time, names it (and its
+ * clock's process, the first time that is seen). NULL: no memory. */
+static trace_track *track_of(trace_writer *w, const stortimer_event *e)
+{
+    uint64_t key = (uint64_t)e->clock_id << 48 | e->adapter_id;
+    bool clock_seen = false;
+    for (size_t i = 0; i < w->track_count; i++) {
+        if (w->tracks[i].key == key)
+            return &w->tracks[i];
+        clock_seen |= w->tracks[i].key >> 48 == e->clock_id;
+    }
+    if (w->track_count == w->track_room) {
+        size_t room = w->track_room ? w->track_room * 2 : 16;
+        trace_track *grown = st_realloc(w->tracks, room * sizeof *grown);
+        if (!grown)
+            return NULL;
+        w->tracks = grown;
+        w->track_room = room;
+    }
+    trace_track *track = &w->tracks[w->track_count++];
+    *track = (trace_track){.key = key};
+    unsigned pid = e->clock_id + 1;
+    if (!clock_seen) {
+        char name[48];
+        if (e->clock_id)
+            snprintf(name, sizeof name, "virtual clock %u", e->clock_id);
+        else
+            snprintf(name, sizeof name, "real clock (CLOCK_MONOTONIC)");
+        begin_event(w);
+        fprintf(w->out, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"tid\":0,"
+                        "\"args\":{\"name\":", pid);
+        put_string(w->out, name);
+        fputs("}}", w->out);
+    }
+    char fallback[64];
+    const char *name = e->adapter_id ? st_log_name_of(e->adapter_id, NULL) : "no adapter";
+    if (!name) {
+        snprintf(fallback, sizeof fallback, "adapter %llu (%p)",
+                 (unsigned long long)e->adapter_id, e->extension);
+        name = fallback;
+    }
+    begin_event(w);
+    fprintf(w->out, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%llu,"
+                    "\"args\":{\"name\":", pid, (unsigned long long)e->adapter_id);
+    put_string(w->out, name);
+    fputs("}}", w->out);
+    return track;
+}
+
+/* Ends a track's open slice at `time`: its RETURNED was never recorded
+ * (the log stopped or filled meanwhile). */
+static void close_slice(trace_writer *w, trace_track *track, uint64_t time)
+{
+    begin_event(w);
+    fprintf(w->out, "{\"ph\":\"E\",\"pid\":%u,\"tid\":%llu,\"ts\":%llu,"
+                    "\"args\":{\"note\":\"its return was not recorded\"}}",
+            (unsigned)(track->key >> 48) + 1, (unsigned long long)(track->key & ((1ull << 48) - 1)),
+            (unsigned long long)time);
+    track->open = false;
+}
+
+/* Which timer the event is about: its given name, the legacy timer, or
+ * its handle. */
+static const char *subject(const stortimer_event *e, char *buffer, size_t size)
+{
+    const char *name = e->handle ? st_log_name_of(e->adapter_id, e->handle) : NULL;
+    if (name)
+        return name;
+    if (e->legacy)
+        return "HwStorTimer (legacy timer)";
+    snprintf(buffer, size, "timer %p", e->handle);
+    return buffer;
+}
+
+static const char *cancel_reason(ULONG status)
+{
+    switch (status) {
+    case STORTIMER_CANCEL_BY_REQUEST: return "cancel request";
+    case STORTIMER_CANCEL_BY_FREE: return "StorPortFreeTimer";
+    case STORTIMER_CANCEL_BY_REARM: return "legacy re-arm";
+    case STORTIMER_CANCEL_BY_REMOVAL: return "adapter removal";
+    default: return "unknown";
+    }
+}
+
+static void put_args(FILE *out, const stortimer_event *e)
+{
+    fprintf(out, ",\"args\":{\"sequence\":%llu,\"thread\":%u,\"irql\":%u",
+            (unsigned long long)e->sequence, e->thread_id, (unsigned)e->irql);
+    if (e->handle)
+        fprintf(out, ",\"handle\":\"%p\"", e->handle);
+    if (e->context)
+        fprintf(out, ",\"context\":\"%p\"", e->context);
+    if (e->type == STORTIMER_EVENT_WAKEUP) {
+        fprintf(out, ",\"planned_us\":%llu", (unsigned long long)e->fire_time);
+    } else if (e->due || e->fire_time) {
+        fprintf(out, ",\"due_us\":%llu,\"fire_time_us\":%llu", (unsigned long long)e->due,
+                (unsigned long long)e->fire_time);
+    }
+    if (e->type == STORTIMER_EVENT_ARMED)
+        fprintf(out, ",\"window_us\":%llu", (unsigned long long)e->window);
+    if (e->type == STORTIMER_EVENT_FIRED && e->time >= e->due)
+        fprintf(out, ",\"late_us\":%llu", (unsigned long long)(e->time - e->due));
+    if (e->type == STORTIMER_EVENT_REJECTED) {
+        fputs(",\"status\":", out);
+        put_string(out, stortimer_status_name(e->status));
+    }
+    if (e->type == STORTIMER_EVENT_CANCELLED) {
+        fputs(",\"by\":", out);
+        put_string(out, cancel_reason(e->status));
+    }
+    fputs("}", out);
+}
+
+static bool write_event(const stortimer_event *e, void *ctx)
+{
+    trace_writer *w = ctx;
+    trace_track *track = track_of(w, e);
+    if (!track) {
+        w->failed = true;
+        return false;
+    }
+    /* Slices must pair up on a track: a RETURNED whose FIRED came before
+     * the log started is left out; a FIRED whose RETURNED never came is
+     * ended where the next slice begins (or at the track's last event). */
+    if (e->type == STORTIMER_EVENT_RETURNED && !track->open)
+        return true;
+    if (e->type == STORTIMER_EVENT_FIRED && track->open)
+        close_slice(w, track, e->time);
+    if (e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_RETURNED)
+        track->open = e->type == STORTIMER_EVENT_FIRED;
+    if (e->time > track->last_time)
+        track->last_time = e->time;
+    w->written++;
+    char buffer[64], title[160];
+    const char *what = subject(e, buffer, sizeof buffer);
+    const char *phase = "i";
+    if (e->type == STORTIMER_EVENT_FIRED) {
+        phase = "B";
+        snprintf(title, sizeof title, "%s", what);
+    } else if (e->type == STORTIMER_EVENT_RETURNED) {
+        phase = "E";
+        snprintf(title, sizeof title, "%s", what);
+    } else if (e->handle || e->legacy) {
+        snprintf(title, sizeof title, "%s: %s", stortimer_event_name(e->type), what);
+    } else {
+        snprintf(title, sizeof title, "%s", stortimer_event_name(e->type));
+    }
+    begin_event(w);
+    fprintf(w->out, "{\"ph\":\"%s\",\"pid\":%u,\"tid\":%llu,\"ts\":%llu,\"cat\":", phase,
+            e->clock_id + 1, (unsigned long long)e->adapter_id, (unsigned long long)e->time);
+    put_string(w->out, e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_RETURNED
+                           ? "callback" : "timer");
+    fputs(",\"name\":", w->out);
+    put_string(w->out, title);
+    if (phase[0] == 'i')
+        fputs(",\"s\":\"t\"", w->out);
+    put_args(w->out, e);
+    fputs("}", w->out);
+    return !ferror(w->out);
+}
+
+ULONG stortimer_trace_write(const char *path)
+{
+    if (!path)
+        return STOR_STATUS_INVALID_PARAMETER;
+    FILE *out = fopen(path, "w");
+    if (!out)
+        return STOR_STATUS_UNSUCCESSFUL;
+    trace_writer w = {.out = out, .first = true};
+    fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", out);
+    bool ok = st_log_visit(write_event, &w) && !w.failed;
+    for (size_t i = 0; i < w.track_count; i++)
+        if (w.tracks[i].open)
+            close_slice(&w, &w.tracks[i], w.tracks[i].last_time);
+    fprintf(out, "\n],\"otherData\":{\"producer\":\"stortimer\",\"events\":%llu,"
+                 "\"dropped_events\":%llu}}\n",
+            (unsigned long long)w.written, (unsigned long long)stortimer_log_dropped());
+    st_free(w.tracks);
+    ok = ok && !ferror(out);
+    if (fclose(out) != 0)
+        ok = false;
+    return ok ? STOR_STATUS_SUCCESS : STOR_STATUS_UNSUCCESSFUL;
+}
+
+/* ---- STORTIMER_TRACE=path: record from the start, write at exit ---- */
+
+#define ST_TRACE_DEFAULT_CAPACITY 1048576u
+
+static char *trace_path;
+
+static void write_trace_at_exit(void)
+{
+    if (stortimer_trace_write(trace_path) != STOR_STATUS_SUCCESS)
+        st_report("STORTIMER_TRACE: could not write %s", trace_path);
+    st_free(trace_path);
+}
+
+/* Runs when the library is loaded; linked statically, at start-up, since
+ * the file of every Storport timer routine refers to it (trace.h). */
+__attribute__((constructor)) void st_trace_from_environment(void)
+{
+    const char *path = getenv("STORTIMER_TRACE");
+    if (!path || !*path)
+        return;
+    const char *events = getenv("STORTIMER_TRACE_EVENTS");
+    size_t capacity = events ? (size_t)strtoull(events, NULL, 10) : 0;
+    size_t length = strlen(path) + 1;
+    trace_path = st_calloc(1, length);
+    if (!trace_path ||
+        stortimer_log_start(capacity ? capacity : ST_TRACE_DEFAULT_CAPACITY) != STOR_STATUS_SUCCESS) {
+        st_report("STORTIMER_TRACE: no memory for the event log; no trace");
+        st_free(trace_path);
+        return;
+    }
+    memcpy(trace_path, path, length);
+    atexit(write_trace_at_exit);
+}

@@ -1,0 +1,24 @@
+/*
+ * alloc.h - memory, the one place the library asks libc for it. In a
+ * fault-injection build (fault.h) each allocation can be made to fail.
+ */
+#ifndef STORTIMER_PLATFORM_ALLOC_H
+#define STORTIMER_PLATFORM_ALLOC_H
+
+#include <stddef.h>
+
+/* Memory given back with st_free. */
+void *st_calloc(size_t count, size_t size);
+void *st_realloc(void *ptr, size_t size);
+void st_free(void *ptr);
+
+/*
+ * Memory kept for the life of the process (the slot tables of timers and
+ * adapters: handles must stay resolvable forever). Told apart so that a
+ * leak check can count everything else. st_free_retained undoes a failed
+ * set-up only.
+ */
+void *st_calloc_retained(size_t count, size_t size); /* zeroed, 64-byte aligned */
+void st_free_retained(void *ptr);
+
+#endif

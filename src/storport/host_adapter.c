@@ -1,0 +1,83 @@
+/*
+ * host_adapter.c - what Storport does for an HBA, done for the host:
+ * stortimer_adapter_create, stortimer_adapter_remove and
+ * stortimer_adapter_interrupt (SPEC S3, S10).
+ *
+ * An adapter is made in the adapters layer, given its runner by the time
+ * layer (a dispatcher thread on the real clock, a place on its virtual
+ * clock), and only then published; removal undoes it in the reverse order.
+ */
+#include "adapters/lifecycle.h"
+#include "platform/thread_state.h"
+#include "time/clock.h"
+#include "time/dispatcher.h"
+
+ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
+                               PVOID *hw_device_extension)
+{
+    static const stortimer_adapter_config defaults;
+    if (!hw_device_extension)
+        return STOR_STATUS_INVALID_PARAMETER;
+    *hw_device_extension = NULL;
+    if (!config)
+        config = &defaults;
+    void *extension;
+    st_adapter *a = st_adapter_open(config, stortimer_clock_now(config->clock), &extension);
+    if (!a)
+        return STOR_STATUS_INSUFFICIENT_RESOURCES;
+    bool running = config->clock ? st_clock_attach(config->clock, a) : st_dispatcher_start(a);
+    if (!running) {
+        st_adapter_discard(a, extension);
+        return STOR_STATUS_INSUFFICIENT_RESOURCES;
+    }
+    st_adapter_publish(a, extension);
+    *hw_device_extension = extension;
+    return STOR_STATUS_SUCCESS;
+}
+
+ULONG stortimer_adapter_remove(PVOID hw_device_extension, ULONG *leaked_timers)
+{
+    st_adapter_ref ref;
+    if (!st_adapter_find(hw_device_extension, &ref))
+        return STOR_STATUS_INVALID_PARAMETER;                              /* S3.1 */
+    st_adapter *a = ref.adapter;
+    /* Waiting for its callbacks from one of them, or while holding a lock
+     * they take, would never end. */
+    if (st_self.callback_adapter == a || st_adapter_lock_held_by_me(a))
+        return STOR_STATUS_INVALID_DEVICE_STATE;
+    st_removal removal;
+    if (!st_adapter_close_begin(&ref, &removal))
+        return STOR_STATUS_INVALID_PARAMETER; /* removed meanwhile */
+    if (removal.clock)
+        st_clock_detach(removal.clock, a);
+    else
+        st_dispatcher_stop(a);
+    ULONG leaked = st_adapter_close_end(&removal);
+    if (leaked_timers)
+        *leaked_timers = leaked;
+    return STOR_STATUS_SUCCESS;
+}
+
+ULONG stortimer_adapter_interrupt(PVOID hw_device_extension, PHW_INTERRUPT interrupt_routine,
+                                  BOOLEAN *claimed)
+{
+    if (claimed)
+        *claimed = FALSE;
+    st_adapter_ref ref;
+    if (!st_adapter_find(hw_device_extension, &ref) || !interrupt_routine)
+        return STOR_STATUS_INVALID_PARAMETER;
+    KIRQL level;
+    st_lock *interrupt = st_adapter_spin_lock(ref.adapter, InterruptLock, &level);
+    /* Checked here, not left to the acquire, which would only report. */
+    if (st_self.irql > level || st_lock_held_by_me(interrupt))
+        return STOR_STATUS_INVALID_DEVICE_STATE;
+    STOR_LOCK_HANDLE handle;
+    StorPortAcquireSpinLock(hw_device_extension, InterruptLock, NULL, &handle);
+    if (!handle.Context.LockObject)
+        return STOR_STATUS_INVALID_PARAMETER; /* removed meanwhile */
+    BOOLEAN mine = interrupt_routine(hw_device_extension);
+    StorPortReleaseSpinLock(hw_device_extension, &handle);
+    if (claimed)
+        *claimed = mine;
+    return STOR_STATUS_SUCCESS;
+}

@@ -1,0 +1,194 @@
+/*
+ * storport_timer.c - StorPortInitializeTimer, StorPortRequestTimer,
+ * StorPortFreeTimer and the legacy timer of StorPortNotification (SPEC
+ * S4-S7).
+ *
+ * A thin checking layer: each routine checks its arguments in the order
+ * SPEC gives, chooses the path by the caller's IRQL (S5.7), calls one
+ * adapter-level action (adapters/timer_ops.h) and answers with the status
+ * its outcome calls for. Status codes are decided here and nowhere else. A
+ * call answered with an error is counted, against its adapter when it
+ * named a live one, and recorded while the event log is on.
+ */
+#include "adapters/adapter_check.h"
+#include "adapters/events.h"
+#include "adapters/timer_ops.h"
+#include "observe/event_log.h"
+#include "observe/trace.h"
+#include "platform/thread_state.h"
+#include "time/clock.h"
+
+#include <errno.h>
+#include <stdarg.h>
+
+/* Keeps the trace export, and with it STORTIMER_TRACE, in programs linked
+ * with the static library (observe/trace.h). */
+__attribute__((used)) static void (*const keep_trace_from_environment)(void) =
+    st_trace_from_environment;
+
+/* Counts a call answered with error `status` against adapter `a` (NULL:
+ * it named none), and answers. */
+static ULONG reject(st_adapter *a, ULONG status)
+{
+    st_count_rejection(st_adapter_counters(a), status);
+    return status;
+}
+
+/* Passes a call's answer on, recording it if it is an error (the status is
+ * tested first: a successful call does not even load the log's flag). A
+ * library built with STORTIMER_CHECKS checks the adapter's invariants after
+ * every call (adapters/adapter_check.h). */
+static inline ULONG answer(ULONG status, PVOID extension, PVOID handle, bool legacy)
+{
+    if (status != STOR_STATUS_SUCCESS && status != STOR_STATUS_BUSY && st_logging())
+        st_log_rejected(status, extension, handle, legacy);
+    st_adapter_check_or_abort(extension);
+    return status;
+}
+
+/* S5.7, S7.4: at or below DISPATCH_LEVEL under locks; above it (an
+ * interrupt path, or a signal handler standing in for one) handed over. */
+static inline st_path path_by_irql(void)
+{
+    return st_self.irql > DISPATCH_LEVEL ? ST_PATH_HANDED_OVER : ST_PATH_LOCKED;
+}
+
+/* An arm or cancel: TimerValue 0 cancels (S5.5, S7.1), anything else arms
+ * (S5.4). Above DISPATCH_LEVEL it may run in a signal handler: errno is
+ * left as it was found. */
+static inline __attribute__((always_inline)) ULONG
+request(const st_target *target, ULONGLONG value, ULONGLONG window, const st_callback *callback)
+{
+    st_path path = path_by_irql();
+    int saved_errno = path == ST_PATH_HANDED_OVER ? errno : 0;
+    st_adapter *a = target->adapter;
+    st_outcome outcome =
+        value ? st_timer_arm(target, path, st_clock_arm_time(st_adapter_clock(a)), value,
+                             window, callback)
+              : st_timer_cancel(target, path, callback);
+    if (path == ST_PATH_HANDED_OVER)
+        errno = saved_errno;
+    switch (outcome) {
+    case ST_DONE: return STOR_STATUS_SUCCESS;
+    case ST_BUSY: return STOR_STATUS_BUSY;                              /* S5.3 */
+    case ST_QUEUE_FULL: return reject(a, STOR_STATUS_INSUFFICIENT_RESOURCES); /* S5.7 */
+    default: return reject(a, STOR_STATUS_INVALID_PARAMETER);     /* S5.2: died */
+    }
+}
+
+/* ---- S4 ---- */
+
+static ULONG initialize_timer(PVOID HwDeviceExtension, PVOID *TimerHandle)
+{
+    if (TimerHandle)
+        *TimerHandle = NULL;                                               /* S4.6 */
+    if (st_self.irql > DISPATCH_LEVEL)
+        return reject(NULL, STOR_STATUS_INVALID_IRQL);                     /* S4.1 */
+    st_adapter_ref ref;
+    if (!HwDeviceExtension || !TimerHandle || !st_adapter_find(HwDeviceExtension, &ref))
+        return reject(NULL, STOR_STATUS_INVALID_PARAMETER);                /* S4.2 */
+    uint64_t handle;
+    switch (st_timer_initialize(&ref, &handle)) {
+    case ST_DONE:
+        *TimerHandle = st_handle_pointer(handle);                          /* S4.5 */
+        return STOR_STATUS_SUCCESS;
+    case ST_AT_LIMIT: return reject(ref.adapter, STOR_STATUS_UNSUCCESSFUL);  /* S4.3 */
+    case ST_NO_MEMORY:
+        return reject(ref.adapter, STOR_STATUS_INSUFFICIENT_RESOURCES);    /* S4.4 */
+    default: return reject(NULL, STOR_STATUS_INVALID_PARAMETER);  /* S4.2: removed */
+    }
+}
+
+ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
+{
+    return answer(initialize_timer(HwDeviceExtension, TimerHandle), HwDeviceExtension,
+                      NULL, false);
+}
+
+/* ---- S5 ---- */
+
+static ULONG request_timer(PVOID HwDeviceExtension, PVOID TimerHandle,
+                           PHW_TIMER_EX TimerCallback, PVOID CallbackContext,
+                           ULONGLONG TimerValue, ULONGLONG TolerableDelay)
+{
+    if (!HwDeviceExtension || !TimerHandle || !TimerCallback)
+        return reject(NULL, STOR_STATUS_INVALID_PARAMETER);                /* S5.1 */
+    st_target target;
+    if (!st_timer_find(HwDeviceExtension, TimerHandle, &target))
+        return reject(NULL, STOR_STATUS_INVALID_PARAMETER);                /* S5.2 */
+    st_callback callback = {.extended = TimerCallback, .context = CallbackContext};
+    return request(&target, TimerValue, TolerableDelay, &callback);
+}
+
+ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
+                           PHW_TIMER_EX TimerCallback, PVOID CallbackContext,
+                           ULONGLONG TimerValue, ULONGLONG TolerableDelay)
+{
+    return answer(request_timer(HwDeviceExtension, TimerHandle, TimerCallback,
+                                    CallbackContext, TimerValue, TolerableDelay),
+                      HwDeviceExtension, TimerHandle, false);
+}
+
+/* ---- S6 ---- */
+
+static ULONG free_timer(PVOID HwDeviceExtension, PVOID TimerHandle)
+{
+    if (st_self.irql > DISPATCH_LEVEL)
+        return reject(NULL, STOR_STATUS_INVALID_IRQL);                     /* S6.1 */
+    st_adapter_ref ref;
+    if (!HwDeviceExtension || !TimerHandle || !st_adapter_find(HwDeviceExtension, &ref))
+        return reject(NULL, STOR_STATUS_INVALID_PARAMETER);                /* S6.2 */
+    switch (st_timer_free(&ref, TimerHandle)) {
+    case ST_DONE: return STOR_STATUS_SUCCESS;                              /* S6.4 */
+    case ST_ALREADY_FREED: return reject(ref.adapter, STOR_STATUS_UNSUCCESSFUL); /* S6.3 */
+    case ST_NOT_HERE: return reject(ref.adapter, STOR_STATUS_INVALID_PARAMETER); /* S6.2 */
+    default: return reject(NULL, STOR_STATUS_INVALID_PARAMETER);  /* S6.2: removed */
+    }
+}
+
+ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
+{
+    return answer(free_timer(HwDeviceExtension, TimerHandle), HwDeviceExtension,
+                      TimerHandle, false);
+}
+
+/* ---- S7 ---- */
+
+/* Bad arguments change nothing; being VOID, the routine can only count
+ * them (S7.5): in the adapter's statistics, or the process's when the
+ * extension names no live adapter. */
+static ULONG notification_misuse(st_adapter *a)
+{
+    ST_COUNT(st_adapter_counters(a), notification_misuse, 1);
+    return STOR_STATUS_INVALID_PARAMETER;
+}
+
+static ULONG request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG value)
+{
+    st_adapter_ref ref;
+    if (!st_adapter_find(extension, &ref))
+        return notification_misuse(NULL);
+    if (value && !routine)
+        return notification_misuse(ref.adapter);
+    st_target target;
+    if (!st_legacy_find(&ref, &target))
+        return reject(ref.adapter, STOR_STATUS_INVALID_PARAMETER); /* removed meanwhile */
+    st_callback callback = {.legacy = routine};
+    return request(&target, value, 0, &callback);
+}
+
+VOID StorPortNotification(SCSI_NOTIFICATION_TYPE NotificationType, PVOID HwDeviceExtension,
+                          ...)
+{
+    if (NotificationType != RequestTimerCall)
+        return; /* accepted and ignored (S7.5) */
+    va_list args;
+    va_start(args, HwDeviceExtension);
+    /* Started just above: the analyzer's "uninitialized va_list" is a false
+     * positive on x86-64. */
+    PHW_TIMER routine = va_arg(args, PHW_TIMER); // NOLINT(clang-analyzer-valist.Uninitialized)
+    ULONG value = va_arg(args, ULONG);
+    va_end(args);
+    answer(request_legacy_timer(HwDeviceExtension, routine, value), HwDeviceExtension,
+               NULL, true);
+}

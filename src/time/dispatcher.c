@@ -1,0 +1,99 @@
+/*
+ * dispatcher.c - real-clock dispatcher threads (dispatcher.h).
+ *
+ * Never early, to the nanosecond: a call's time is rounded up to the
+ * microsecond and "is it due" compares the clock rounded down (clock.h).
+ * The thread sleeps until the wheels' next fire time, or the start of a
+ * slot whose timers must move down a level first (a timer armed far ahead
+ * without a window can cost a few such wake-ups on its way); timers that
+ * share a fire time (window.h) share the wake-up.
+ */
+#include "time/dispatcher.h"
+
+#include "adapters/events.h"
+#include "adapters/timer_ops.h"
+#include "adapters/work.h"
+#include "platform/alloc.h"
+#include "platform/os.h"
+#include "time/clock.h"
+
+typedef struct st_dispatcher {
+    st_adapter *adapter;
+    uint64_t serial;                 /* of the adapter it runs; it lives as long */
+    st_os_thread thread;
+    _Atomic bool stopping;
+} st_dispatcher;
+
+static uint64_t read_real_clock(const void *unused)
+{
+    (void)unused;
+    return st_real_now_floor();
+}
+
+/* Applies hand-overs and plans the next wake-up: the wheels' next fire
+ * time, UINT64_MAX (never) when they are empty. Planned even before the
+ * adapter is live or after it died, so that an arm always finds a plan to
+ * beat and rings. The doorbell was read before: an arm or a hand-over made
+ * after that read rings it, and the sleep returns at once. */
+static uint64_t plan_sleep(st_dispatcher *d)
+{
+    st_adapter *a = d->adapter;
+    st_adapter_lock_slot(a);
+    if (st_adapter_is(a, d->serial))
+        st_timer_apply_handovers(a);
+    uint64_t wake = st_work_wake_time(a);
+    if (wake > st_real_now_floor())
+        st_doorbell_plan(&a->doorbell, wake);
+    st_adapter_unlock(a);
+    return wake;
+}
+
+static void *dispatcher_main(void *arg)
+{
+    st_dispatcher *d = arg;
+    st_adapter *a = d->adapter;
+    /* Our lateness is at least the kernel's timer slack: ask for its finest. */
+    st_os_finest_timer_slack();
+    const st_horizon horizon = {read_real_clock, NULL, 0};
+    for (;;) {
+        while (st_work_run_next(a, d->serial, &horizon, true) != ST_RUN_NOTHING) {
+        }
+        uint32_t rung = st_doorbell_read(&a->doorbell);
+        if (atomic_load(&d->stopping))
+            return NULL;
+        uint64_t wake = plan_sleep(d);
+        if (wake <= st_real_now_floor())
+            continue;
+        st_doorbell_sleep(&a->doorbell, rung, wake);
+        ST_COUNT(st_adapter_counters(a), wakeups, 1);
+        ST_LOG(a, .type = STORTIMER_EVENT_WAKEUP, .fire_time = wake);
+    }
+}
+
+bool st_dispatcher_start(st_adapter *a)
+{
+    st_dispatcher *d = st_calloc(1, sizeof *d);
+    if (!d)
+        return false;
+    d->adapter = a;
+    d->serial = st_adapter_serial(a);
+    st_doorbell_open(&a->doorbell);
+    if (!st_thread_start(&d->thread, dispatcher_main, d)) {
+        st_doorbell_close(&a->doorbell);
+        st_free(d);
+        return false;
+    }
+    st_adapter_set_runner(a, d);
+    return true;
+}
+
+void st_dispatcher_stop(st_adapter *a)
+{
+    st_dispatcher *d = st_adapter_runner(a);
+    atomic_store(&d->stopping, true);
+    st_doorbell_ring(&a->doorbell);
+    st_thread_join(&d->thread);
+    st_doorbell_close(&a->doorbell);
+    st_adapter_set_runner(a, NULL);
+    st_free(d);
+}

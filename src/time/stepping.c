@@ -1,0 +1,328 @@
+/*
+ * stepping.c - advancing a virtual clock (SPEC S11.2, S11.3): the host's
+ * stortimer_clock_advance and the harness calls built on it.
+ *
+ * A virtual clock steps from fire time to fire time: each step picks, over
+ * every adapter on the clock, the first due item (st_work_peek) with the
+ * smallest (fire time, adapter creation), moves the clock to its fire time
+ * and runs it on the calling thread (st_work_run_next). So callbacks run in
+ * order (S8.4), zero-window timers fire exactly at their due time, windowed
+ * ones at the time chosen in their window (S11.4), and a callback that
+ * re-arms its timer counts from its own fire time (S11.3). Equal fire times
+ * on different adapters go by adapter creation (serial): orders are counted
+ * per adapter (arm_word.h).
+ *
+ * Bounded on purpose: an advance runs what is due by its target, then,
+ * once, what callbacks' stalls made due, up to the clock's reading then
+ * (S9.3): a fixed second deadline, so a callback that re-arms and stalls
+ * its own period cannot keep an advance going for ever. At the clock's last
+ * microsecond every arm is due at once (S5.4.3 saturates), so arms made
+ * there wait for the next advance (st_clock_member.cutoff). Adapters whose
+ * StartIo lock the advancing thread holds are passed over: their callbacks
+ * run late, at a later advance.
+ */
+#include "time/clock.h"
+
+#include "adapters/window.h"
+#include "adapters/work.h"
+#include "platform/os.h"
+#include "platform/report.h"
+#include "platform/thread_state.h"
+
+/* A clock reading, for st_work_run_next's horizon. */
+static uint64_t read_clock(const void *clock)
+{
+    return atomic_load_explicit(&((const stortimer_clock *)clock)->now, memory_order_acquire);
+}
+
+/* Whether this thread holds the adapter's StartIo lock. */
+static bool startio_mine(st_adapter *a)
+{
+    return st_lock_held_by_me(st_adapter_startio(a));
+}
+
+/* Whether this thread could run the member's callbacks now: not while it
+ * (or, during an advance, another advancer) holds its StartIo lock. */
+static bool runnable_here(st_clock_member *m)
+{
+    return !startio_mine(m->adapter) &&
+           !(st_self.advancing && atomic_load(&m->startio_held_by_advancer));
+}
+
+/* The member holding the clock's earliest item due by `limit`, with its
+ * adapter as it was then; NULL if none. Equal fire times on different
+ * adapters go by adapter creation. */
+static st_clock_member *pick_next(stortimer_clock *clock, uint64_t limit, uint64_t *due,
+                                  st_adapter_ref *ref)
+{
+    st_clock_member *best = NULL;
+    st_adapter *best_adapter = NULL;
+    uint64_t best_due = UINT64_MAX, best_serial = UINT64_MAX;
+    st_mutex_lock(&clock->list_lock);
+    for (st_clock_member *m = clock->members; m; m = m->next) {
+        uint64_t d;
+        /* Its callbacks need a StartIo lock that we, or another thread
+         * advancing this clock, hold: they run later, late. */
+        if (startio_mine(m->adapter) || atomic_load(&m->startio_held_by_advancer))
+            continue;
+        uint64_t s = st_adapter_serial(m->adapter);
+        if (st_work_peek(m->adapter, s, limit, atomic_load(&m->cutoff), &d) &&
+            (d < best_due || (d == best_due && s < best_serial))) {
+            best = m;
+            best_adapter = m->adapter;
+            best_due = d;
+            best_serial = s;
+        }
+    }
+    st_mutex_unlock(&clock->list_lock);
+    *due = best_due;
+    *ref = (st_adapter_ref){best_adapter, best_serial};
+    return best;
+}
+
+/* Whether an adapter of the clock that this thread may run has arms
+ * handed over and not yet applied (reserved cells included). */
+static bool handover_waiting(stortimer_clock *clock)
+{
+    bool waiting = false;
+    st_mutex_lock(&clock->list_lock);
+    for (st_clock_member *m = clock->members; m && !waiting; m = m->next)
+        waiting = st_adapter_handovers_waiting(m->adapter) && !startio_mine(m->adapter) &&
+                  !atomic_load(&m->startio_held_by_advancer) && st_adapter_live(m->adapter);
+    st_mutex_unlock(&clock->list_lock);
+    return waiting;
+}
+
+/*
+ * Marks (or unmarks) the members whose StartIo lock this advancing thread
+ * holds, and tells whether there were any. Another thread advancing the
+ * same clock passes them over instead of waiting for the lock: two threads
+ * each holding one adapter's StartIo lock and advancing would otherwise
+ * wait for each other.
+ */
+static bool mark_startio_held(stortimer_clock *clock, bool held)
+{
+    bool any = false;
+    st_mutex_lock(&clock->list_lock);
+    for (st_clock_member *m = clock->members; m; m = m->next) {
+        if (startio_mine(m->adapter)) {
+            atomic_store(&m->startio_held_by_advancer, held);
+            any = true;
+        }
+    }
+    st_mutex_unlock(&clock->list_lock);
+    return any;
+}
+
+/*
+ * Waits until another thread's hold on a member's StartIo lock ends, or
+ * until that thread turns out to be advancing too (then the member is
+ * passed over). A thread that holds StartIo locks itself polls instead of
+ * blocking: blocking would order two StartIo locks, which is how deadlocks
+ * start (and what ThreadSanitizer reports).
+ */
+static void wait_for_startio(st_clock_member *m, st_adapter *a, bool holding_startio_locks)
+{
+    st_lock *startio = st_adapter_startio(a);
+    if (!holding_startio_locks) {
+        st_lock_acquire(startio);
+        st_lock_release(startio);
+        return;
+    }
+    while (!atomic_load(&m->startio_held_by_advancer)) {
+        if (st_lock_try_acquire(startio)) {
+            st_lock_release(startio);
+            return;
+        }
+        st_os_sleep_ns(20000);
+    }
+}
+
+/* Whether this thread may advance `clock`; reports why not. */
+static bool may_advance(const stortimer_clock *clock, const char *who)
+{
+    if (!clock) {
+        st_report("%s: the real clock cannot be advanced", who);
+        return false;
+    }
+    /* From a callback, an advance would run callbacks inside callbacks, and
+     * two clocks advanced from each other's callbacks would deadlock. */
+    if (st_self.callback_adapter || st_self.advancing) {
+        st_report("%s: called from a timer callback; use StorPortStallExecution "
+                  "to let time pass there (ignored)", who);
+        return false;
+    }
+    return true;
+}
+
+/* Takes the clock for advancing: one advancer at a time. Returns whether
+ * this thread holds StartIo locks of the clock's adapters. */
+static bool begin_advance(stortimer_clock *clock)
+{
+    st_mutex_lock(&clock->advance_lock);
+    st_self.advancing = clock;
+    return mark_startio_held(clock, true);
+}
+
+/* At the clock's last microsecond, 2^64 - 1, the clock cannot move on and
+ * every arm is due at once: the arms made from then on wait for the next
+ * advance. Each member notes its adapter's next arm order now. */
+static void set_end_of_time(stortimer_clock *clock, bool on)
+{
+    st_mutex_lock(&clock->list_lock);
+    clock->end_of_time = on;
+    for (st_clock_member *m = clock->members; m; m = m->next)
+        atomic_store(&m->cutoff, on ? st_adapter_next_order(m->adapter) : 0);
+    st_mutex_unlock(&clock->list_lock);
+}
+
+static void end_advance(stortimer_clock *clock)
+{
+    if (clock->end_of_time)
+        set_end_of_time(clock, false);
+    mark_startio_held(clock, false);
+    st_self.advancing = NULL;
+    st_mutex_unlock(&clock->advance_lock);
+}
+
+/* Runs the item the adapter of `m` has due now; if another thread holds
+ * that StartIo lock, waits for it without the advance lock, which it may
+ * want. (The adapter may leave the clock meanwhile: `ref` says which it
+ * was, and its record outlives it, clock.h.) */
+static void run_one(stortimer_clock *clock, st_clock_member *m, const st_adapter_ref *ref,
+                    bool holding_startio_locks)
+{
+    st_adapter *a = ref->adapter;
+    st_horizon horizon = {read_clock, clock, atomic_load(&m->cutoff)};
+    if (st_work_run_next(a, ref->serial, &horizon, false) == ST_RUN_LOCK_BUSY) {
+        st_mutex_unlock(&clock->advance_lock);
+        wait_for_startio(m, a, holding_startio_locks);
+        st_mutex_lock(&clock->advance_lock);
+    }
+}
+
+/*
+ * Runs, in order, every item due by `target`, stepping the clock to each
+ * fire time; then, once, those that fell due while callbacks stalled the
+ * clock past the target (S9.3: they run after the stall, late), up to the
+ * clock's reading then. Does not move the clock to the target itself.
+ * Between begin_advance and end_advance.
+ */
+static void run_due_by(stortimer_clock *clock, uint64_t target, bool holding_startio_locks)
+{
+    uint64_t limit = target;
+    bool extended = false;
+    for (;;) {
+        if (!clock->end_of_time && stortimer_clock_now(clock) == UINT64_MAX)
+            set_end_of_time(clock, true);
+        uint64_t due;
+        st_adapter_ref ref;
+        st_clock_member *m = pick_next(clock, limit, &due, &ref);
+        if (!m) {
+            /* An arm handed over from above DISPATCH_LEVEL after pick_next
+             * applied the queues may be due by the limit: look again. */
+            if (handover_waiting(clock)) {
+                st_os_yield(); /* its cell may still be being written */
+                continue;
+            }
+            uint64_t now = stortimer_clock_now(clock);
+            if (extended || now <= limit)
+                return;
+            limit = now;
+            extended = true;
+            continue;
+        }
+        st_clock_raise_to(clock, due);
+        run_one(clock, m, &ref, holding_startio_locks);
+    }
+}
+
+void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
+{
+    if (!may_advance(clock, "stortimer_clock_advance"))
+        return;
+    bool holding = begin_advance(clock);
+    uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
+    run_due_by(clock, target, holding);
+    st_clock_raise_to(clock, target);
+    end_advance(clock);
+}
+
+void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time)
+{
+    if (!may_advance(clock, "stortimer_clock_advance_to"))
+        return;
+    bool holding = begin_advance(clock);
+    run_due_by(clock, time, holding);
+    st_clock_raise_to(clock, time);
+    end_advance(clock);
+}
+
+/* The earliest fire time over the clock's adapters (only those whose
+ * callbacks this thread could run, if `runnable`), however far ahead,
+ * without moving any wheel's time. */
+static bool earliest_fire(stortimer_clock *clock, bool runnable, uint64_t *fire_time)
+{
+    bool found = false;
+    st_mutex_lock(&clock->list_lock);
+    for (st_clock_member *m = clock->members; m; m = m->next) {
+        uint64_t at = 0;
+        if ((!runnable || runnable_here(m)) &&
+            st_work_next_fire(m->adapter, st_adapter_serial(m->adapter), &at) &&
+            (!found || at < *fire_time)) {
+            *fire_time = at;
+            found = true;
+        }
+    }
+    st_mutex_unlock(&clock->list_lock);
+    return found;
+}
+
+BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time)
+{
+    if (!clock) {
+        st_report("stortimer_clock_next_fire: the real clock has no virtual schedule");
+        return FALSE;
+    }
+    uint64_t at = 0;
+    if (!fire_time || !earliest_fire(clock, true, &at))
+        return FALSE;
+    *fire_time = at;
+    return TRUE;
+}
+
+BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock)
+{
+    if (!may_advance(clock, "stortimer_clock_advance_to_next"))
+        return FALSE;
+    bool holding = begin_advance(clock);
+    uint64_t at = 0;
+    bool found = earliest_fire(clock, true, &at);
+    if (found) {
+        run_due_by(clock, at, holding);
+        st_clock_raise_to(clock, at);
+    }
+    end_advance(clock);
+    return found;
+}
+
+ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us)
+{
+    if (!clock)
+        return STOR_STATUS_INVALID_PARAMETER;
+    if (!may_advance(clock, "stortimer_clock_run_until_idle"))
+        return STOR_STATUS_INVALID_DEVICE_STATE;
+    bool holding = begin_advance(clock);
+    uint64_t limit = st_add_saturating(stortimer_clock_now(clock), limit_us);
+    run_due_by(clock, limit, holding);
+    uint64_t at = 0;
+    ULONG status = STOR_STATUS_SUCCESS;
+    if (earliest_fire(clock, false, &at)) {
+        st_clock_raise_to(clock, limit);
+        /* Pending, but none runnable: only adapters whose StartIo lock we hold. */
+        status = earliest_fire(clock, true, &at) ? STOR_STATUS_BUSY
+                                                 : STOR_STATUS_INVALID_DEVICE_STATE;
+    }
+    end_advance(clock);
+    return status;
+}
