@@ -143,8 +143,10 @@ lint:
 	  { cat $(BUILD)/lint/clang-tidy.stderr; exit 1; }
 	$(CPPCHECK) $(LIB_SOURCES)
 	@echo "lint: clang-tidy and cppcheck found nothing in src/"
-	$(CMAKE) --build $(BUILD)/lint -j $(JOBS) --target stortimer_objects > /dev/null
-	tools/check-layers src $(BUILD)/lint/CMakeFiles/stortimer_objects.dir/src
+	$(CMAKE) --build $(BUILD)/lint -j $(JOBS) --target stortimer_objects stortimer_checked \
+	  stortimer_fault > /dev/null
+	tools/check-layers src $(BUILD)/lint/CMakeFiles/stortimer_objects.dir/src \
+	  $(BUILD)/lint/CMakeFiles/stortimer_checked.dir/src $(BUILD)/lint/CMakeFiles/stortimer_fault.dir/src
 	tools/check-spec-ids
 	tools/test-checkers $(BUILD)/lint/CMakeFiles/stortimer_objects.dir/src
 

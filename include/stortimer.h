@@ -199,7 +199,9 @@ STORTIMER_API ULONG stortimer_adapter_create(const stortimer_adapter_config *con
  * Removes an adapter: cancels its pending timers, waits for a running
  * callback, frees the timers the miniport never freed (their count goes to
  * *leaked_timers, which may be NULL) and invalidates the extension and every
- * handle. Returns SUCCESS, INVALID_PARAMETER for an unknown extension, or
+ * handle. It also waits for the requests made above DISPATCH_LEVEL that are
+ * under way on the adapter (lock-free and short), so that what they did
+ * is counted in its statistics. Returns SUCCESS, INVALID_PARAMETER for an unknown extension, or
  * INVALID_DEVICE_STATE when called from one of the adapter's own callbacks or
  * by a thread that holds one of its locks (waiting would deadlock).
  */

@@ -6,6 +6,7 @@
 #include "adapters/timer_ops.h"
 #include "adapters/work.h"
 #include "harness.h"
+#include "time/clock.h"
 
 #include <pthread.h>
 
@@ -418,4 +419,158 @@ TEST(s5_7_an_arm_above_dispatch_is_logged_before_its_callback_runs)
     }
     CHECK(armed >= 0 && fired > armed);
     CHECK_EQ(events[armed].time, 0);
+}
+
+/* ---- S3.4 with S5.7: a hand-over under way while its adapter is removed ---- */
+
+static PVOID slot_ext, slot_next_ext;
+static stortimer_clock *slot_clock;
+static _Atomic int slot_removed;
+static test_thread *slot_remover;
+
+static void *remove_and_create_in_the_slot(void *unused)
+{
+    (void)unused;
+    CHECK_EQ(fx_remove(slot_ext), 1);
+    stortimer_adapter_config config = {.clock = slot_clock};
+    CHECK_STATUS(stortimer_adapter_create(&config, &slot_next_ext), STOR_STATUS_SUCCESS);
+    atomic_store(&slot_removed, 1);
+    return NULL;
+}
+
+/* After the arm's cell is published and before the arm is counted:
+ * another thread removes the adapter and creates the next one, which
+ * takes the same slot. Given 20 ms, it would finish in that window. */
+static void remove_while_the_arm_is_counted(void)
+{
+    test_thread *remover = thread_start(remove_and_create_in_the_slot, NULL);
+    sleep_us(20000);
+    CHECK_EQ(atomic_load(&slot_removed), 0); /* the removal waits for us */
+    slot_remover = remover; /* joined by the test, once this request returned */
+}
+
+/* What a request above DISPATCH_LEVEL did is counted in its own adapter's
+ * statistics, even when the adapter is removed while the request is under
+ * way: never in those of the next adapter made in its slot (the adapter
+ * checker would see an arm counted there that never happened). */
+TEST(s3_4_a_hand_over_under_way_counts_in_its_adapter_not_the_next_in_its_slot)
+{
+    slot_clock = virtual_fixture()->clock;
+    slot_ext = virtual_adapter(0);
+    PVOID handle = new_timer(slot_ext);
+    probe p;
+    probe_init(&p, virtual_fixture(), slot_ext);
+    after_publish = remove_while_the_arm_is_counted;
+    CHECK_STATUS(request_above_dispatch(slot_ext, handle, &p, 100), STOR_STATUS_SUCCESS);
+    thread_join(slot_remover);
+    CHECK_EQ(atomic_load(&slot_removed), 1);
+    stortimer_stats next = stats_of(slot_next_ext);
+    CHECK_EQ(next.armed, 0);
+    CHECK_EQ(next.timers_pending, 0);
+    stortimer_stats process = stats_of(NULL); /* the arm, and its cancel by the removal */
+    CHECK_EQ(process.armed, 1);
+    CHECK_EQ(process.cancelled, 1);
+    stortimer_clock_advance(slot_clock, 1000);
+    CHECK_EQ(atomic_load(&p.fired), 0);
+    fx_remove(slot_next_ext);
+}
+
+/* ---- S12.2: no handle reaches a legacy timer ---- */
+
+static VOID legacy_nothing(PVOID DeviceExtension)
+{
+    (void)DeviceExtension;
+}
+
+/* The legacy slot's live value has a handle's form (registry.h): the
+ * handle it would encode to, forged, is refused like any made-up one, and
+ * the legacy timer stays armed. */
+TEST(s12_2_a_handle_forged_for_the_legacy_slot_is_invalid_parameter)
+{
+    PVOID ext = virtual_adapter(4);
+    st_adapter_ref ref;
+    CHECK(st_adapter_find(ext, &ref));
+    PVOID forged = st_handle_pointer(st_registry_handle(ref.adapter->legacy));
+    StorPortNotification(RequestTimerCall, ext, legacy_nothing, 1000u);
+    CHECK_STATUS(StorPortRequestTimer(ext, forged, probe_callback, NULL, 0, 0),
+                 STOR_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(StorPortFreeTimer(ext, forged), STOR_STATUS_INVALID_PARAMETER);
+    for (int i = 0; i < 4; i++) /* the limit still counts only real timers */
+        new_timer(ext);
+    stortimer_stats s = stats_of(ext);
+    CHECK_EQ(s.timers_freed, 0);
+    CHECK_EQ(s.timers_pending, 1);
+    CHECK_EQ(s.rejected_invalid_parameter, 1); /* the free; the request names no timer of it */
+}
+
+/* ---- S5.4.2: a dispatcher that wakes after the time it planned ---- */
+
+void __real_st_doorbell_plan(st_doorbell *d, uint64_t wake_us);
+uint64_t __real_st_work_wake_time(st_adapter *a);
+void __real_st_doorbell_note_arm(st_doorbell *d, uint64_t at);
+
+/* 1: the next planned wake-up passes before the dispatcher sleeps (as if
+ * preempted); 2: at its next look at the wheels, the test arms a timer;
+ * 3: done. */
+static _Atomic int late_stage, late_arm_now, late_arm_done;
+static probe late_first;
+
+void __wrap_st_doorbell_plan(st_doorbell *d, uint64_t wake_us)
+{
+    __real_st_doorbell_plan(d, wake_us);
+    if (atomic_load(&late_stage) == 1 && wake_us != UINT64_MAX) {
+        while (st_real_now_floor() < wake_us) {
+        }
+        atomic_store(&late_stage, 2);
+    }
+}
+
+uint64_t __wrap_st_work_wake_time(st_adapter *a)
+{
+    uint64_t wake = __real_st_work_wake_time(a);
+    if (atomic_load(&late_stage) == 2 && atomic_load(&late_first.fired)) {
+        atomic_store(&late_stage, 3);
+        atomic_store(&late_arm_now, 1); /* the wheels were looked at: arm now */
+        while (!atomic_load(&late_arm_done)) {
+        }
+    }
+    return wake;
+}
+
+/* The test's arm has queued its timer and told the doorbell (the rest of
+ * its call, the checked build's look at the adapter, waits for the adapter
+ * lock that the dispatcher holds in the window above). */
+void __wrap_st_doorbell_note_arm(st_doorbell *d, uint64_t at)
+{
+    __real_st_doorbell_note_arm(d, at);
+    if (atomic_load(&late_stage) == 3)
+        atomic_store(&late_arm_done, 1);
+}
+
+/* An arm made while the dispatcher looks at the wheels, after it woke past
+ * the time it had planned, must still wake it: it fires on time, not at
+ * the next unrelated arm (a stale plan once swallowed its wake-up). */
+TEST_REAL(s5_4_2_an_arm_after_a_late_wake_up_is_not_slept_past)
+{
+    PVOID ext = fx_adapter(fx, 0), second = new_timer(ext);
+    probe_init(&late_first, fx, ext);
+    probe p;
+    probe_init(&p, fx, ext);
+    PVOID first = new_timer(ext);
+    fx_settle(fx); /* the dispatcher sleeps with nothing planned */
+    atomic_store(&late_stage, 1);
+    /* Far enough ahead that the dispatcher, woken by this arm, plans to
+     * wake for it (under valgrind too) before it is due. Made above
+     * DISPATCH_LEVEL, so that the call takes no adapter lock (a checked
+     * build's look after the call would wait for the dispatcher, which
+     * holds it in the windows above). */
+    KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    arm(ext, first, probe_callback, &late_first, 100000, 0);
+    stortimer_irql_lower(old);
+    CHECK(wait_for(&late_arm_now, 1, 5000));
+    ULONGLONG called = fx_now(fx);
+    arm(ext, second, probe_callback, &p, 1000, 0);
+    CHECK(wait_for(&p.fired, 1, 500));
+    check_fired_at(fx, p.at[0], called, 1000);
+    CHECK_EQ(fx_remove(ext), 2);
 }

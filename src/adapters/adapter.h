@@ -10,7 +10,12 @@
  *   stats       counters.c     counters
  *   shards      shard.c        its timers' wheels, locks and counters
  *   timers      timer_ops.c    its timer slots: free list, count, limit
- * and the identity, locks, clock and runner below, which adapter.c keeps.
+ * and the identity, lock mode, clock and runner below: the slot table's
+ * fields (index, free_next) are adapter.c's, the rest is set by
+ * lifecycle.c when the adapter is made and removed (the runner through
+ * st_adapter_set_runner). Other modules reach an embedded part only by
+ * handing it to its module's functions (st_doorbell_ring(&a->doorbell));
+ * the checker (adapter_check.c) reads every part.
  *
  * Locks, in the order they are taken: a virtual clock's advance lock, then
  * the StartIo lock (only ever tried while holding the advance lock), then a

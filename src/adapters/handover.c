@@ -1,6 +1,8 @@
 /* handover.c - the lock-free hand-over queue (handover.h). */
 #include "adapters/handover.h"
 
+#include "platform/os.h"
+
 static st_handover *cell_of(st_handover_queue *q, uint64_t ticket)
 {
     return &q->cells[ticket % ST_HANDOVER_SLOTS];
@@ -52,6 +54,12 @@ void st_handover_begin(st_handover_queue *q)
 void st_handover_end(st_handover_queue *q)
 {
     atomic_fetch_add(&q->ended, 1);
+}
+
+void st_handover_wait_quiet(const st_handover_queue *q)
+{
+    while (atomic_load(&q->begun) != atomic_load(&q->ended))
+        st_os_yield();
 }
 
 st_handover_mark st_handover_mark_now(const st_handover_queue *q)

@@ -78,6 +78,11 @@ static inline bool st_handover_waiting(const st_handover_queue *q)
 void st_handover_begin(st_handover_queue *q);
 void st_handover_end(st_handover_queue *q);
 
+/* Waits until no request is on the hand-over path (they are lock-free and
+ * short). For a removal: once the handles are dead, none that follows can
+ * claim anything, and those under way have counted what they did. */
+void st_handover_wait_quiet(const st_handover_queue *q);
+
 /* For the adapter checker: a mark taken before a look, and whether no
  * request was on the hand-over path at any time since the mark. */
 typedef struct st_handover_mark {

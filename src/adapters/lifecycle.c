@@ -89,6 +89,10 @@ ULONG st_adapter_close_end(const st_removal *removal)
     st_mutex_lock(&a->mutex);
     quiesce(removal); /* a callback may have armed again before it saw us */
     ULONG leaked = st_timers_free_all(removal);
+    /* Every handle is dead: a request above DISPATCH_LEVEL still under way
+     * counts what it did in this adapter's counters before they retire,
+     * never in those of the next adapter made in this slot. */
+    st_handover_wait_quiet(&a->handover);
     st_timer_apply_handovers(a);
     st_counters_retire(&a->stats);
     st_shards_retire(&a->shards);

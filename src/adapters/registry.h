@@ -27,8 +27,9 @@
  *
  * The legacy timer's slot stays with its adapter slot for good; it gets a
  * new generation for each adapter created there, never given out as a
- * handle: so "is this still the adapter I found" is the same check as "is
- * this still the handle I was given" (st_registry_still_issued).
+ * handle (a value forged for it is refused by its adapter, timer_ops.h):
+ * so "is this still the adapter I found" is the same check as "is this
+ * still the handle I was given" (st_registry_still_issued).
  */
 #ifndef STORTIMER_ADAPTERS_REGISTRY_H
 #define STORTIMER_ADAPTERS_REGISTRY_H
@@ -106,8 +107,10 @@ static inline bool st_registry_current(const st_timer *t, uint64_t *issued)
     return *issued >> 63;
 }
 
-/* The slot whose live handle `handle` is, with its `issued` value; NULL
- * for a handle freed, never issued or made up. Lock-free, never
+/* The slot whose live value `handle` encodes, with that value; NULL for a
+ * handle freed, never issued or made up. A slot kept for good (a legacy
+ * timer) has a live value of the same form, though it never issued a
+ * handle: its owner must refuse it (timer_ops.h). Lock-free, never
  * dereferences anything the caller gave. */
 st_timer *st_registry_live_timer(uint64_t handle, uint64_t *issued);
 

@@ -282,9 +282,11 @@ st_outcome st_timer_initialize(const st_adapter_ref *ref, uint64_t *handle)
         st_registry_publish(t, issued);
         ST_COUNT(&a->stats, timers_initialized, 1);
     }
+    void *extension = st_adapter_extension(a);
     st_adapter_unlock(a);
     if (outcome == ST_DONE)
-        ST_LOG(a, .type = STORTIMER_EVENT_INITIALIZED, .handle = st_handle_pointer(*handle));
+        ST_LOG(a, .type = STORTIMER_EVENT_INITIALIZED, .extension = extension,
+               .handle = st_handle_pointer(*handle));
     return outcome;
 }
 
@@ -314,7 +316,7 @@ st_outcome st_timer_free(const st_adapter_ref *ref, PVOID handle)
         return ST_NO_ADAPTER;
     uint64_t issued;
     st_timer *t = st_registry_live_timer(st_handle_value(handle), &issued);
-    if (!t || st_registry_owner(t) != a->index + 1) {
+    if (!t || t == a->legacy || st_registry_owner(t) != a->index + 1) {
         bool freed = st_registry_was_freed(a->index + 1, st_handle_value(handle));
         st_adapter_unlock(a);
         return freed ? ST_ALREADY_FREED : ST_NOT_HERE;

@@ -64,7 +64,7 @@ static void record(st_adapter *a, stortimer_clock *clock, stortimer_event *event
         if (n < log->capacity) {
             event->sequence = n;
             event->time = stortimer_clock_now(clock);
-            event->clock_id = clock ? clock->id : 0;
+            event->clock_id = st_clock_id(clock);
             if (a) {
                 event->adapter_id = st_adapter_serial(a);
                 if (!event->extension)

@@ -293,7 +293,7 @@ static void write_trace_at_exit(void)
 }
 
 /* Runs when the library is loaded; linked statically, at start-up, since
- * the file of every Storport timer routine refers to it (trace.h). */
+ * the file of stortimer_adapter_create refers to it (trace.h). */
 __attribute__((constructor)) void st_trace_from_environment(void)
 {
     const char *path = getenv("STORTIMER_TRACE");

@@ -8,9 +8,16 @@
  * clock), and only then published; removal undoes it in the reverse order.
  */
 #include "adapters/lifecycle.h"
+#include "observe/trace.h"
 #include "platform/thread_state.h"
 #include "time/clock.h"
 #include "time/dispatcher.h"
+
+/* Keeps the trace export, and with it STORTIMER_TRACE, in every program
+ * linked with the static library: every program that uses the library
+ * creates an adapter (observe/trace.h). */
+__attribute__((used)) static void (*const keep_trace_from_environment)(void) =
+    st_trace_from_environment;
 
 ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
                                PVOID *hw_device_extension)

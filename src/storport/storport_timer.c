@@ -14,17 +14,11 @@
 #include "adapters/events.h"
 #include "adapters/timer_ops.h"
 #include "observe/event_log.h"
-#include "observe/trace.h"
 #include "platform/thread_state.h"
 #include "time/clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
-
-/* Keeps the trace export, and with it STORTIMER_TRACE, in programs linked
- * with the static library (observe/trace.h). */
-__attribute__((used)) static void (*const keep_trace_from_environment)(void) =
-    st_trace_from_environment;
 
 /* Counts a call answered with error `status` against adapter `a` (NULL:
  * it named none), and answers. */

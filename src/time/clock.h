@@ -55,6 +55,13 @@ static inline uint64_t st_clock_arm_time(const stortimer_clock *clock)
                  : st_real_now_ceil();
 }
 
+/* The clock's number for the event log: 0 for the real clock (NULL), then
+ * 1, 2, ... by creation. */
+static inline uint32_t st_clock_id(const stortimer_clock *clock)
+{
+    return clock ? clock->id : 0;
+}
+
 /* Moves a virtual clock forward to at least `time` (never backwards). */
 void st_clock_raise_to(stortimer_clock *clock, uint64_t time);
 

@@ -30,22 +30,29 @@ static uint64_t read_real_clock(const void *unused)
     return st_real_now_floor();
 }
 
-/* Applies hand-overs and plans the next wake-up: the wheels' next fire
- * time, UINT64_MAX (never) when they are empty. Planned even before the
- * adapter is live or after it died, so that an arm always finds a plan to
- * beat and rings. The doorbell was read before: an arm or a hand-over made
- * after that read rings it, and the sleep returns at once. */
-static uint64_t plan_sleep(st_dispatcher *d)
+/*
+ * Applies hand-overs and plans the next wake-up in *wake: the wheels' next
+ * fire time, UINT64_MAX (never) when they are empty. False, with nothing
+ * planned, when that time has come already: the caller looks again at
+ * once. The clock is read once, here: a plan is stored only for a sleep
+ * that follows, since an arm made while a stale plan stands would neither
+ * ring nor bump the doorbell (doorbell.h). Planned even before the adapter
+ * is live or after it died, so that an arm always finds a plan to beat.
+ * The doorbell was read before: an arm or a hand-over made after that read
+ * rings it, and the sleep returns at once.
+ */
+static bool plan_sleep(st_dispatcher *d, uint64_t *wake)
 {
     st_adapter *a = d->adapter;
     st_adapter_lock_slot(a);
     if (st_adapter_is(a, d->serial))
         st_timer_apply_handovers(a);
-    uint64_t wake = st_work_wake_time(a);
-    if (wake > st_real_now_floor())
-        st_doorbell_plan(&a->doorbell, wake);
+    *wake = st_work_wake_time(a);
+    bool sleep = *wake > st_real_now_floor();
+    if (sleep)
+        st_doorbell_plan(&a->doorbell, *wake);
     st_adapter_unlock(a);
-    return wake;
+    return sleep;
 }
 
 static void *dispatcher_main(void *arg)
@@ -61,8 +68,8 @@ static void *dispatcher_main(void *arg)
         uint32_t rung = st_doorbell_read(&a->doorbell);
         if (atomic_load(&d->stopping))
             return NULL;
-        uint64_t wake = plan_sleep(d);
-        if (wake <= st_real_now_floor())
+        uint64_t wake;
+        if (!plan_sleep(d, &wake))
             continue;
         st_doorbell_sleep(&a->doorbell, rung, wake);
         ST_COUNT(st_adapter_counters(a), wakeups, 1);
