@@ -51,6 +51,9 @@ struct st_adapter { // NOLINT(clang-analyzer-optin.performance.Padding)
     uint32_t index;                  /* of the slot; its timers' owner is index + 1 */
     _Atomic bool live;               /* written under the adapter lock */
     st_adapter *free_next;           /* the slot table's free list */
+    /* The RequestTimerCall slot, for good: on the extension's line, since
+     * every StorPortRequestTimer reads both (timer_ops.h, st_timer_find). */
+    st_timer *legacy;
 
     st_orders orders;
 
@@ -59,7 +62,6 @@ struct st_adapter { // NOLINT(clang-analyzer-optin.performance.Padding)
     st_lock *interrupt;              /* &startio in half-duplex mode */
     st_running run;
     st_timer_book timers;
-    st_timer *legacy;                /* the RequestTimerCall slot, for good */
     /* NULL: the real clock. Read lock-free (st_adapter_clock): a late reader
      * racing a removal falls back to the real clock. */
     _Atomic(stortimer_clock *) clock;
