@@ -317,11 +317,13 @@ bool stw_check(const stw *w)
             return false;
         previous = n;
     }
+    /* Only the slots marked pending are walked: a node in a slot whose bit
+     * is clear is one that this walk does not see, and `count` does. */
     for (unsigned level = 0; level < STW_LEVELS; level++) {
-        for (unsigned s = 0; s < STW_SLOTS; s++) {
+        for (uint64_t bits = w->pending[level]; bits; bits &= bits - 1) {
+            unsigned s = (unsigned)__builtin_ctzll(bits);
             stw_id head = head_id(level, s);
-            bool pending = (w->pending[level] >> s) & 1;
-            if (pending == list_empty(w, head) || !check_list(w, head, &seen))
+            if (list_empty(w, head) || !check_list(w, head, &seen))
                 return false;
             for (stw_id id = w->head[head - STW_HEAD_BASE].next; id != head;
                  id = stw_node_at(w, id)->link.next) {
