@@ -51,9 +51,7 @@ struct st_adapter { // NOLINT(clang-analyzer-optin.performance.Padding)
     uint32_t index;                  /* of the slot; its timers' owner is index + 1 */
     _Atomic bool live;               /* written under the adapter lock */
     st_adapter *free_next;           /* the slot table's free list */
-    /* The RequestTimerCall slot, for good: on the extension's line, since
-     * every StorPortRequestTimer reads both (timer_ops.h, st_timer_find). */
-    st_timer *legacy;
+    st_timer *legacy;                /* the RequestTimerCall slot, for good */
 
     st_orders orders;
 

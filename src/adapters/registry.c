@@ -8,12 +8,16 @@
 #define ST_TIMER_CHUNK (1u << ST_TIMER_CHUNK_SHIFT)
 #define ST_TIMER_CHUNKS ((1u << ST_SLOT_BITS) / ST_TIMER_CHUNK)
 #define ST_SLOT_MASK ((UINT64_C(1) << ST_SLOT_BITS) - 1)
-/* Bit 63 of `issued`: its handle is live (st_registry_current reads it). */
-#define ST_LIVE (UINT64_C(1) << 63)
-/* Generations fit in the 39 bits between the slot index and ST_LIVE. */
-#define ST_GENERATION_MAX ((UINT64_C(1) << (63 - ST_SLOT_BITS)) - 1)
-_Static_assert(ST_GENERATION_MAX >= (UINT64_C(1) << 38),
-               "a slot issues handles for the life of any process (2^39 each)");
+#define ST_LIVE ST_REGISTRY_LIVE
+/* Bit 62 of `issued`: the slot is kept for good by its adapter (its legacy
+ * timer). Every value of such a slot carries it, and no handle may name one
+ * (st_registry_live_timer): a value forged for it decodes to nothing. */
+#define ST_FOR_GOOD (UINT64_C(1) << 62)
+/* Handles' generations fit in the 38 bits between the slot index and
+ * ST_FOR_GOOD. */
+#define ST_GENERATION_MAX ((UINT64_C(1) << (62 - ST_SLOT_BITS)) - 1)
+_Static_assert(ST_GENERATION_MAX >= (UINT64_C(1) << 37),
+               "a slot issues handles for the life of any process (2^38 each)");
 
 _Static_assert(sizeof(void *) >= 8, "handles need 64-bit pointers");
 _Static_assert(ST_SLOT_BITS <= 32, "a slot index is a 32-bit wheel id");
@@ -135,10 +139,13 @@ static bool exhausted(const st_timer *t)
     return plain_of(t) >> ST_SLOT_BITS >= ST_GENERATION_MAX;
 }
 
-/* A slot of no owner any more, into the common pool. registry_lock held. */
+/* A slot of no owner any more, into the common pool. registry_lock held.
+ * (A slot kept for good gets here only when its adapter slot could not be
+ * made: it never had a value anyone saw, and becomes an ordinary slot.) */
 static void pool_push(st_timer *t)
 {
     set_owner(t, 0);
+    atomic_store(&t->issued, plain_of(t) & ~ST_FOR_GOOD);
     if (!exhausted(t))
         push(&pool, t);
 }
@@ -188,8 +195,10 @@ st_timer *st_registry_timer_for_good(uint32_t owner)
     st_mutex_lock(&registry_lock);
     st_timer *t = make_timer_slot();
     st_mutex_unlock(&registry_lock);
-    if (t)
+    if (t) {
+        atomic_store(&t->issued, plain_of(t) | ST_FOR_GOOD);
         set_owner(t, owner);
+    }
     return t;
 }
 
@@ -221,8 +230,9 @@ void st_registry_publish(st_timer *t, uint64_t issued)
 
 uint64_t st_registry_renew(st_timer *t)
 {
-    uint64_t handle;
-    uint64_t issued = next_generation(t, &handle) | ST_LIVE;
+    /* Never a handle: no generation to skip. 2^38 adapters made in one
+     * slot would carry into ST_LIVE; a process makes far fewer. */
+    uint64_t issued = (plain_of(t) + (UINT64_C(1) << ST_SLOT_BITS)) | ST_LIVE;
     atomic_store(&t->issued, issued);
     return issued;
 }
@@ -237,15 +247,10 @@ bool st_registry_still_issued(const st_timer *t, uint64_t issued)
     return atomic_load(&t->issued) == issued;
 }
 
-bool st_registry_is_live(const st_timer *t)
-{
-    return atomic_load(&t->issued) & ST_LIVE;
-}
-
 st_timer *st_registry_live_timer(uint64_t handle, uint64_t *issued)
 {
     uint64_t plain = decode_handle(handle);
-    if (plain & ST_LIVE)
+    if (plain & (ST_LIVE | ST_FOR_GOOD))
         return NULL; /* no handle decodes to this: forged */
     st_timer *t = timer_slot((uint32_t)(plain & ST_SLOT_MASK));
     if (!t || !st_registry_still_issued(t, plain | ST_LIVE))
@@ -267,7 +272,8 @@ uint64_t st_registry_handle_of(uint64_t issued)
 bool st_registry_was_freed(uint32_t owner, uint64_t handle)
 {
     uint64_t plain = decode_handle(handle);
-    st_timer *t = (plain & ST_LIVE) ? NULL : timer_slot((uint32_t)(plain & ST_SLOT_MASK));
+    st_timer *t = (plain & (ST_LIVE | ST_FOR_GOOD)) ? NULL
+                                                     : timer_slot((uint32_t)(plain & ST_SLOT_MASK));
     if (!t || st_registry_owner(t) != owner)
         return false;
     uint64_t issued = atomic_load(&t->issued);

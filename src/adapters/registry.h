@@ -14,7 +14,7 @@
  * serves only that adapter until the adapter is removed (its freed slots
  * are reused for its own next timers). So:
  *   - a handle is never issued twice: the permutation is a bijection and a
- *     slot's generation only grows; a slot whose 39-bit generation runs out
+ *     slot's generation only grows; a slot whose 38-bit generation runs out
  *     is never handed out again;
  *   - "was this handle issued to this adapter and freed?" is exact: the
  *     slot belongs to the adapter and the generation lies between the first
@@ -26,10 +26,11 @@
  *     generation far beyond what its slot has issued (S12.2).
  *
  * The legacy timer's slot stays with its adapter slot for good; it gets a
- * new generation for each adapter created there, never given out as a
- * handle (a value forged for it is refused by its adapter, timer_ops.h):
- * so "is this still the adapter I found" is the same check as "is this
- * still the handle I was given" (st_registry_still_issued).
+ * new generation for each adapter created there, marked as a slot kept for
+ * good, which no handle can name: so "is this still the adapter I found"
+ * is the same check as "is this still the handle I was given"
+ * (st_registry_still_issued), and a handle forged for it is refused like
+ * any made-up one (S12.2).
  */
 #ifndef STORTIMER_ADAPTERS_REGISTRY_H
 #define STORTIMER_ADAPTERS_REGISTRY_H
@@ -97,21 +98,26 @@ void st_registry_kill(st_timer *t);
  */
 bool st_registry_still_issued(const st_timer *t, uint64_t issued);
 
-/* Whether the slot has a live handle (or, legacy, a live adapter). */
-bool st_registry_is_live(const st_timer *t);
+/* Bit 63 of an `issued` value: its handle (or legacy adapter) is live. */
+#define ST_REGISTRY_LIVE (UINT64_C(1) << 63)
 
-/* The slot's `issued` value now, and whether it is live (its top bit). */
+/* The slot's `issued` value now, and whether it is live. */
 static inline bool st_registry_current(const st_timer *t, uint64_t *issued)
 {
     *issued = atomic_load(&t->issued);
-    return *issued >> 63;
+    return *issued & ST_REGISTRY_LIVE;
 }
 
-/* The slot whose live value `handle` encodes, with that value; NULL for a
- * handle freed, never issued or made up. A slot kept for good (a legacy
- * timer) has a live value of the same form, though it never issued a
- * handle: its owner must refuse it (timer_ops.h). Lock-free, never
- * dereferences anything the caller gave. */
+/* Whether the slot has a live handle (or, legacy, a live adapter). */
+static inline bool st_registry_is_live(const st_timer *t)
+{
+    uint64_t issued;
+    return st_registry_current(t, &issued);
+}
+
+/* The slot whose live handle `handle` is, with its `issued` value; NULL
+ * for a handle freed, never issued or made up, and for one naming a slot
+ * kept for good. Lock-free, never dereferences anything the caller gave. */
 st_timer *st_registry_live_timer(uint64_t handle, uint64_t *issued);
 
 /* The handle the slot issued last (live or not), and the handle an

@@ -316,7 +316,7 @@ st_outcome st_timer_free(const st_adapter_ref *ref, PVOID handle)
         return ST_NO_ADAPTER;
     uint64_t issued;
     st_timer *t = st_registry_live_timer(st_handle_value(handle), &issued);
-    if (!t || t == a->legacy || st_registry_owner(t) != a->index + 1) {
+    if (!t || st_registry_owner(t) != a->index + 1) {
         bool freed = st_registry_was_freed(a->index + 1, st_handle_value(handle));
         st_adapter_unlock(a);
         return freed ? ST_ALREADY_FREED : ST_NOT_HERE;

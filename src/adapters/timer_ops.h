@@ -63,9 +63,7 @@ static inline bool st_timer_find(const void *extension, PVOID handle, st_target 
     if (!t)
         return false;
     st_adapter *a = st_adapter_of_owner(st_registry_owner(t));
-    /* The legacy slot's live value has a handle's form: a value forged for
-     * it names no timer (S12.2). */
-    if (!a || t == a->legacy || st_adapter_extension(a) != extension)
+    if (!a || st_adapter_extension(a) != extension)
         return false;
     *target = (st_target){.adapter = a, .owner = {t, issued, &a->orders}, .handle = handle};
     return true;
