@@ -171,7 +171,7 @@ NEED_BENCH = tools/need-packages pkg-config=pkg-config /usr/include/uv.h=libuv1-
 bench:
 	$(NEED_BENCH)
 	$(CMAKE) -S . -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release -DSTORTIMER_BENCH=ON -DBUILD_TESTING=OFF
-	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target stortimer-bench
+	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target stortimer-bench stortimer-instructions
 	$(BUILD)/bench/bench/stortimer-bench --out $(BUILD)/bench/results $(BENCH_ARGS)
 
 # `make install PREFIX=/opt/stortimer` (default /usr/local; DESTDIR is
