@@ -10,7 +10,10 @@
 #include "adapters/timer_ops.h"
 #include "harness.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* The adapter of an extension (white-box). */
 static st_adapter *adapter_of(PVOID ext)
@@ -99,15 +102,33 @@ TEST(s5_4_check_finds_a_pending_arm_without_a_node)
     check_passes(ext);
 }
 
-TEST(s5_4_check_finds_counters_that_disagree_with_the_arms)
+/* Counts one event that never happened on a busy adapter, expects the
+ * checker to say `what`, then takes the count back. */
+static void check_finds_a_count_off(_Atomic uint64_t *(*counter)(st_adapter *),
+                                    const char *what)
 {
     PVOID armed;
     PVOID ext = busy_adapter(&armed);
-    st_adapter *a = adapter_of(ext);
-    ST_COUNT(&a->stats, fired, 1); /* a callback counted that never started */
-    check_fails_with(ext, "armed ");
-    atomic_fetch_sub(&a->stats.fired, 1);
+    _Atomic uint64_t *count = counter(adapter_of(ext));
+    atomic_fetch_add(count, 1);
+    check_fails_with(ext, what);
+    atomic_fetch_sub(count, 1);
     check_passes(ext);
+}
+
+static _Atomic uint64_t *fired_count(st_adapter *a)
+{
+    return &a->stats.fired;
+}
+
+static _Atomic uint64_t *freed_count(st_adapter *a)
+{
+    return &a->stats.timers_freed;
+}
+
+TEST(s5_4_check_finds_counters_that_disagree_with_the_arms)
+{
+    check_finds_a_count_off(fired_count, "armed "); /* a callback that never started */
 }
 
 TEST(s6_4_2_check_finds_a_freed_slot_in_a_wheel)
@@ -142,13 +163,38 @@ TEST(s8_4_check_finds_a_node_in_another_shard_than_its_owner_word_names)
 
 TEST(s4_5_check_finds_a_live_timer_count_that_is_off)
 {
+    check_finds_a_count_off(freed_count, "live handles"); /* a free that never happened */
+}
+
+/* The library the tests run on checks the adapter after every routine:
+ * a routine called on a broken adapter reports the invariant and aborts
+ * (in a child, whose report is read through a pipe). */
+TEST(s5_4_checked_library_aborts_after_a_routine_on_a_broken_adapter)
+{
     PVOID armed;
     PVOID ext = busy_adapter(&armed);
-    st_adapter *a = adapter_of(ext);
-    ST_COUNT(&a->stats, timers_freed, 1); /* a free counted that never happened */
-    check_fails_with(ext, "live handles");
-    atomic_fetch_sub(&a->stats.timers_freed, 1);
-    check_passes(ext);
+    int out[2];
+    CHECK(pipe(out) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], STDERR_FILENO);
+        ST_COUNT(&adapter_of(ext)->stats, fired, 1);
+        StorPortRequestTimer(ext, armed, nothing, NULL, 5000, 0);
+        _exit(0); /* not reached in a checked library */
+    }
+    close(out[1]);
+    char report[512] = "";
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof report - 1 && (n = read(out[0], report + got, sizeof report - 1 - got)) > 0)
+        got += (size_t)n;
+    close(out[0]);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    if (!strstr(report, "invariant broken: ") || !strstr(report, "armed "))
+        test_failf(__FILE__, __LINE__, "the report was \"%s\"", report);
 }
 
 TEST(s3_1_check_of_an_unknown_extension_has_nothing_to_check)
