@@ -100,6 +100,17 @@ static void library_acquire(PVOID extension, STOR_SPINLOCK kind, PSTOR_LOCK_HAND
     StorPortAcquireSpinLock(extension, kind, NULL, handle);
 }
 
+static void library_query_tick_count(PVOID extension, PLARGE_INTEGER tick_count)
+{
+    StorPortNotification(QueryTickCount, extension, tick_count);
+}
+
+static void library_issue_dpc_notification(PVOID extension, PSTOR_DPC dpc, PVOID argument1,
+                                           PVOID argument2, LONG *result)
+{
+    StorPortNotification(IssueDpc, extension, dpc, argument1, argument2, (PBOOLEAN)result);
+}
+
 const api library_api = {
     .name = "library",
     .adapter_create = library_adapter_create,
@@ -121,6 +132,23 @@ const api library_api = {
     .acquire = library_acquire,
     .release = StorPortReleaseSpinLock,
     .stall = StorPortStallExecution,
+    .query_system_time = StorPortQuerySystemTime,
+    .query_performance_counter = StorPortQueryPerformanceCounter,
+    .query_timer_min_interval = StorPortQueryTimerMinInterval,
+    .query_tick_count = library_query_tick_count,
+    .clock_set_tick = stortimer_clock_set_tick,
+    .clock_set_system_time = stortimer_clock_set_system_time,
+    .clock_next_fire = stortimer_clock_next_fire,
+    .initialize_dpc = StorPortInitializeDpc,
+    .issue_dpc = StorPortIssueDpc,
+    .issue_dpc_notification = library_issue_dpc_notification,
+    .synchronize_access = StorPortSynchronizeAccess,
+    .pause = StorPortPause,
+    .resume = StorPortResume,
+    .pause_device = StorPortPauseDevice,
+    .resume_device = StorPortResumeDevice,
+    .adapter_pause_state = stortimer_adapter_pause_state,
+    .unit_pause_state = stortimer_unit_pause_state,
 };
 
 /* ---- the model ---- */
@@ -128,6 +156,15 @@ const api library_api = {
 static void model_other_notification(PVOID extension)
 {
     (void)extension; /* accepted and ignored (S7.5) */
+}
+
+/* The notification form answers in one byte of *result (S14.1). */
+static void model_issue_dpc_notification(PVOID extension, PSTOR_DPC dpc, PVOID argument1,
+                                         PVOID argument2, LONG *result)
+{
+    BOOLEAN answer = model_issue_dpc(extension, dpc, argument1, argument2);
+    if (result)
+        *(BOOLEAN *)result = answer;
 }
 
 const api model_api = {
@@ -151,4 +188,21 @@ const api model_api = {
     .acquire = model_acquire_spin_lock,
     .release = model_release_spin_lock,
     .stall = model_stall_execution,
+    .query_system_time = model_query_system_time,
+    .query_performance_counter = model_query_performance_counter,
+    .query_timer_min_interval = model_query_timer_min_interval,
+    .query_tick_count = model_query_tick_count,
+    .clock_set_tick = model_clock_set_tick,
+    .clock_set_system_time = model_clock_set_system_time,
+    .clock_next_fire = model_clock_next_fire,
+    .initialize_dpc = model_initialize_dpc,
+    .issue_dpc = model_issue_dpc,
+    .issue_dpc_notification = model_issue_dpc_notification,
+    .synchronize_access = model_synchronize_access,
+    .pause = model_pause,
+    .resume = model_resume,
+    .pause_device = model_pause_device,
+    .resume_device = model_resume_device,
+    .adapter_pause_state = model_adapter_pause_state,
+    .unit_pause_state = model_unit_pause_state,
 };

@@ -30,6 +30,30 @@ typedef struct api {
     void (*acquire)(PVOID extension, STOR_SPINLOCK kind, PSTOR_LOCK_HANDLE handle);
     void (*release)(PVOID extension, PSTOR_LOCK_HANDLE handle);
     void (*stall)(ULONG delay);
+    /* S13-S17 */
+    void (*query_system_time)(PLARGE_INTEGER current_time);
+    ULONG (*query_performance_counter)(PVOID extension, PLARGE_INTEGER frequency,
+                                       PLARGE_INTEGER counter);
+    ULONG (*query_timer_min_interval)(PVOID extension, PULONG interval);
+    void (*query_tick_count)(PVOID extension, PLARGE_INTEGER tick_count);
+    ULONG (*clock_set_tick)(stortimer_clock *clock, ULONG tick_us);
+    ULONG (*clock_set_system_time)(stortimer_clock *clock, LONGLONG base_100ns);
+    BOOLEAN (*clock_next_fire)(stortimer_clock *clock, ULONGLONG *fire_time);
+    void (*initialize_dpc)(PVOID extension, PSTOR_DPC dpc, PHW_DPC_ROUTINE routine);
+    BOOLEAN (*issue_dpc)(PVOID extension, PSTOR_DPC dpc, PVOID argument1, PVOID argument2);
+    /* StorPortNotification(IssueDpc, ...): the answer in *result, one byte. */
+    void (*issue_dpc_notification)(PVOID extension, PSTOR_DPC dpc, PVOID argument1,
+                                   PVOID argument2, LONG *result);
+    BOOLEAN (*synchronize_access)(PVOID extension, PSTOR_SYNCHRONIZED_ACCESS routine,
+                                  PVOID context);
+    BOOLEAN (*pause)(PVOID extension, ULONG timeout);
+    BOOLEAN (*resume)(PVOID extension);
+    BOOLEAN (*pause_device)(PVOID extension, UCHAR path, UCHAR target, UCHAR lun,
+                            ULONG timeout);
+    BOOLEAN (*resume_device)(PVOID extension, UCHAR path, UCHAR target, UCHAR lun);
+    ULONG (*adapter_pause_state)(PVOID extension, stortimer_pause_state *state);
+    ULONG (*unit_pause_state)(PVOID extension, UCHAR path, UCHAR target, UCHAR lun,
+                              stortimer_pause_state *state);
 } api;
 
 extern const api library_api;

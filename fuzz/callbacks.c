@@ -86,9 +86,38 @@ static void act(side *s, const step *a, int self, bool legacy, PHW_TIMER own_rou
     case ACT_STATS:
         read_stats(s, what, extension_arg(s, a->ext));
         break;
+    case ACT_INITIALIZE_DPC:
+    case ACT_ISSUE_DPC:
+    case ACT_SYNCHRONIZE:
+    case ACT_PAUSE:
+    case ACT_PAUSE_STATE:
+    case ACT_QUERY_TIME: {
+        step call = *a; /* the action kinds follow the operations' order */
+        call.kind = (uint8_t)(OP_INITIALIZE_DPC + (a->kind - ACT_INITIALIZE_DPC));
+        new_routine_call(s, what, &call);
+        break;
+    }
     default:
         break;
     }
+}
+
+/* Runs the actions of behaviour b, within the input's budget. */
+static void run_behaviour(side *s, int b, bool legacy, PHW_TIMER routine, void *extension)
+{
+    if (b < 0)
+        return;
+    s->in_routine++;
+    for (int i = 0; i < prog.behaviours[b].count && s->budget > 0; i++, s->budget--)
+        act(s, &prog.behaviours[b].actions[i], b, legacy, routine, extension);
+    s->in_routine--;
+}
+
+/* The clock reading of an extension's adapter on a side. */
+static uint64_t clock_of_extension(side *s, void *extension)
+{
+    int slot = slot_of(s, extension);
+    return slot >= 0 ? s->api->clock_now(s->clocks[s->clock_of[slot]]) : UINT64_MAX;
 }
 
 static void on_callback(uint32_t id, void *extension, void *context, bool legacy,
@@ -102,10 +131,7 @@ static void on_callback(uint32_t id, void *extension, void *context, bool legacy
     if (s == &library_side)
         totals.callbacks++;
     int b = legacy ? (slot >= 0 ? s->legacy_behaviour[slot] : -1) : behaviour_of_context(context);
-    if (b < 0)
-        return;
-    for (int i = 0; i < prog.behaviours[b].count && s->budget > 0; i++, s->budget--)
-        act(s, &prog.behaviours[b].actions[i], b, legacy, routine, extension);
+    run_behaviour(s, b, legacy, routine, extension);
 }
 
 void callback_a(PVOID extension, PVOID context)
@@ -126,4 +152,53 @@ void routine_a(PVOID extension)
 void routine_b(PVOID extension)
 {
     on_callback(4, extension, NULL, true, routine_b);
+}
+
+/* A DPC routine (S14.6): records its start, its clock reading (the issue
+ * time, or the reading it was held to, S14.10) and its IRQL, then does what
+ * the behaviour its SystemArgument1 names says. */
+static void on_dpc(uint32_t id, PSTOR_DPC dpc, PVOID extension, PVOID argument1,
+                   PVOID argument2)
+{
+    side *s = current;
+    record(EV_CALLBACK, id, (uint64_t)(uintptr_t)extension, (uint64_t)(uintptr_t)dpc,
+           clock_of_extension(s, extension), s->api->irql_current());
+    record(EV_VALUE, VAL_DPC_ARGS, (uint64_t)(uintptr_t)argument1, (uint64_t)(uintptr_t)argument2,
+           0, 0);
+    if (s == &library_side)
+        totals.callbacks++;
+    run_behaviour(s, behaviour_of_context(argument1), false, NULL, extension);
+}
+
+void dpc_routine_a(PSTOR_DPC dpc, PVOID extension, PVOID argument1, PVOID argument2)
+{
+    on_dpc(CB_DPC_A, dpc, extension, argument1, argument2);
+}
+
+void dpc_routine_b(PSTOR_DPC dpc, PVOID extension, PVOID argument1, PVOID argument2)
+{
+    on_dpc(CB_DPC_B, dpc, extension, argument1, argument2);
+}
+
+/* A synchronized routine (S15): records that it runs, at what IRQL (S15.3)
+ * and clock reading, and answers as its name says. */
+static BOOLEAN on_sync(uint32_t id, PVOID extension, PVOID context, BOOLEAN answer)
+{
+    side *s = current;
+    record(EV_CALLBACK, id, (uint64_t)(uintptr_t)extension, (uint64_t)(uintptr_t)context,
+           clock_of_extension(s, extension), s->api->irql_current());
+    if (s == &library_side)
+        totals.callbacks++;
+    run_behaviour(s, behaviour_of_context(context), false, NULL, extension);
+    return answer;
+}
+
+BOOLEAN sync_true(PVOID extension, PVOID context)
+{
+    return on_sync(CB_SYNC_TRUE, extension, context, TRUE);
+}
+
+BOOLEAN sync_false(PVOID extension, PVOID context)
+{
+    return on_sync(CB_SYNC_FALSE, extension, context, FALSE);
 }

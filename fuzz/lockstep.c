@@ -38,9 +38,25 @@ static void print_event(const char *who, size_t i, const event *e)
             (unsigned long long)e->c, (unsigned long long)e->d);
 }
 
+/* The input being run: STORTIMER_FUZZ_SAVE=file keeps one that diverges. */
+static const uint8_t *input_data;
+static size_t input_size;
+
+static void save_input(void)
+{
+    const char *path = getenv("STORTIMER_FUZZ_SAVE");
+    FILE *f = path ? fopen(path, "wb") : NULL;
+    if (!f)
+        return;
+    fwrite(input_data, 1, input_size, f);
+    fclose(f);
+    fprintf(stderr, "fuzz: the input is in %s\n", path);
+}
+
 static _Noreturn void diverged(int op, const char *why)
 {
     totals.divergences++;
+    save_input();
     fprintf(stderr, "fuzz: the library and the model diverge at operation %d (kind %u): %s\n",
             op, op >= 0 ? prog.ops[op].kind : 0u, why);
     size_t n = library_side.events > model_side.events ? library_side.events : model_side.events;
@@ -68,6 +84,9 @@ static void print_step(int i)
             (unsigned long long)op->window, op->behaviour);
     for (size_t e = 0; e < library_side.events; e++)
         print_event("library", e, &library_trace[e]);
+    for (size_t e = 0; e < model_side.events; e++)
+        if (e >= library_side.events || memcmp(&library_trace[e], &model_trace[e], sizeof(event)))
+            print_event("model", e, &model_trace[e]);
 }
 
 static void compare(int op)
@@ -113,6 +132,8 @@ void lockstep_init(void)
 
 void lockstep_run(const uint8_t *data, size_t size)
 {
+    input_data = data;
+    input_size = size;
     program_decode(&prog, data, size);
     totals.inputs++;
     api_tables_reset(on_report);

@@ -79,7 +79,96 @@ static handle_arg handle(reader *r)
     return h;
 }
 
+static dpc_arg dpc(reader *r)
+{
+    uint8_t b = u8(r);
+    /* Three in four name a STOR_DPC of the program. */
+    uint8_t kind = b & 3 ? (uint8_t)DPC_SLOT : (uint8_t)(1 + (b >> 2) % (DPC_KINDS - 1));
+    return (dpc_arg){.kind = kind, .slot = (uint8_t)((b >> 4) % PROGRAM_DPC_SLOTS)};
+}
+
+/* A pause's Timeout in seconds (S16.3): none, short, STOR_ALL_REQUESTS. */
+static uint64_t timeout(reader *r)
+{
+    switch (u8(r) % 6) {
+    case 0: return 0;
+    case 1: return 1;
+    case 2: return u8(r) % 10;
+    case 3: return UINT32_MAX;
+    case 4: return u8(r);
+    default: return u32(r);
+    }
+}
+
+/* A tick (S13.2, S17.4) or a system-time base, out of range now and then. */
+static uint64_t clock_setting(reader *r)
+{
+    switch (u8(r) % 6) {
+    case 0: return 0;
+    case 1: return 1 + u8(r);
+    case 2: return 15625;
+    case 3: return 429496729u + u8(r) % 2;
+    case 4: return u32(r);
+    default: return u64(r);
+    }
+}
+
 static int behaviour_of(program *p, reader *r, int depth);
+
+/* The arguments of the S14-S16 calls, shared by operations and actions. */
+static void new_routine_args(program *p, step *s, reader *r, int depth)
+{
+    switch (s->kind) {
+    case OP_INITIALIZE_DPC:
+        s->ext = ext(r);
+        s->dpc = dpc(r);
+        s->sel = u8(r);
+        break;
+    case OP_ISSUE_DPC:
+        s->ext = ext(r);
+        s->dpc = dpc(r);
+        s->sel = u8(r);
+        s->value = u8(r);
+        s->behaviour = behaviour_of(p, r, depth);
+        break;
+    case OP_SYNCHRONIZE:
+        s->ext = ext(r);
+        s->sel = u8(r);
+        s->behaviour = behaviour_of(p, r, depth);
+        break;
+    case OP_PAUSE:
+        s->ext = ext(r);
+        s->sel = u8(r);
+        s->value = timeout(r);
+        s->unit = u8(r) % PROGRAM_UNITS;
+        break;
+    case OP_PAUSE_STATE:
+        s->ext = ext(r);
+        s->sel = u8(r);
+        s->unit = u8(r) % PROGRAM_UNITS;
+        break;
+    case OP_QUERY_TIME:
+        s->ext = ext(r);
+        s->sel = u8(r);
+        break;
+    default:
+        break;
+    }
+}
+
+/* An action kind of S14-S16 as the operation that takes the same arguments. */
+static uint8_t as_operation(uint8_t action_kind)
+{
+    switch (action_kind) {
+    case ACT_INITIALIZE_DPC: return OP_INITIALIZE_DPC;
+    case ACT_ISSUE_DPC: return OP_ISSUE_DPC;
+    case ACT_SYNCHRONIZE: return OP_SYNCHRONIZE;
+    case ACT_PAUSE: return OP_PAUSE;
+    case ACT_PAUSE_STATE: return OP_PAUSE_STATE;
+    case ACT_QUERY_TIME: return OP_QUERY_TIME;
+    default: return OP_KINDS;
+    }
+}
 
 /* What every arm names: an adapter, a timer, a TimerValue and a window. */
 static void arm_args(step *s, reader *r)
@@ -131,8 +220,13 @@ static step action(program *p, reader *r, int depth)
         s.ext = ext(r);
         s.sel = u8(r);
         break;
-    default:
+    default: {
+        step args = {.kind = as_operation(s.kind), .behaviour = -1};
+        new_routine_args(p, &args, r, depth - 1);
+        args.kind = s.kind;
+        s = args;
         break;
+    }
     }
     return s;
 }
@@ -161,6 +255,9 @@ static const uint8_t op_by_byte[] = {
     OP_RAISE_IRQL, OP_RAISE_IRQL, OP_POP, OP_POP, OP_ACQUIRE, OP_ACQUIRE,
     OP_BIND_CLOCK, OP_STALL, OP_STATS, OP_RECREATE_CLOCK, OP_LOWER_TOO_HIGH,
     OP_RELEASE_FORGED,
+    OP_INITIALIZE_DPC, OP_INITIALIZE_DPC, OP_ISSUE_DPC, OP_ISSUE_DPC, OP_ISSUE_DPC,
+    OP_SYNCHRONIZE, OP_PAUSE, OP_PAUSE, OP_PAUSE_STATE, OP_QUERY_TIME, OP_SET_CLOCK_TIME,
+    OP_NEXT_FIRE,
 };
 
 static step operation(program *p, reader *r)
@@ -224,7 +321,16 @@ static step operation(program *p, reader *r)
         s.sel = u8(r);
         s.handle.forged = u64(r);
         break;
+    case OP_SET_CLOCK_TIME:
+        s.slot = u8(r) % (PROGRAM_CLOCKS + 1); /* PROGRAM_CLOCKS: a dead clock */
+        s.sel = u8(r);
+        s.value = clock_setting(r);
+        break;
+    case OP_NEXT_FIRE:
+        s.slot = u8(r) % PROGRAM_CLOCKS;
+        break;
     default:
+        new_routine_args(p, &s, r, 3);
         break;
     }
     return s;

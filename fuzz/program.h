@@ -20,6 +20,8 @@
 #define PROGRAM_ADAPTER_SLOTS 4
 #define PROGRAM_TIMER_SLOTS 16
 #define PROGRAM_CLOCKS 2
+#define PROGRAM_DPC_SLOTS 8
+#define PROGRAM_UNITS 12
 #define PROGRAM_MAX_OPS 2048
 #define PROGRAM_MAX_BEHAVIOURS 4096
 #define BEHAVIOUR_ACTIONS 2
@@ -42,6 +44,15 @@ typedef enum op_kind {
     OP_RECREATE_CLOCK,   /* slot (clock) */
     OP_LOWER_TOO_HIGH,   /* a lower to a level above the current one */
     OP_RELEASE_FORGED,   /* a lock handle that was never taken, or NULL */
+    /* S13-S17 */
+    OP_INITIALIZE_DPC,   /* ext, dpc, sel (routine) */
+    OP_ISSUE_DPC,        /* ext, dpc, sel (form, device IRQL), value (arg 2), behaviour */
+    OP_SYNCHRONIZE,      /* ext, sel (routine), behaviour */
+    OP_PAUSE,            /* ext, sel (which, device IRQL), value (Timeout), unit */
+    OP_PAUSE_STATE,      /* ext, sel (adapter or unit), unit */
+    OP_QUERY_TIME,       /* ext, sel (NULL arguments) */
+    OP_SET_CLOCK_TIME,   /* slot (clock), sel (tick or base), value */
+    OP_NEXT_FIRE,        /* slot (clock) */
     OP_KINDS
 } op_kind;
 
@@ -61,6 +72,12 @@ typedef enum action_kind {
     ACT_ARM_ABOVE_DISPATCH, /* ext, handle, value, behaviour: raised to device level */
     ACT_LOCK_PAIR,       /* ext, sel (lock kind): acquire then release */
     ACT_STATS,           /* ext */
+    ACT_INITIALIZE_DPC,  /* ext, dpc, sel */
+    ACT_ISSUE_DPC,       /* ext, dpc, sel, value, behaviour (the DPC routine's) */
+    ACT_SYNCHRONIZE,     /* ext, sel, behaviour (the synchronized routine's) */
+    ACT_PAUSE,           /* ext, sel, value, unit */
+    ACT_PAUSE_STATE,     /* ext, sel, unit */
+    ACT_QUERY_TIME,      /* ext, sel */
     ACT_KINDS
 } action_kind;
 
@@ -83,6 +100,19 @@ typedef enum handle_kind {
     HANDLE_KINDS
 } handle_kind;
 
+/* Which STOR_DPC a call gets. */
+typedef enum dpc_kind {
+    DPC_SLOT,            /* STOR_DPC number `slot` of the program */
+    DPC_NULL,
+    DPC_INTERIOR,        /* a pointer into that STOR_DPC, never initialized */
+    DPC_FOREIGN,         /* the extension of adapter slot `slot`: not a DPC */
+    DPC_KINDS
+} dpc_kind;
+
+typedef struct dpc_arg {
+    uint8_t kind, slot;
+} dpc_arg;
+
 typedef struct ext_arg {
     uint8_t kind, slot;
 } ext_arg;
@@ -97,6 +127,8 @@ typedef struct step {
     uint8_t kind;
     ext_arg ext;
     handle_arg handle;
+    dpc_arg dpc;
+    uint8_t unit;
     uint8_t slot, sel;
     uint64_t value, window;
     uint64_t size;

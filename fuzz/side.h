@@ -28,7 +28,14 @@ typedef enum event_type { EV_STATUS, EV_CALLBACK, EV_REPORT, EV_VALUE } event_ty
 
 typedef enum value_id {
     VAL_IRQL, VAL_CLOCK, VAL_HANDLE_OUT, VAL_LEAKED, VAL_OLD_IRQL, VAL_STATS, VAL_SKIPPED,
+    VAL_DPC_ARGS, VAL_ANSWER, VAL_PAUSE_STATE, VAL_TIME, VAL_NEXT_FIRE,
 } value_id;
+
+/* The ids of EV_CALLBACK events: who started. */
+enum {
+    CB_TIMER_A = 1, CB_TIMER_B, CB_LEGACY_A, CB_LEGACY_B, CB_DPC_A, CB_DPC_B, CB_SYNC_TRUE,
+    CB_SYNC_FALSE,
+};
 
 typedef struct event {
     uint32_t type, what;
@@ -56,6 +63,7 @@ typedef struct side {
     frame stack[STACK_MAX];
     int depth;
     int bound;                                    /* clock bound, or -1 */
+    int in_routine;                               /* callbacks, DPCs, synchronized */
     int budget, creates, initializes, recreates;
     event *trace;
     size_t events;
@@ -94,11 +102,20 @@ void remove_adapter(side *s, uint32_t what, void *extension);
 void since_input_start(const side *s, stortimer_stats *st);
 void read_stats(side *s, uint32_t what, void *extension);
 
+/* S13-S17 calls, shared by operations and callback actions. */
+extern STOR_DPC dpc_objects[PROGRAM_DPC_SLOTS];
+void *dpc_arg_value(const side *s, dpc_arg d);
+void new_routine_call(side *s, uint32_t what, const step *a);
+
 /* ---- callbacks.c ---- */
 void callback_a(PVOID extension, PVOID context);
 void callback_b(PVOID extension, PVOID context);
 void routine_a(PVOID extension);
 void routine_b(PVOID extension);
+void dpc_routine_a(PSTOR_DPC dpc, PVOID extension, PVOID argument1, PVOID argument2);
+void dpc_routine_b(PSTOR_DPC dpc, PVOID extension, PVOID argument1, PVOID argument2);
+BOOLEAN sync_true(PVOID extension, PVOID context);
+BOOLEAN sync_false(PVOID extension, PVOID context);
 
 /* ---- operations.c ---- */
 void operate(side *s, const step *op);

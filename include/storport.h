@@ -5,8 +5,9 @@
  * routines below compiles unchanged against this header. Types keep their
  * Windows (LLP64) widths: ULONG is 32 bits here too, not `unsigned long`.
  *
- * Behaviour is specified in SPEC.md (sections S2-S9); stortimer.h is the
- * host side (adapters, IRQL, clocks).
+ * Behaviour is specified in SPEC.md: S2-S9 for the timer routines, S13-S17
+ * for the time queries, DPCs, StorPortSynchronizeAccess and pauses;
+ * stortimer.h is the host side (adapters, IRQL, clocks).
  */
 #ifndef STORTIMER_STORPORT_H
 #define STORTIMER_STORPORT_H
@@ -30,13 +31,45 @@ typedef int16_t SHORT, *PSHORT;
 typedef uint16_t USHORT, *PUSHORT;
 typedef int32_t LONG, *PLONG;
 typedef uint32_t ULONG, *PULONG;
-typedef int64_t LONGLONG, *PLONGLONG;
-typedef uint64_t ULONGLONG, *PULONGLONG;
+/* 64 bits on every target, as on Windows: `%lld` / `%llu` print them (S2). */
+typedef long long LONGLONG, *PLONGLONG;
+typedef unsigned long long ULONGLONG, *PULONGLONG;
 typedef uintptr_t ULONG_PTR, *PULONG_PTR;
 typedef intptr_t LONG_PTR, *PLONG_PTR;
 typedef ULONG_PTR SIZE_T, *PSIZE_T;
 typedef uint8_t BOOLEAN, *PBOOLEAN;
 typedef uint8_t KIRQL, *PKIRQL;
+
+/* A 64-bit signed value with its two 32-bit halves, as the WDK declares it
+ * (SPEC S2): also reachable as .u.LowPart / .u.HighPart. */
+typedef union _LARGE_INTEGER {
+    struct {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        LONG HighPart;
+        ULONG LowPart;
+#else
+        ULONG LowPart;
+        LONG HighPart;
+#endif
+    };
+    struct {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        LONG HighPart;
+        ULONG LowPart;
+#else
+        ULONG LowPart;
+        LONG HighPart;
+#endif
+    } u;
+    LONGLONG QuadPart;
+} LARGE_INTEGER, *PLARGE_INTEGER;
+
+/* A processor, as StorPortGetCurrentProcessorNumber names it (S17.1). */
+typedef struct _PROCESSOR_NUMBER {
+    USHORT Group;
+    UCHAR Number;
+    UCHAR Reserved;
+} PROCESSOR_NUMBER, *PPROCESSOR_NUMBER;
 
 #ifndef TRUE
 #define TRUE 1
@@ -182,6 +215,24 @@ typedef HW_TIMER *PHW_TIMER;
 typedef BOOLEAN HW_INTERRUPT(_In_ PVOID DeviceExtension);
 typedef HW_INTERRUPT *PHW_INTERRUPT;
 
+/*
+ * A DPC, caller-allocated (in the extension or in pool memory), as large as
+ * the WDK's (72 bytes on 64-bit targets). Miniports never look inside; the
+ * library never reads it either: it knows a DPC by its address (S14.2).
+ */
+typedef struct _STOR_DPC {
+    ULONG_PTR Reserved[9];
+} STOR_DPC, *PSTOR_DPC;
+
+/* A DPC routine: runs at DISPATCH_LEVEL holding no lock (S14.6). */
+typedef VOID HW_DPC_ROUTINE(_In_ PSTOR_DPC Dpc, _In_ PVOID HwDeviceExtension,
+                            _In_opt_ PVOID SystemArgument1, _In_opt_ PVOID SystemArgument2);
+typedef HW_DPC_ROUTINE *PHW_DPC_ROUTINE;
+
+/* A routine StorPortSynchronizeAccess runs under the interrupt lock (S15). */
+typedef BOOLEAN STOR_SYNCHRONIZED_ACCESS(_In_ PVOID HwDeviceExtension, _In_opt_ PVOID Context);
+typedef STOR_SYNCHRONIZED_ACCESS *PSTOR_SYNCHRONIZED_ACCESS;
+
 /* ---- Enumerations, WDK numbering ---- */
 
 typedef enum _SCSI_NOTIFICATION_TYPE {
@@ -270,10 +321,18 @@ STORPORT_API ULONG StorPortFreeTimer(_In_ PVOID HwDeviceExtension,
                                      _In_ PVOID TimerHandle);
 
 /*
- * Notifications. RequestTimerCall takes (PHW_TIMER HwStorTimer, ULONG
- * MiniportTimerValue): arms the adapter's legacy timer, replacing any pending
- * request; 0 cancels. Other notification types are accepted and ignored.
- * (SPEC S7)
+ * Notifications (SPEC S7, S17.3):
+ *   RequestTimerCall (PHW_TIMER HwStorTimer, ULONG MiniportTimerValue): arms
+ *     the adapter's legacy timer, replacing any pending request; 0 cancels.
+ *   QueryTickCount (PLARGE_INTEGER TickCount): the tick count (S13.8).
+ *   InitializeDpc (PSTOR_DPC Dpc, PHW_DPC_ROUTINE HwDpcRoutine): as
+ *     StorPortInitializeDpc.
+ *   IssueDpc (PSTOR_DPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2,
+ *     PBOOLEAN Result): as StorPortIssueDpc; *Result (one byte) gets its answer.
+ *   AcquireSpinLock (STOR_SPINLOCK SpinLock, PVOID LockContext,
+ *     PSTOR_LOCK_HANDLE LockHandle), ReleaseSpinLock (PSTOR_LOCK_HANDLE
+ *     LockHandle): as StorPortAcquireSpinLock / StorPortReleaseSpinLock.
+ * Other notification types are accepted and ignored.
  */
 STORPORT_API VOID StorPortNotification(_In_ SCSI_NOTIFICATION_TYPE NotificationType,
                                        _In_ PVOID HwDeviceExtension, ...);
@@ -301,6 +360,99 @@ STORPORT_API VOID StorPortReleaseSpinLock(_In_ PVOID HwDeviceExtension,
  * stortimer_thread_bind_clock) it moves that clock forward instead of waiting.
  */
 STORPORT_API VOID StorPortStallExecution(_In_ ULONG Delay);
+
+/*
+ * The CPU the calling thread runs on (modulo 64; always 0 on a virtual
+ * clock), Group 0. Returns SUCCESS or INVALID_PARAMETER (a NULL argument,
+ * an unknown extension). Any IRQL. (SPEC S17.1)
+ */
+STORPORT_API ULONG StorPortGetCurrentProcessorNumber(_In_ PVOID HwDeviceExtension,
+                                                     _Out_ PPROCESSOR_NUMBER ProcNumber);
+
+/* ---- Reading the time (SPEC S13) ---- */
+
+/*
+ * The system time of the calling thread's clock (S13.1), in 100-ns units
+ * since 1601-01-01 UTC, moving in whole ticks. A NULL CurrentTime writes
+ * nothing (counted). Any IRQL, async-signal-safe. (SPEC S13.6)
+ */
+STORPORT_API VOID StorPortQuerySystemTime(_Out_ PLARGE_INTEGER CurrentTime);
+
+/*
+ * The adapter's clock in counts of 100 ns, and the frequency, 10,000,000,
+ * when PerformanceFrequency is not NULL. Returns SUCCESS or
+ * INVALID_PARAMETER (NULL counter, unknown extension; nothing written).
+ * Any IRQL, async-signal-safe. (SPEC S13.7)
+ */
+STORPORT_API ULONG StorPortQueryPerformanceCounter(_In_ PVOID HwDeviceExtension,
+                                                   _Out_opt_ PLARGE_INTEGER PerformanceFrequency,
+                                                   _Out_ PLARGE_INTEGER PerformanceCounter);
+
+/*
+ * The adapter's clock's tick, in 100-ns units (100,000 by default). Returns
+ * SUCCESS or INVALID_PARAMETER. Any IRQL. (SPEC S13.9)
+ */
+STORPORT_API ULONG StorPortQueryTimerMinInterval(_In_ PVOID HwDeviceExtension,
+                                                 _Out_ PULONG TimerMinInterval);
+
+/* ---- DPCs (SPEC S14) ---- */
+
+/*
+ * Makes Dpc an idle DPC of the adapter that runs HwDpcRoutine. Refused
+ * (nothing changes; counted, and reported at or below DISPATCH_LEVEL) above
+ * DISPATCH_LEVEL, for a NULL argument or an unknown extension, for a DPC
+ * of another adapter, for a DPC queued or running, and when memory is
+ * short. Re-initializing an idle DPC replaces its routine. (SPEC S14.3)
+ */
+STORPORT_API VOID StorPortInitializeDpc(_In_ PVOID DeviceExtension, _Out_ PSTOR_DPC Dpc,
+                                        _In_ PHW_DPC_ROUTINE HwDpcRoutine);
+
+/*
+ * Queues the DPC: its routine runs once, soon, on the adapter's thread at
+ * DISPATCH_LEVEL without the StartIo lock, with (Dpc, DeviceExtension,
+ * SystemArgument1, SystemArgument2). FALSE when it is queued already (its
+ * queued run keeps its own arguments), for a DPC not initialized for this
+ * adapter, a NULL argument, an adapter being removed, or (above
+ * DISPATCH_LEVEL) a full hand-over queue. Any IRQL. (SPEC S14.4, S14.5)
+ */
+STORPORT_API BOOLEAN StorPortIssueDpc(_In_ PVOID DeviceExtension, _In_ PSTOR_DPC Dpc,
+                                      _In_opt_ PVOID SystemArgument1,
+                                      _In_opt_ PVOID SystemArgument2);
+
+/* ---- Running under the interrupt lock (SPEC S15) ---- */
+
+/*
+ * Runs SynchronizedAccessRoutine(HwDeviceExtension, Context) on the calling
+ * thread at STOR_DEVICE_LEVEL holding the adapter's InterruptLock, and
+ * returns its answer. FALSE, running nothing, for a NULL argument, an
+ * unknown extension or an IRQL above STOR_DEVICE_LEVEL. Called with the
+ * InterruptLock already held (a deadlock on Windows) it is reported and the
+ * routine runs under the lock already held. (SPEC S15.1)
+ */
+STORPORT_API BOOLEAN StorPortSynchronizeAccess(_In_ PVOID HwDeviceExtension,
+                                               _In_ PSTOR_SYNCHRONIZED_ACCESS SynchronizedAccessRoutine,
+                                               _In_opt_ PVOID Context);
+
+/* ---- Pausing (SPEC S16) ---- */
+
+/*
+ * Pauses the adapter until StorPortResume or until Timeout seconds have
+ * passed on its clock (a second Pause only pushes the deadline later).
+ * Nothing the library runs is held back: timers and DPCs keep running.
+ * FALSE for an unknown extension or (above DISPATCH_LEVEL) a full hand-over
+ * queue. Any IRQL. (SPEC S16.3)
+ */
+STORPORT_API BOOLEAN StorPortPause(_In_ PVOID HwDeviceExtension, _In_ ULONG Timeout);
+
+/* Ends the adapter's pause; TRUE also when it was not paused. (SPEC S16.5) */
+STORPORT_API BOOLEAN StorPortResume(_In_ PVOID HwDeviceExtension);
+
+/* The same for one logical unit, kept apart from the adapter's. (SPEC S16.6, S16.7) */
+STORPORT_API BOOLEAN StorPortPauseDevice(_In_ PVOID HwDeviceExtension, _In_ UCHAR PathId,
+                                         _In_ UCHAR TargetId, _In_ UCHAR Lun,
+                                         _In_ ULONG Timeout);
+STORPORT_API BOOLEAN StorPortResumeDevice(_In_ PVOID HwDeviceExtension, _In_ UCHAR PathId,
+                                          _In_ UCHAR TargetId, _In_ UCHAR Lun);
 
 #ifdef __cplusplus
 }

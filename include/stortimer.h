@@ -30,9 +30,9 @@ extern "C" {
 /* The version of these headers. Before 1.0.0, a minor version may change
  * the API or ABI; from 1.0.0 on, only a major version does. */
 #define STORTIMER_VERSION_MAJOR 0
-#define STORTIMER_VERSION_MINOR 1
+#define STORTIMER_VERSION_MINOR 2
 #define STORTIMER_VERSION_PATCH 0
-#define STORTIMER_VERSION_STRING "0.1.0"
+#define STORTIMER_VERSION_STRING "0.2.0"
 /* major * 10000 + minor * 100 + patch, for #if comparisons. */
 #define STORTIMER_VERSION_NUMBER                                               \
     (STORTIMER_VERSION_MAJOR * 10000 + STORTIMER_VERSION_MINOR * 100 +           \
@@ -82,6 +82,13 @@ STORTIMER_API ULONGLONG stortimer_clock_now(const stortimer_clock *clock);
  * stalls made by those do not extend the advance further. At the clock's
  * last microsecond (2^64 - 1), where every arm is due at once, an arm made
  * by a callback waits for the next advance.
+ *
+ * DPC routines and pause expiries run in the same (due time, order) order
+ * (SPEC S14.8, S16.4); a DPC issued outside an advance runs at the next one,
+ * an advance by 0 included (S14.10). DPCs are not held back by a StartIo
+ * lock the thread holds (S14.9). Runaway guard (S14.11): after 65,536 DPC
+ * starts at one clock reading, the advance is reported and returns there,
+ * leaving the clock at that reading and the DPCs still queued for the next.
  */
 STORTIMER_API void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds);
 
@@ -93,6 +100,51 @@ STORTIMER_API void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG mic
  */
 STORTIMER_API stortimer_clock *stortimer_thread_bind_clock(stortimer_clock *clock);
 
+/* ---- The four views of the time (SPEC S13, S17.4) ---- */
+
+/* Everything one reading of a clock says, as the miniport's queries see it. */
+typedef struct stortimer_time_views {
+    ULONGLONG now_us;                /* the reading t, in microseconds */
+    LONGLONG system_time;            /* B + 10 * T * floor(t / T), 100-ns units since 1601 */
+    LONGLONG tick_count;             /* floor(t / T) */
+    LONGLONG performance_counter;    /* 10 * t (counts of 100 ns) */
+    LONGLONG performance_frequency;  /* 10,000,000 */
+    ULONG tick_us;                   /* T */
+    ULONG timer_min_interval;        /* 10 * T, 100-ns units */
+} stortimer_time_views;
+
+/* The default tick (10 ms) and a virtual clock's default system time at
+ * its reading 0: 2000-01-01T00:00:00Z. */
+#define STORTIMER_DEFAULT_TICK_US 10000u
+#define STORTIMER_VIRTUAL_EPOCH_100NS 125911584000000000LL
+
+/*
+ * Sets the tick T (1..429,496,729 us) of a virtual clock before its first
+ * advance (any advance, by 0 included, or a stall that moves it), or with
+ * NULL of the real clock before its first reading (an arm on a real-clock
+ * adapter, a real-clock adapter's creation, a time query). Returns SUCCESS,
+ * INVALID_PARAMETER (tick out of range, not a live clock) or
+ * INVALID_DEVICE_STATE (too late), checked in that order. (SPEC S17.4)
+ */
+STORTIMER_API ULONG stortimer_clock_set_tick(stortimer_clock *clock, ULONG tick_us);
+
+/*
+ * Sets the system-time base B (100-ns units since 1601, >= 0) of a virtual
+ * clock before its first advance: the system time its reading 0 shows.
+ * Returns SUCCESS, INVALID_PARAMETER (NULL or real clock, not a live clock,
+ * negative base) or INVALID_DEVICE_STATE (too late). (SPEC S17.4)
+ */
+STORTIMER_API ULONG stortimer_clock_set_system_time(stortimer_clock *clock,
+                                                    LONGLONG base_100ns);
+
+/*
+ * Fills *views from one reading of `clock` (NULL: the real clock), so a
+ * test can compare what the miniport saw. Returns SUCCESS or
+ * INVALID_PARAMETER (NULL views, not a live clock). (SPEC S17.4)
+ */
+STORTIMER_API ULONG stortimer_clock_read_times(stortimer_clock *clock,
+                                               stortimer_time_views *views);
+
 /* ---- Driving virtual time (a test harness's view, SPEC S11) ---- */
 
 /*
@@ -100,7 +152,8 @@ STORTIMER_API stortimer_clock *stortimer_thread_bind_clock(stortimer_clock *cloc
  * a virtual clock, whatever adapter it belongs to, in *fire_time. Returns
  * FALSE, leaving *fire_time alone, when nothing is pending; also for the
  * real clock (reported) and a NULL fire_time. Arms handed over from above
- * DISPATCH_LEVEL (SPEC S5.7) count as pending. A timer with a window fires
+ * DISPATCH_LEVEL (SPEC S5.7) count as pending, and so do queued DPCs, at
+ * their issue time (S14.10); pause expiries do not (S16.4). A timer with a window fires
  * at the time chosen inside it, which this returns. Timers of adapters whose
  * StartIo lock the calling thread holds are left out: their callbacks
  * cannot run until it is released. However far ahead it looks, it costs
@@ -131,7 +184,8 @@ STORTIMER_API BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock);
  *   STOR_STATUS_SUCCESS when nothing is pending any more; the clock then
  *     reads the last fire time it ran (or its reading at the call);
  *   STOR_STATUS_BUSY when timers are still pending at the limit; the clock
- *     then reads the limit, and everything due by it has run;
+ *     then reads the limit, and everything due by it has run; also when
+ *     the DPC runaway guard stopped it (S14.11), the clock where it stopped;
  *   STOR_STATUS_INVALID_PARAMETER for the real clock (NULL);
  *   STOR_STATUS_INVALID_DEVICE_STATE from a timer callback (reported,
  *     nothing runs), or when the only pending
@@ -154,6 +208,35 @@ STORTIMER_API ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONG
 STORTIMER_API ULONG stortimer_adapter_interrupt(PVOID hw_device_extension,
                                                 PHW_INTERRUPT interrupt_routine,
                                                 BOOLEAN *claimed);
+
+/* ---- Pauses (SPEC S16, S17.6) ---- */
+
+/* How a pause ended (stortimer_pause_state.last_end, and the `status` of a
+ * PAUSE_ENDED event). */
+#define STORTIMER_PAUSE_END_NONE 0u      /* it never ended (or never began) */
+#define STORTIMER_PAUSE_END_RESUMED 1u   /* StorPortResume / ResumeDevice */
+#define STORTIMER_PAUSE_END_EXPIRED 2u   /* its Timeout ran out */
+#define STORTIMER_PAUSE_END_REMOVAL 3u   /* stortimer_adapter_remove (event log only) */
+
+typedef struct stortimer_pause_state {
+    BOOLEAN paused;      /* the adapter (or unit) itself is paused */
+    BOOLEAN held;        /* unit: it or its adapter is paused; adapter: = paused */
+    ULONGLONG until_us;  /* the deadline on the adapter's clock, while paused */
+    ULONG last_end;      /* STORTIMER_PAUSE_END_* of its last pause */
+} stortimer_pause_state;
+
+/*
+ * The pause state of an adapter, or of its unit (PathId, TargetId, Lun).
+ * Returns SUCCESS or INVALID_PARAMETER (NULL state, unknown extension).
+ * Callable at or below DISPATCH_LEVEL, from callbacks and DPC routines
+ * too; a Pause or Resume made above DISPATCH_LEVEL shows once its hand-over
+ * has taken effect. (SPEC S17.6)
+ */
+STORTIMER_API ULONG stortimer_adapter_pause_state(PVOID HwDeviceExtension,
+                                                  stortimer_pause_state *state);
+STORTIMER_API ULONG stortimer_unit_pause_state(PVOID HwDeviceExtension, UCHAR PathId,
+                                               UCHAR TargetId, UCHAR Lun,
+                                               stortimer_pause_state *state);
 
 /* ---- IRQL, per thread (SPEC S5.7, S8.1, S9.1) ---- */
 
@@ -248,6 +331,32 @@ typedef struct stortimer_stats {
     ULONGLONG adapters_live;      /* process totals only: adapters not removed */
     ULONGLONG adapters_created;   /* process totals only */
     ULONGLONG lateness_histogram[STORTIMER_LATENESS_BUCKETS];
+    /* Added with DPCs, synchronized routines and pauses (S17.8): */
+    ULONGLONG dpcs_initialized;   /* StorPortInitializeDpc that took effect */
+    ULONGLONG dpc_init_refused;   /* refused initializes (S14.3) */
+    ULONGLONG dpcs_issued;        /* StorPortIssueDpc answered TRUE */
+    ULONGLONG dpcs_already_queued;/* answered FALSE: queued already (S14.4) */
+    ULONGLONG dpc_issue_refused;  /* answered FALSE for any other reason */
+    ULONGLONG dpcs_started;       /* DPC routines started */
+    ULONGLONG dpcs_returned;      /* and returned */
+    ULONGLONG dpcs_dropped;       /* queued, dropped by removal (S14.13) */
+    ULONGLONG dpc_runaway_stops;  /* advances stopped by the guard (S14.11) */
+    ULONGLONG dpc_lateness_max_us;   /* start - issue, worst */
+    ULONGLONG dpc_lateness_total_us; /* sum, for a mean over dpcs_started */
+    ULONGLONG dpc_lateness_histogram[STORTIMER_LATENESS_BUCKETS];
+    ULONGLONG synchronized_calls; /* StorPortSynchronizeAccess that ran the routine */
+    /* Pauses (S16.11): the adapter's own, then the same for its units. A
+     * Pause that only pushes the deadline later counts too. */
+    ULONGLONG pauses;             /* StorPortPause calls that took effect */
+    ULONGLONG resumes;            /* StorPortResume that ended a pause */
+    ULONGLONG resumes_unpaused;   /* StorPortResume that found no pause */
+    ULONGLONG pause_expiries;     /* adapter pauses ended by their Timeout */
+    ULONGLONG unit_pauses;        /* the same for StorPortPauseDevice, ... */
+    ULONGLONG unit_resumes;
+    ULONGLONG unit_resumes_unpaused;
+    ULONGLONG unit_pause_expiries;
+    ULONGLONG long_stalls;        /* StorPortStallExecution of 1,000 us or more (S17.2) */
+    ULONGLONG time_query_misuse;  /* StorPortQuerySystemTime(NULL) (S13.6) */
 } stortimer_stats;
 
 /*
@@ -294,7 +403,34 @@ typedef enum stortimer_event_type {
     STORTIMER_EVENT_WAKEUP,       /* a real-clock adapter's dispatcher thread
                                      woke; fire_time: when it had planned to
                                      (an arm or a hand-over wakes it sooner) */
+    /* DPCs (S14.15): `dpc`, `dpc_routine`, `argument1/2`; `due` is the
+     * issue time, `fire_time` the start time. */
+    STORTIMER_EVENT_DPC_INITIALIZED, /* StorPortInitializeDpc took effect */
+    STORTIMER_EVENT_DPC_ISSUED,      /* StorPortIssueDpc queued it (TRUE) */
+    STORTIMER_EVENT_DPC_QUEUED_ALREADY, /* answered FALSE: it was queued */
+    STORTIMER_EVENT_DPC_STARTED,     /* its routine started */
+    STORTIMER_EVENT_DPC_RETURNED,    /* and returned */
+    STORTIMER_EVENT_DPC_DROPPED,     /* queued, dropped by removal */
+    STORTIMER_EVENT_DPC_REFUSED,     /* an initialize or issue refused for
+                                        another reason: `status` says which */
+    /* StorPortSynchronizeAccess (S15.5): `sync_routine`, `context`;
+     * RETURNED carries the routine's answer in `result`. */
+    STORTIMER_EVENT_SYNC_ENTERED,
+    STORTIMER_EVENT_SYNC_RETURNED,
+    /* Pauses (S16.11), of the adapter or, `unit` set, of a unit: */
+    STORTIMER_EVENT_PAUSED,          /* `due`: the deadline now in force */
+    STORTIMER_EVENT_PAUSE_ENDED,     /* `status`: STORTIMER_PAUSE_END_* */
+    STORTIMER_EVENT_RESUME_UNPAUSED, /* a resume that found no pause */
 } stortimer_event_type;
+
+/* Why an initialize or issue was refused: the `status` of a DPC_REFUSED
+ * event (an issue refused because queued is DPC_QUEUED_ALREADY). */
+#define STORTIMER_DPC_REFUSED_IRQL 1u        /* initialize above DISPATCH_LEVEL */
+#define STORTIMER_DPC_REFUSED_ARGUMENT 2u    /* NULL, unknown extension or DPC */
+#define STORTIMER_DPC_REFUSED_FOREIGN 3u     /* a DPC of another adapter */
+#define STORTIMER_DPC_REFUSED_BUSY 4u        /* initialize of a queued or running DPC */
+#define STORTIMER_DPC_REFUSED_RESOURCES 5u   /* memory, or a full hand-over queue */
+#define STORTIMER_DPC_REFUSED_REMOVAL 6u     /* issue while the adapter is removed */
 
 /* Why a pending arm was cancelled: the `status` of a CANCELLED event. */
 #define STORTIMER_CANCEL_BY_REQUEST 0u   /* TimerValue 0 (or RequestTimerCall 0) */
@@ -320,6 +456,13 @@ typedef struct stortimer_event {
     ULONGLONG due;                /* ARMED, FIRED, RETURNED: never before this */
     ULONGLONG fire_time;          /* ARMED, FIRED, RETURNED: chosen in the window */
     ULONGLONG window;             /* ARMED: TolerableDelay as used (S5.4.2) */
+    PVOID dpc;                    /* DPC events: the STOR_DPC's address */
+    PHW_DPC_ROUTINE dpc_routine;
+    PVOID argument1, argument2;   /* the issue's SystemArgument1 and 2 */
+    PSTOR_SYNCHRONIZED_ACCESS sync_routine;
+    BOOLEAN result;               /* SYNC_RETURNED: the routine's answer */
+    BOOLEAN unit;                 /* pause events: of a unit, not the adapter */
+    UCHAR path_id, target_id, lun;
     /* A CANCELLED event made by a cancel at or below DISPATCH_LEVEL carries
      * the cancelled arm's callback, context, due and fire time; otherwise
      * (above DISPATCH_LEVEL, or a free, a re-arm, a removal) due and

@@ -158,14 +158,14 @@ void __wrap_st_timer_apply_handovers(st_adapter *a)
 }
 
 bool __real_st_work_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t cutoff,
-                         uint64_t *at);
+                         bool timers, uint64_t *at);
 
 /* A thread advancing a virtual clock: just after the drain inside its look
  * at an adapter, before it picks the next fire time from what it saw. */
 bool __wrap_st_work_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t cutoff,
-                         uint64_t *at)
+                         bool timers, uint64_t *at)
 {
-    bool found = __real_st_work_peek(a, serial, limit, cutoff, at);
+    bool found = __real_st_work_peek(a, serial, limit, cutoff, timers, at);
     arm_after_the_drain();
     return found;
 }

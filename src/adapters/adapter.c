@@ -243,7 +243,7 @@ st_lock *st_adapter_spin_lock(st_adapter *a, STOR_SPINLOCK kind, KIRQL *level)
 bool st_adapter_lock_held_by_me(const st_adapter *a)
 {
     return st_lock_held_by_me(&a->startio) || st_lock_held_by_me(&a->dpc) ||
-           st_lock_held_by_me(a->interrupt);
+           st_lock_held_by_me(a->interrupt) || st_dpcs_lock_held_by_me(a);
 }
 
 void st_adapter_add_counters(st_adapter *a, stortimer_stats *out)

@@ -10,6 +10,8 @@
  *   stats       counters.c     counters
  *   shards      shard.c        its timers' wheels, locks and counters
  *   timers      timer_ops.c    its timer slots: free list, count, limit
+ *   dpcs        dpc.c          its DPCs and their run queue (dpc_ops.c acts)
+ *   pauses      pause.c        its pause and its units' (pause_ops.c acts)
  * and the identity, lock mode, clock and runner below: the slot table's
  * fields (index, free_next) are adapter.c's, the rest is set by
  * lifecycle.c when the adapter is made and removed (the runner through
@@ -28,7 +30,9 @@
 #include "adapters/arm_word.h"
 #include "adapters/counters.h"
 #include "adapters/doorbell.h"
+#include "adapters/dpc.h"
 #include "adapters/handover.h"
+#include "adapters/pause.h"
 #include "adapters/running.h"
 #include "adapters/shard.h"
 #include "platform/lock.h"
@@ -60,6 +64,8 @@ struct st_adapter { // NOLINT(clang-analyzer-optin.performance.Padding)
     st_lock *interrupt;              /* &startio in half-duplex mode */
     st_running run;
     st_timer_book timers;
+    st_dpcs dpcs;
+    st_pauses pauses;
     /* NULL: the real clock. Read lock-free (st_adapter_clock): a late reader
      * racing a removal falls back to the real clock. */
     _Atomic(stortimer_clock *) clock;
@@ -108,6 +114,13 @@ static inline bool st_adapter_live(const st_adapter *a)
 static inline uint64_t st_adapter_next_order(const st_adapter *a)
 {
     return st_orders_next(&a->orders);
+}
+
+/* A fresh order from the adapter's counter: a DPC issue or a pause takes
+ * one at its call, so that it is ordered with the arms (S14.8). */
+static inline uint64_t st_adapter_take_order(st_adapter *a)
+{
+    return st_orders_take(&a->orders);
 }
 
 /* The adapter's StartIo lock, which its timer callbacks hold (S8.1). */

@@ -137,6 +137,43 @@ static void check_counts(check *c)
         fail(c, "its legacy slot %u is not its own, live", slot(a->legacy));
 }
 
+/* The DPCs (S14): the run queue in (due, order) order, each queued DPC
+ * marked queued, at most one routine running, the table finding every
+ * record, the counters adding up. (A running DPC may be queued again:
+ * S14.6.) */
+static void check_dpcs(check *c)
+{
+    st_adapter *a = c->a;
+    uint32_t records = 0, linked = 0, running = 0;
+    for (const st_dpc *d = a->dpcs.head; d; d = d->next) {
+        linked++;
+        if (!d->in_queue || !atomic_load(&d->queued))
+            fail(c, "DPC %p is in the run queue but not marked queued", d->address);
+        if (d->next && (d->next->due < d->due ||
+                        (d->next->due == d->due && d->next->order < d->order)))
+            fail(c, "the DPC run queue is out of (due, order) order at %p", d->address);
+    }
+    for (const st_dpc *d = a->dpcs.all; d; d = d->all_next) {
+        records++;
+        running += d->running;
+        if (st_dpcs_find(&a->dpcs, d->address) != d)
+            fail(c, "the DPC table does not find DPC %p", d->address);
+    }
+    if (records != a->dpcs.count)
+        fail(c, "%u DPC records, but a count of %u", records, a->dpcs.count);
+    if (running > 1 || (running == 1) != (a->run.dpc != NULL))
+        fail(c, "%u DPC routines marked running; the adapter runs %p", running,
+             (void *)a->run.dpc);
+    stortimer_stats s = {0};
+    st_adapter_add_counters(a, &s);
+    if (s.dpcs_started != s.dpcs_returned + running)
+        fail(c, "%llu DPC starts, %llu returns, %u running", (unsigned long long)s.dpcs_started,
+             (unsigned long long)s.dpcs_returned, running);
+    if (s.dpcs_issued < s.dpcs_started + linked)
+        blur(c, "%llu DPC issues for %llu starts and %u queued",
+             (unsigned long long)s.dpcs_issued, (unsigned long long)s.dpcs_started, linked);
+}
+
 bool st_adapter_check_locked(st_adapter *a, char *why, size_t size)
 {
     check c = {.a = a, .why = why, .size = size, .ok = true};
@@ -150,6 +187,7 @@ bool st_adapter_check_locked(st_adapter *a, char *why, size_t size)
     st_handover_visit(&a->handover, count_cell, &c);
     st_registry_timers_visit(a->index + 1, check_timer, &c);
     check_counts(&c);
+    check_dpcs(&c);
     st_shards_unlock_all(&a->shards);
     if (c.blurred[0] && st_handover_quiet_since(&a->handover, mark))
         fail(&c, "%s", c.blurred);

@@ -57,14 +57,24 @@ void st_count_lateness(st_counters *c, uint64_t lateness)
     bump(&c->lateness_histogram[lateness_bucket(lateness)], 1);
 }
 
+void st_count_dpc_lateness(st_counters *c, uint64_t lateness)
+{
+    bump(&c->dpc_lateness_total_us, lateness);
+    raise_max(&c->dpc_lateness_max_us, lateness);
+    bump(&c->dpc_lateness_histogram[lateness_bucket(lateness)], 1);
+}
+
 void st_counters_reset(st_counters *c)
 {
 #define ST_RESET_COUNTER(name) atomic_store_explicit(&c->name, 0, memory_order_relaxed);
     ST_COUNTERS(ST_RESET_COUNTER)
 #undef ST_RESET_COUNTER
     atomic_store_explicit(&c->lateness_max_us, 0, memory_order_relaxed);
-    for (unsigned i = 0; i < STORTIMER_LATENESS_BUCKETS; i++)
+    atomic_store_explicit(&c->dpc_lateness_max_us, 0, memory_order_relaxed);
+    for (unsigned i = 0; i < STORTIMER_LATENESS_BUCKETS; i++) {
         atomic_store_explicit(&c->lateness_histogram[i], 0, memory_order_relaxed);
+        atomic_store_explicit(&c->dpc_lateness_histogram[i], 0, memory_order_relaxed);
+    }
     atomic_store(&c->retired, false);
 }
 
@@ -74,8 +84,11 @@ void st_counters_retire(st_counters *c)
     ST_COUNTERS(ST_RETIRE_COUNTER)
 #undef ST_RETIRE_COUNTER
     raise_max(&retired.lateness_max_us, get(&c->lateness_max_us));
-    for (unsigned i = 0; i < STORTIMER_LATENESS_BUCKETS; i++)
+    raise_max(&retired.dpc_lateness_max_us, get(&c->dpc_lateness_max_us));
+    for (unsigned i = 0; i < STORTIMER_LATENESS_BUCKETS; i++) {
         bump(&retired.lateness_histogram[i], get(&c->lateness_histogram[i]));
+        bump(&retired.dpc_lateness_histogram[i], get(&c->dpc_lateness_histogram[i]));
+    }
     atomic_store(&c->retired, true);
 }
 
@@ -88,8 +101,12 @@ void st_counters_add(stortimer_stats *out, const st_counters *c)
 #undef ST_ADD_COUNTER
     if (get(&c->lateness_max_us) > out->lateness_max_us)
         out->lateness_max_us = get(&c->lateness_max_us);
-    for (unsigned i = 0; i < STORTIMER_LATENESS_BUCKETS; i++)
+    if (get(&c->dpc_lateness_max_us) > out->dpc_lateness_max_us)
+        out->dpc_lateness_max_us = get(&c->dpc_lateness_max_us);
+    for (unsigned i = 0; i < STORTIMER_LATENESS_BUCKETS; i++) {
         out->lateness_histogram[i] += get(&c->lateness_histogram[i]);
+        out->dpc_lateness_histogram[i] += get(&c->dpc_lateness_histogram[i]);
+    }
 }
 
 st_counters *st_counters_unattributed(void)

@@ -23,7 +23,13 @@
     X(handed_over) X(rejected) X(notification_misuse) X(lock_misuse)          \
     X(wakeups) X(lateness_total_us) X(rejected_invalid_parameter)             \
     X(rejected_invalid_irql) X(rejected_unsuccessful)                         \
-    X(rejected_insufficient_resources)
+    X(rejected_insufficient_resources) X(dpcs_initialized)                    \
+    X(dpc_init_refused) X(dpcs_issued) X(dpcs_already_queued)                 \
+    X(dpc_issue_refused) X(dpcs_started) X(dpcs_returned) X(dpcs_dropped)     \
+    X(dpc_runaway_stops) X(dpc_lateness_total_us) X(synchronized_calls)       \
+    X(pauses) X(resumes) X(resumes_unpaused) X(pause_expiries) X(unit_pauses) \
+    X(unit_resumes) X(unit_resumes_unpaused) X(unit_pause_expiries)           \
+    X(long_stalls) X(time_query_misuse)
 
 typedef struct st_counters {
 #define ST_DECLARE_COUNTER(name) _Atomic uint64_t name;
@@ -31,6 +37,8 @@ typedef struct st_counters {
 #undef ST_DECLARE_COUNTER
     _Atomic uint64_t lateness_max_us;  /* a maximum, not a sum */
     _Atomic uint64_t lateness_histogram[STORTIMER_LATENESS_BUCKETS];
+    _Atomic uint64_t dpc_lateness_max_us; /* the same for DPC starts (S14.15) */
+    _Atomic uint64_t dpc_lateness_histogram[STORTIMER_LATENESS_BUCKETS];
     /* Added to the process totals (st_counters_retire): no longer read
      * on their own. */
     _Atomic bool retired;
@@ -45,6 +53,9 @@ void st_count_rejection(st_counters *c, ULONG status);
 
 /* Counts a callback that started `lateness` us after its due time. */
 void st_count_lateness(st_counters *c, uint64_t lateness);
+
+/* Counts a DPC routine that started `lateness` us after its issue. */
+void st_count_dpc_lateness(st_counters *c, uint64_t lateness);
 
 /* Zeroes a set for a new adapter (or shard) in its slot. */
 void st_counters_reset(st_counters *c);

@@ -21,6 +21,9 @@ typedef struct st_doorbell {
     _Atomic uint32_t word;           /* bumped to wake the sleeper */
     _Atomic uint64_t planned;        /* when it means to wake; 0 while awake */
     _Atomic bool listening;          /* a sleeper runs this adapter */
+    /* The sleeper waits for the StartIo lock another thread holds: its
+     * release rings (S14.9: the sleeper does not block on the lock). */
+    _Atomic bool startio_wanted;
 } st_doorbell;
 
 /* A sleeper starts or stops listening (an adapter's creation and removal). */
@@ -33,6 +36,19 @@ void st_doorbell_note_arm(st_doorbell *d, uint64_t at);
 
 /* Wakes the sleeper whatever it planned. Async-signal-safe. */
 void st_doorbell_ring(st_doorbell *d);
+
+/* The sleeper wants (or no longer wants) the StartIo lock; a StartIo
+ * lock's release rings while it does. */
+static inline void st_doorbell_want_startio(st_doorbell *d, bool wanted)
+{
+    atomic_store(&d->startio_wanted, wanted);
+}
+
+static inline void st_doorbell_note_startio_release(st_doorbell *d)
+{
+    if (atomic_load_explicit(&d->startio_wanted, memory_order_relaxed))
+        st_doorbell_ring(d);
+}
 
 /* The sleeper: reads the word before it looks at the wheels, plans its wake
  * time (adapter lock held), then sleeps until then or until rung after the

@@ -1,7 +1,9 @@
 /* lifecycle.c - creating and removing adapters (lifecycle.h, SPEC S3). */
 #include "adapters/lifecycle.h"
 
+#include "adapters/dpc_ops.h"
 #include "adapters/events.h"
+#include "adapters/pause_ops.h"
 #include "platform/alloc.h"
 
 static _Atomic uint64_t adapter_serials;
@@ -14,6 +16,7 @@ static void setup(st_adapter *a, const stortimer_adapter_config *config, uint64_
     a->runner = NULL;
     st_timers_open(a, config->max_timers);
     st_running_reset(&a->run);
+    st_pauses_reset(&a->pauses);
     st_counters_reset(&a->stats);
     st_shards_reset(&a->shards, now);
     /* Last: a request that found the old adapter and reads the serial
@@ -94,9 +97,14 @@ ULONG st_adapter_close_end(const st_removal *removal)
      * never in those of the next adapter made in this slot. */
     st_handover_wait_quiet(&a->handover);
     st_timer_apply_handovers(a);
+    /* DPCs still queued never start; pauses end (S14.13, S16.10). */
+    st_dpcs_drop_all(a, removal->extension, removal->clock);
+    st_pauses_end_all(a, removal->extension, removal->clock);
     st_counters_retire(&a->stats);
     st_shards_retire(&a->shards);
     st_mutex_unlock(&a->mutex);
+    /* Without the adapter lock: a holder of a DPC's lock may want it. */
+    st_dpcs_forget(a);
     st_counters_adapter_removed();
     if (st_logging())
         st_log_record_on(a, removal->clock,

@@ -1,7 +1,10 @@
 /*
- * request.h - one arm of a timer, as the arm path hands it on: to its
- * shard's wheel at or below DISPATCH_LEVEL, through the hand-over queue
- * above it (SPEC S5.7).
+ * request.h - what an adapter is asked to do, as the Storport layer hands
+ * it on: a timer arm or cancel (to its shard's wheel at or below
+ * DISPATCH_LEVEL, through the hand-over queue above it, SPEC S5.7), and,
+ * through the same queue, a DPC issue (S14.5) or a pause or resume (S16.9)
+ * made above DISPATCH_LEVEL. One queue keeps them in the order they were
+ * made.
  */
 #ifndef STORTIMER_ADAPTERS_REQUEST_H
 #define STORTIMER_ADAPTERS_REQUEST_H
@@ -9,6 +12,23 @@
 #include "adapters/timer.h"
 
 #include <stdbool.h>
+
+struct st_dpc;
+
+typedef enum st_request_kind {
+    ST_REQUEST_TIMER = 0,            /* the timer fields below */
+    ST_REQUEST_DPC,                  /* `dpc` was issued; its record holds the issue */
+    ST_REQUEST_PAUSE,                /* `pause` */
+} st_request_kind;
+
+/* A Pause, Resume, PauseDevice or ResumeDevice (S16). */
+typedef struct st_pause_request {
+    bool resume;                     /* false: pause until `deadline` */
+    bool unit;                       /* of the unit `unit_key`, not the adapter */
+    uint32_t unit_key;               /* (PathId << 16) | (TargetId << 8) | Lun */
+    uint64_t deadline;               /* pause: on the adapter's clock, absolute */
+    uint64_t order;                  /* the adapter's order at the call (S14.8) */
+} st_pause_request;
 
 typedef struct st_request {
     st_timer *timer;                 /* NULL: a refused request, nothing to do */
@@ -21,6 +41,9 @@ typedef struct st_request {
     PHW_TIMER_EX callback;
     PHW_TIMER legacy_callback;
     PVOID context;
+    st_request_kind kind;            /* what the rest of the request is */
+    struct st_dpc *dpc;              /* ST_REQUEST_DPC */
+    st_pause_request pause;          /* ST_REQUEST_PAUSE */
 } st_request;
 
 #endif

@@ -6,6 +6,7 @@
 bool st_running_init(st_running *r)
 {
     r->timer = NULL;
+    r->dpc = NULL;
     r->release_after = false;
     return st_cond_init(&r->idle);
 }
@@ -18,6 +19,7 @@ void st_running_destroy(st_running *r)
 void st_running_reset(st_running *r)
 {
     r->timer = NULL;
+    r->dpc = NULL;
     r->release_after = false;
 }
 

@@ -12,9 +12,11 @@
 #include <stddef.h>
 
 struct st_timer;
+struct st_dpc;
 
 typedef struct st_running {
     struct st_timer *timer;          /* whose callback runs now; NULL: none */
+    struct st_dpc *dpc;              /* whose DPC routine runs now; NULL: none */
     bool release_after;              /* freed by its own callback: give the
                                         slot back once it returns */
     st_cond idle;                    /* broadcast when a callback returns */
@@ -43,10 +45,23 @@ static inline bool st_running_end(st_running *r)
     return release;
 }
 
-/* Whether `t`'s callback runs now (NULL: any callback). */
+/* Whether `t`'s callback runs now (NULL: any callback or DPC routine). */
 static inline bool st_running_is(const st_running *r, const struct st_timer *t)
 {
-    return t ? r->timer == t : r->timer != NULL;
+    return t ? r->timer == t : r->timer != NULL || r->dpc != NULL;
+}
+
+/* A DPC routine starts, and returns (S14.7: one at a time, never with a
+ * callback of the same adapter). */
+static inline void st_running_begin_dpc(st_running *r, struct st_dpc *dpc)
+{
+    r->dpc = dpc;
+}
+
+static inline void st_running_end_dpc(st_running *r)
+{
+    r->dpc = NULL;
+    st_cond_broadcast(&r->idle);
 }
 
 /* `t`'s own callback freed it: its slot is given back when it returns. */

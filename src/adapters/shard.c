@@ -168,7 +168,8 @@ static bool fires_before(const st_timer *t, const st_timer *u)
 }
 
 st_timer *st_shards_take_first(st_shards *set, uint64_t now, uint64_t cutoff,
-                               const st_timer *legacy, st_call *call, bool *started)
+                               const st_timer *legacy, const stw_node *before, st_call *call,
+                               bool *started)
 {
     st_timer *first = NULL;
     st_shard *home = NULL;
@@ -184,6 +185,10 @@ st_timer *st_shards_take_first(st_shards *set, uint64_t now, uint64_t cutoff,
         } else {
             st_mutex_unlock(&shard->mutex);
         }
+    }
+    if (first && before && !stw_node_before(&first->node, before)) {
+        st_mutex_unlock(&home->mutex);
+        return NULL; /* another source's item goes first */
     }
     if (first) {
         stw_remove(&home->wheel, st_registry_id(first));

@@ -107,10 +107,13 @@ bool st_shard_queued_arm(const st_timer *t, uint64_t order, bool legacy, st_call
  * wheel, copies its arm into *call and starts it: *started is false when a
  * lock-free cancel came first (S5.5, S5.6). NULL if none is due. Arms of
  * order >= `cutoff` due at the clock's last microsecond are not due (0: no
- * cutoff). `legacy` is the adapter's legacy slot.
+ * cutoff). `legacy` is the adapter's legacy slot. With `before` (the
+ * fire time and order of another source's first item), a timer that does
+ * not go before it is left where it is, and NULL returned.
  */
 st_timer *st_shards_take_first(st_shards *set, uint64_t now, uint64_t cutoff,
-                               const st_timer *legacy, st_call *call, bool *started);
+                               const st_timer *legacy, const stw_node *before, st_call *call,
+                               bool *started);
 
 /*
  * The smallest fire time over every shard: of timers due by `limit`,

@@ -13,8 +13,11 @@
  */
 #include "adapters/timer_ops.h"
 
+#include "adapters/dpc_ops.h"
 #include "adapters/events.h"
+#include "adapters/pause_ops.h"
 #include "adapters/window.h"
+#include "platform/report.h"
 #include "platform/thread_state.h"
 
 /* ---- finding ---- */
@@ -245,18 +248,33 @@ static void apply_handover(st_adapter *a, const st_request *r)
     st_shard_unlock(shard);
 }
 
+/* A hand-over of another kind: a DPC issue (S14.5), queued even while the
+ * adapter is removed, whose removal then drops it and counts it (S14.13);
+ * or a pause or resume (S16.9). */
+static void apply_other(st_adapter *a, const st_request *r)
+{
+    if (r->kind == ST_REQUEST_DPC) {
+        st_dpc_apply_issue(a, r->dpc);
+    } else if (!st_pause_apply(a, &r->pause)) {
+        /* Answered TRUE at the call; no memory for the unit now. */
+        st_count_rejection(&a->stats, STOR_STATUS_INSUFFICIENT_RESOURCES);
+        st_report("StorPortPauseDevice (above DISPATCH_LEVEL): no memory for the unit's "
+                  "state; the pause did not take effect");
+    }
+}
+
 void st_timer_apply_handovers(st_adapter *a)
 {
     st_request request;
-    while (st_handover_take(&a->handover, &request))
-        apply_handover(a, &request);
+    while (st_handover_take(&a->handover, &request)) {
+        if (__builtin_expect(request.kind == ST_REQUEST_TIMER, 1))
+            apply_handover(a, &request);
+        else
+            apply_other(a, &request);
+    }
 }
 
-/* ---- initializing and freeing ---- */
-
-/* Locks the adapter `ref` found and applies waiting hand-overs; false if
- * it is gone. */
-static bool lock_adapter(const st_adapter_ref *ref)
+bool st_adapter_lock_current(const st_adapter_ref *ref)
 {
     if (!st_adapter_lock(ref))
         return false;
@@ -264,10 +282,13 @@ static bool lock_adapter(const st_adapter_ref *ref)
     return true;
 }
 
+/* ---- initializing and freeing ---- */
+
+
 st_outcome st_timer_initialize(const st_adapter_ref *ref, uint64_t *handle)
 {
     st_adapter *a = ref->adapter;
-    if (!lock_adapter(ref))
+    if (!st_adapter_lock_current(ref))
         return ST_NO_ADAPTER;
     uint64_t issued = 0;
     st_timer *t = NULL;
@@ -312,7 +333,7 @@ static void release_slot(st_adapter *a, st_timer *t)
 st_outcome st_timer_free(const st_adapter_ref *ref, PVOID handle)
 {
     st_adapter *a = ref->adapter;
-    if (!lock_adapter(ref))
+    if (!st_adapter_lock_current(ref))
         return ST_NO_ADAPTER;
     uint64_t issued;
     st_timer *t = st_registry_live_timer(st_handle_value(handle), &issued);

@@ -13,26 +13,7 @@
 #define STORTIMER_ADAPTERS_TIMER_OPS_H
 
 #include "adapters/adapter.h"
-
-/* What an action came to; the caller answers it with a status code. */
-typedef enum st_outcome {
-    ST_DONE,                  /* done (a cancel: whether or not it was pending) */
-    ST_BUSY,                  /* arm: already pending, nothing changed (S5.3) */
-    ST_GONE,                  /* the handle, or the legacy timer's adapter, died */
-    ST_NOT_HERE,              /* free: the handle was never this adapter's (S6.2) */
-    ST_ALREADY_FREED,         /* free: the handle was freed before (S6.3) */
-    ST_NO_ADAPTER,            /* the adapter was removed meanwhile */
-    ST_AT_LIMIT,              /* initialize: max_timers live already (S4.3) */
-    ST_NO_MEMORY,             /* initialize: no slot could be had (S4.4) */
-    ST_QUEUE_FULL,            /* above DISPATCH_LEVEL: no hand-over cell (S5.7) */
-} st_outcome;
-
-/* How a request takes effect, chosen by the caller's IRQL (S5.7): under
- * the timer's shard lock, or handed over without any lock. */
-typedef enum st_path {
-    ST_PATH_LOCKED,
-    ST_PATH_HANDED_OVER,
-} st_path;
+#include "adapters/outcome.h"
 
 /* The timer a request names, as found: a live handle's, or an adapter's
  * legacy timer. */
@@ -95,10 +76,17 @@ st_outcome st_timer_free(const st_adapter_ref *ref, PVOID handle);
  * returned (adapter lock held). */
 void st_timer_reclaim(st_adapter *a, st_timer *t);
 
-/* Applies the arms handed over from above DISPATCH_LEVEL (adapter lock
- * held): every call below DISPATCH_LEVEL that takes the adapter lock does,
- * so they take effect shortly after their call. */
+/* Applies what was handed over from above DISPATCH_LEVEL, in the order it
+ * was made (adapter lock held): arms and cancels, and DPC issues and
+ * pauses (dpc_ops.h, pause_ops.h). Every call below DISPATCH_LEVEL that
+ * takes the adapter lock does, so they take effect shortly after their
+ * call. */
 void st_timer_apply_handovers(st_adapter *a);
+
+/* Locks the adapter `ref` found and applies its hand-overs, so that what
+ * follows takes effect after every request made before it (S16.9); false
+ * if it is gone. */
+bool st_adapter_lock_current(const st_adapter_ref *ref);
 
 /* ---- an adapter's creation and removal (lifecycle.c) ---- */
 

@@ -1,23 +1,32 @@
 /*
  * work.c - taking an adapter's first due item and running it (work.h).
  *
- * A timer callback runs as Windows runs it: at DISPATCH_LEVEL, holding the
- * adapter's StartIo lock (S8.1). That lock is taken before the look, and
- * the adapter lock after it: so a thread holding the StartIo lock (a
- * miniport cancelling or freeing an I/O timer from its StartIo path) always
- * finds a callback either finished or not yet started, and a cancel or free
- * made there drops it (S6.4.1). The adapter lock is let go while the
- * callback runs, so the callback may call every routine (S8.2).
+ * Three sources of due work, compared by (due time, order) (S14.8): timer
+ * callbacks, DPC routines and pause expiries. A timer callback runs as
+ * Windows runs it: at DISPATCH_LEVEL, holding the adapter's StartIo lock
+ * (S8.1). That lock is taken before the look, and the adapter lock after
+ * it: so a thread holding the StartIo lock (a miniport cancelling or
+ * freeing an I/O timer from its StartIo path) always finds a callback
+ * either finished or not yet started, and a cancel or free made there
+ * drops it (S6.4.1). A DPC routine runs at DISPATCH_LEVEL holding no lock
+ * (S14.6): taken with the StartIo lock held, the lock is let go before it
+ * runs; and when the StartIo lock cannot be had, the DPCs and expiries due
+ * still run, out of turn, ahead of the callbacks that wait for it (S14.9).
+ * The adapter lock is let go while a routine runs, so it may call every
+ * routine (S8.2).
  */
 #include "adapters/work.h"
 
 #include "adapters/adapter_check.h"
 #include "adapters/events.h"
+#include "adapters/pause_ops.h"
 #include "adapters/timer_ops.h"
 #include "platform/thread_state.h"
 
 typedef enum st_work_kind {
     ST_WORK_TIMER,            /* a timer callback: StartIo lock held (S8.1) */
+    ST_WORK_DPC,              /* a DPC routine: no lock held (S14.6) */
+    ST_WORK_PAUSE_EXPIRY,     /* a pause's deadline: no miniport code (S16.4) */
 } st_work_kind;
 
 /* One due item, taken out of its source under the adapter lock. */
@@ -31,33 +40,61 @@ typedef struct st_work {
     bool started;             /* false: a lock-free cancel came first */
     uint64_t issued;          /* the handle's, for the log */
     st_call call;
+    /* ST_WORK_DPC: */
+    st_dpc_run dpc;
 } st_work;
 
 /* ---- sources of due work ---- */
 
-/* Takes the first due timer out of its wheel; starting it ends its pending
- * state, unless a lock-free cancel got there first (S5.5, S5.6). */
-static bool take_due_timer(st_adapter *a, uint64_t now, uint64_t cutoff, st_work *w)
+/* The first due item of the sources that need no StartIo lock: the first
+ * queued DPC (due at its issue, so always due) or the first pause expiry
+ * due by `now`, whichever goes first. Adapter lock held. */
+static bool first_lockless(st_adapter *a, uint64_t now, stw_node *first, st_work_kind *kind)
 {
-    st_timer *t = st_shards_take_first(&a->shards, now, cutoff, a->legacy, &w->call,
-                                       &w->started);
-    if (!t)
+    stw_node dpc = {0}, pause = {0};
+    bool has_dpc = st_dpcs_first(&a->dpcs, &dpc.at, &dpc.seq) && dpc.at <= now;
+    bool has_pause = a->pauses.paused_count && st_pause_first_due(a, now, &pause.at, &pause.seq);
+    if (!has_dpc && !has_pause)
         return false;
-    w->kind = ST_WORK_TIMER;
-    w->timer = t;
-    w->legacy = t == a->legacy;
-    if (!w->legacy)
-        st_registry_current(t, &w->issued);
+    bool dpc_first = has_dpc && (!has_pause || stw_node_before(&dpc, &pause));
+    *first = dpc_first ? dpc : pause;
+    *kind = dpc_first ? ST_WORK_DPC : ST_WORK_PAUSE_EXPIRY;
     return true;
 }
 
-/* The adapter's first due item, taken out of its source. Adapter lock
- * held. (Each further kind of work is one more source compared here.) */
-static bool take_next_due(st_adapter *a, uint64_t now, uint64_t cutoff, st_work *w)
+/* Takes a lockless item of `kind` out of its source. */
+static void take_lockless(st_adapter *a, st_work_kind kind, st_work *w)
+{
+    w->kind = kind;
+    if (kind == ST_WORK_DPC)
+        st_dpcs_take(&a->dpcs, &w->dpc);
+}
+
+/* The adapter's first due item, taken out of its source: of every source
+ * with the StartIo lock held (`startio`), else of those that need none.
+ * Adapter lock held. */
+static bool take_next_due(st_adapter *a, uint64_t now, uint64_t cutoff, bool startio,
+                          st_work *w)
 {
     w->now = now;
     w->extension = st_adapter_extension(a);
-    return take_due_timer(a, now, cutoff, w);
+    stw_node other;
+    st_work_kind kind;
+    bool lockless = first_lockless(a, now, &other, &kind);
+    if (startio) {
+        w->timer = st_shards_take_first(&a->shards, now, cutoff, a->legacy,
+                                        lockless ? &other : NULL, &w->call, &w->started);
+        if (w->timer) {
+            w->kind = ST_WORK_TIMER;
+            w->legacy = w->timer == a->legacy;
+            if (!w->legacy)
+                st_registry_current(w->timer, &w->issued);
+            return true;
+        }
+    }
+    if (lockless)
+        take_lockless(a, kind, w);
+    return lockless;
 }
 
 /* ---- running an item ---- */
@@ -113,67 +150,159 @@ static void run_timer(st_adapter *a, const st_work *w)
     st_adapter_check_locked_or_abort(a);
 }
 
-/* Runs a taken item; adapter lock held. */
-static void run(st_adapter *a, const st_work *w)
+/* Records a DPC routine's start or return (the log is on). */
+ST_LOG_PATH static void log_dpc(st_adapter *a, stortimer_event_type type, const st_work *w)
+{
+    st_log_record(a, &(stortimer_event){
+        .type = type, .extension = w->extension, .dpc = (void *)w->dpc.dpc->address,
+        .dpc_routine = w->dpc.routine, .argument1 = w->dpc.argument1,
+        .argument2 = w->dpc.argument2, .due = w->dpc.due, .fire_time = w->now,
+    });
+}
+
+/* Calls a DPC routine as S14.6 says: DISPATCH_LEVEL, no lock held, bound
+ * to the adapter's clock. */
+static void call_dpc(st_adapter *a, const st_work *w)
+{
+    st_thread_state saved = st_self;
+    st_self.irql = DISPATCH_LEVEL;
+    st_self.callback_adapter = a;
+    st_self.callback_timer = NULL;
+    st_self.dpc = w->dpc.dpc;
+    st_self.bound_clock = st_adapter_clock(a);
+    if (st_logging())
+        log_dpc(a, STORTIMER_EVENT_DPC_STARTED, w);
+    w->dpc.routine((PSTOR_DPC)(void *)w->dpc.dpc->address, w->extension, w->dpc.argument1,
+                   w->dpc.argument2);
+    if (st_logging())
+        log_dpc(a, STORTIMER_EVENT_DPC_RETURNED, w);
+    st_self.irql = saved.irql;
+    st_self.callback_adapter = saved.callback_adapter;
+    st_self.callback_timer = saved.callback_timer;
+    st_self.dpc = saved.dpc;
+    st_self.bound_clock = saved.bound_clock;
+}
+
+/* Runs a taken DPC with no lock held; adapter lock held, and the StartIo
+ * lock if `startio` (let go first: a DPC does not take it). */
+static void run_dpc(st_adapter *a, const st_work *w, bool startio)
+{
+    st_running_begin_dpc(&a->run, w->dpc.dpc);
+    ST_COUNT(&a->stats, dpcs_started, 1);
+    st_count_dpc_lateness(&a->stats, w->now - w->dpc.due);
+    st_mutex_unlock(&a->mutex);
+    if (startio)
+        st_lock_release(&a->startio);
+    call_dpc(a, w);
+    st_mutex_lock(&a->mutex);
+    ST_COUNT(&a->stats, dpcs_returned, 1);
+    w->dpc.dpc->running = false;
+    st_running_end_dpc(&a->run);
+    st_adapter_check_locked_or_abort(a);
+}
+
+/* Runs a taken item; adapter lock held, and the StartIo lock if
+ * `startio`. Returns whether the StartIo lock is still held. */
+static bool run(st_adapter *a, const st_work *w, bool startio)
 {
     switch (w->kind) {
     case ST_WORK_TIMER:
         run_timer(a, w);
-        break;
+        return startio;
+    case ST_WORK_DPC:
+        run_dpc(a, w, startio);
+        return false;
+    case ST_WORK_PAUSE_EXPIRY:
+        st_pause_expire_first(a);
+        return startio;
     }
+    return startio;
 }
 
-st_run_result st_work_run_next(st_adapter *a, uint64_t serial, const st_horizon *horizon,
-                               bool wait_for_startio)
+/* Whether a timer is due by `now`, for a look made without the StartIo
+ * lock. Adapter lock held. */
+static bool timer_due(st_adapter *a, uint64_t now, uint64_t cutoff)
 {
-    if (wait_for_startio)
-        st_lock_acquire(&a->startio);
-    else if (!st_lock_try_acquire(&a->startio))
-        return ST_RUN_LOCK_BUSY;
+    uint64_t at;
+    return st_shards_first_time(&a->shards, now, cutoff, false, &at);
+}
+
+st_run_result st_work_run_next(st_adapter *a, uint64_t serial, const st_horizon *horizon)
+{
+    bool startio = st_lock_try_acquire(&a->startio);
     st_mutex_lock(&a->mutex);
     if (st_handover_ready(&a->handover))
         st_timer_apply_handovers(a);
-    st_work w;
-    bool taken = st_adapter_is(a, serial) &&
-                 take_next_due(a, horizon->now(horizon->clock), horizon->cutoff, &w);
-    if (taken)
-        run(a, &w);
+    st_run_result result = ST_RUN_NOTHING;
+    if (st_adapter_is(a, serial)) {
+        uint64_t now = horizon->now(horizon->clock);
+        st_work w;
+        if (take_next_due(a, now, horizon->cutoff, startio, &w)) {
+            result = w.kind == ST_WORK_DPC ? ST_RUN_DPC : ST_RUN_AGAIN;
+            startio = run(a, &w, startio);
+        } else if (!startio && timer_due(a, now, horizon->cutoff)) {
+            result = ST_RUN_LOCK_BUSY;
+        }
+    }
     st_mutex_unlock(&a->mutex);
-    st_lock_release(&a->startio);
-    return taken ? ST_RUN_AGAIN : ST_RUN_NOTHING;
+    if (startio)
+        st_lock_release(&a->startio);
+    return result;
 }
 
 /* ---- looking ahead ---- */
 
-/* The smallest start time over the adapter's sources: of items due by
- * `limit`, moving the wheels as far as they must (`far` false), or of all
- * items, moving nothing (`far` true). */
+/* The earlier of *at (if `found`) and `t`. */
+static bool earlier(bool found, uint64_t *at, uint64_t t)
+{
+    if (!found || t < *at)
+        *at = t;
+    return true;
+}
+
+/* The smallest start time over the adapter's sources: of timers (if
+ * `timers`) due by `limit`, moving the wheels as far as they must (`far`
+ * false), or of all timers, moving nothing (`far` true); of queued DPCs;
+ * and of pause expiries due by `limit` (if `pauses`). */
 static bool first_start(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t cutoff,
-                        bool far, uint64_t *at)
+                        bool far, bool timers, bool pauses, uint64_t *at)
 {
     bool found = false;
     st_mutex_lock(&a->mutex);
     if (st_adapter_is(a, serial)) {
         if (st_handover_ready(&a->handover))
             st_timer_apply_handovers(a);
-        found = st_shards_first_time(&a->shards, limit, cutoff, far, at);
+        if (timers)
+            found = st_shards_first_time(&a->shards, limit, cutoff, far, at);
+        uint64_t t, order;
+        if (st_dpcs_first(&a->dpcs, &t, &order) && t <= limit)
+            found = earlier(found, at, t);
+        if (pauses && a->pauses.paused_count && st_pause_first_due(a, limit, &t, &order))
+            found = earlier(found, at, t);
     }
     st_mutex_unlock(&a->mutex);
     return found;
 }
 
-bool st_work_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t cutoff,
+bool st_work_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t cutoff, bool timers,
                   uint64_t *at)
 {
-    return first_start(a, serial, limit, cutoff, false, at);
+    return first_start(a, serial, limit, cutoff, false, timers, true, at);
 }
 
-bool st_work_next_fire(st_adapter *a, uint64_t serial, uint64_t *at)
+bool st_work_next_fire(st_adapter *a, uint64_t serial, bool timers, uint64_t *at)
 {
-    return first_start(a, serial, UINT64_MAX, 0, true, at);
+    /* Pause expiries run no miniport code: they do not count (S16.4). */
+    return first_start(a, serial, UINT64_MAX, 0, true, timers, false, at);
 }
 
 uint64_t st_work_wake_time(st_adapter *a)
 {
-    return st_shards_wake_time(&a->shards);
+    uint64_t wake = st_shards_wake_time(&a->shards);
+    uint64_t t, order;
+    if (st_dpcs_first(&a->dpcs, &t, &order))
+        wake = 0; /* due at once */
+    if (a->pauses.paused_count && st_pause_wake_time(a) < wake)
+        wake = st_pause_wake_time(a);
+    return wake;
 }

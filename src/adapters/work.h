@@ -3,10 +3,11 @@
  * real-clock dispatcher thread or the thread advancing a virtual clock.
  *
  * Deferred work is what an adapter runs at DISPATCH_LEVEL on its own
- * thread, in due order: today, timer callbacks. Each kind of work is a
- * source of due items, compared by (start time, sequence) (S8.4), and a
- * case in one switch that runs an item: adding a kind is a new source and a
- * new case in work.c, not a second copy of the firing path.
+ * thread, in due order: timer callbacks, DPC routines and pause expiries.
+ * Each kind of work is a source of due items, compared by (start time,
+ * sequence) (S8.4, S14.8), and a case in one switch that runs an item:
+ * adding a kind is a new source and a new case in work.c, not a second
+ * copy of the firing path.
  */
 #ifndef STORTIMER_ADAPTERS_WORK_H
 #define STORTIMER_ADAPTERS_WORK_H
@@ -25,38 +26,43 @@ typedef struct st_horizon {
 
 typedef enum st_run_result {
     ST_RUN_NOTHING,           /* nothing was due */
-    ST_RUN_AGAIN,             /* an item was taken: look again */
-    ST_RUN_LOCK_BUSY,         /* told not to wait, and the StartIo lock is held */
+    ST_RUN_AGAIN,             /* a callback or an expiry was taken: look again */
+    ST_RUN_DPC,               /* a DPC routine ran: look again */
+    ST_RUN_LOCK_BUSY,         /* only timers are due, and their StartIo lock is
+                                 held by another thread (or this one) */
 } st_run_result;
 
 /*
  * Runs the adapter's first due item, if the adapter is still the one of
- * `serial`: a timer callback at DISPATCH_LEVEL holding the StartIo lock
- * (S8.1), on the calling thread, which is bound to the adapter's clock
- * meanwhile (S9.3).
+ * `serial`, on the calling thread, bound to the adapter's clock meanwhile
+ * (S9.3): a timer callback at DISPATCH_LEVEL holding the StartIo lock
+ * (S8.1), a DPC routine at DISPATCH_LEVEL holding no lock (S14.6), or a
+ * pause's expiry. Never waits for the StartIo lock: while it is held, the
+ * DPCs and expiries due run ahead of the callbacks (S14.9).
  */
-st_run_result st_work_run_next(st_adapter *a, uint64_t serial, const st_horizon *horizon,
-                               bool wait_for_startio);
+st_run_result st_work_run_next(st_adapter *a, uint64_t serial, const st_horizon *horizon);
 
 /*
- * The start time of the adapter's first item due by `limit`; false if
- * none. For a virtual clock's step: it moves the wheels as far as they
- * must to know (stw_settle). Which item of that time goes first,
- * st_work_run_next decides.
+ * The start time of the adapter's first item due by `limit` (timers only
+ * if `timers`: the caller could take their StartIo lock); false if none.
+ * For a virtual clock's step: it moves the wheels as far as they must to
+ * know (stw_settle). Which item of that time goes first, st_work_run_next
+ * decides.
  */
-bool st_work_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t cutoff,
+bool st_work_peek(st_adapter *a, uint64_t serial, uint64_t limit, uint64_t cutoff, bool timers,
                   uint64_t *at);
 
 /*
- * The start time of the adapter's first item, however far ahead; false if
- * none. Unlike st_work_peek it leaves the wheels' time alone: moving a
- * wheel far ahead would send every later arm at an earlier time to the
- * ordered ready list, one list walk each.
+ * The start time of the adapter's first timer (if `timers`) or queued DPC,
+ * however far ahead; false if none. Pause expiries do not count (S16.4).
+ * Unlike st_work_peek it leaves the wheels' time alone: moving a wheel far
+ * ahead would send every later arm at an earlier time to the ordered ready
+ * list, one list walk each.
  */
-bool st_work_next_fire(st_adapter *a, uint64_t serial, uint64_t *at);
+bool st_work_next_fire(st_adapter *a, uint64_t serial, bool timers, uint64_t *at);
 
-/* When the dispatcher should wake: the earliest of its shards' wake times.
- * Adapter lock held. */
+/* When the dispatcher should wake: the earliest of its shards' wake times,
+ * at once if a DPC is queued, and a pause's deadline. Adapter lock held. */
 uint64_t st_work_wake_time(st_adapter *a);
 
 #endif

@@ -186,6 +186,18 @@ const char *stortimer_event_name(stortimer_event_type type)
     case STORTIMER_EVENT_FREED: return "freed";
     case STORTIMER_EVENT_REJECTED: return "rejected";
     case STORTIMER_EVENT_WAKEUP: return "wake-up";
+    case STORTIMER_EVENT_DPC_INITIALIZED: return "DPC initialized";
+    case STORTIMER_EVENT_DPC_ISSUED: return "DPC issued";
+    case STORTIMER_EVENT_DPC_QUEUED_ALREADY: return "DPC queued already";
+    case STORTIMER_EVENT_DPC_STARTED: return "DPC started";
+    case STORTIMER_EVENT_DPC_RETURNED: return "DPC returned";
+    case STORTIMER_EVENT_DPC_DROPPED: return "DPC dropped";
+    case STORTIMER_EVENT_DPC_REFUSED: return "DPC refused";
+    case STORTIMER_EVENT_SYNC_ENTERED: return "synchronized routine entered";
+    case STORTIMER_EVENT_SYNC_RETURNED: return "synchronized routine returned";
+    case STORTIMER_EVENT_PAUSED: return "paused";
+    case STORTIMER_EVENT_PAUSE_ENDED: return "pause ended";
+    case STORTIMER_EVENT_RESUME_UNPAUSED: return "resume without pause";
     default: return "unknown";
     }
 }

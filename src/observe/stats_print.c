@@ -15,16 +15,16 @@ static int print_wakeups(FILE *out, const stortimer_stats *s)
                    (double)s->fired / (double)s->wakeups);
 }
 
-/* The lateness histogram, one line per non-empty bucket, with a bar. */
-static int print_histogram(FILE *out, const stortimer_stats *s)
+/* A lateness histogram, one line per non-empty bucket, with a bar. */
+static int print_histogram(FILE *out, const ULONGLONG *histogram)
 {
     unsigned long long most = 0;
     for (unsigned i = 0; i < STORTIMER_LATENESS_BUCKETS; i++)
-        if (s->lateness_histogram[i] > most)
-            most = s->lateness_histogram[i];
+        if (histogram[i] > most)
+            most = histogram[i];
     int rc = 0;
     for (unsigned i = 0; i < STORTIMER_LATENESS_BUCKETS && rc >= 0; i++) {
-        unsigned long long n = s->lateness_histogram[i];
+        unsigned long long n = histogram[i];
         if (!n)
             continue;
         char range[48];
@@ -39,6 +39,53 @@ static int print_histogram(FILE *out, const stortimer_stats *s)
                      "########################################");
     }
     return rc;
+}
+
+/* DPCs (S14.15), only once any was initialized or refused. */
+static int print_dpcs(FILE *out, const stortimer_stats *s)
+{
+    if (!s->dpcs_initialized && !s->dpc_init_refused && !s->dpc_issue_refused)
+        return 0;
+    unsigned long long mean = s->dpcs_started ? s->dpc_lateness_total_us / s->dpcs_started : 0;
+    int rc = fprintf(out,
+                     "  DPCs       %llu initialized (%llu refused), %llu issued, %llu already "
+                     "queued, %llu refused; %llu started, %llu returned, %llu dropped by "
+                     "removal, %llu runaway stops\n"
+                     "  DPC start  past the issue: mean %llu us, max %llu us\n",
+                     (unsigned long long)s->dpcs_initialized,
+                     (unsigned long long)s->dpc_init_refused,
+                     (unsigned long long)s->dpcs_issued,
+                     (unsigned long long)s->dpcs_already_queued,
+                     (unsigned long long)s->dpc_issue_refused,
+                     (unsigned long long)s->dpcs_started,
+                     (unsigned long long)s->dpcs_returned,
+                     (unsigned long long)s->dpcs_dropped,
+                     (unsigned long long)s->dpc_runaway_stops, mean,
+                     (unsigned long long)s->dpc_lateness_max_us);
+    return rc < 0 ? rc : print_histogram(out, s->dpc_lateness_histogram);
+}
+
+/* Pauses, synchronized routines and long stalls, once any happened. */
+static int print_pauses(FILE *out, const stortimer_stats *s)
+{
+    if (!s->pauses && !s->resumes_unpaused && !s->unit_pauses && !s->unit_resumes_unpaused &&
+        !s->synchronized_calls && !s->long_stalls && !s->time_query_misuse)
+        return 0;
+    return fprintf(out,
+                   "  pauses     adapter: %llu, ended by %llu resumes and %llu expiries, "
+                   "%llu resumes found none; units: %llu, %llu resumed, %llu expired, "
+                   "%llu resumes found none\n"
+                   "  other      %llu synchronized routines, %llu stalls of 1 ms or more, "
+                   "%llu time queries with a NULL pointer\n",
+                   (unsigned long long)s->pauses, (unsigned long long)s->resumes,
+                   (unsigned long long)s->pause_expiries,
+                   (unsigned long long)s->resumes_unpaused,
+                   (unsigned long long)s->unit_pauses, (unsigned long long)s->unit_resumes,
+                   (unsigned long long)s->unit_pause_expiries,
+                   (unsigned long long)s->unit_resumes_unpaused,
+                   (unsigned long long)s->synchronized_calls,
+                   (unsigned long long)s->long_stalls,
+                   (unsigned long long)s->time_query_misuse);
 }
 
 static int print_one(FILE *out, const char *title, const stortimer_stats *s)
@@ -75,7 +122,11 @@ static int print_one(FILE *out, const char *title, const stortimer_stats *s)
         rc = fprintf(out, "  lateness   past the due time: mean %llu us, max %llu us\n", mean,
                      (unsigned long long)s->lateness_max_us);
     if (rc >= 0)
-        rc = print_histogram(out, s);
+        rc = print_histogram(out, s->lateness_histogram);
+    if (rc >= 0)
+        rc = print_dpcs(out, s);
+    if (rc >= 0)
+        rc = print_pauses(out, s);
     return rc;
 }
 

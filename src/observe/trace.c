@@ -6,9 +6,12 @@
  * (pid = clock id + 1: the real clock is pid 1), each adapter a thread of
  * it (tid = adapter id; 0 for calls that named no live adapter). A
  * callback is a slice from its FIRED event ("B") to its RETURNED event
- * ("E"): one adapter's callbacks never overlap (SPEC S8), so slices nest.
- * Every other event is an instant ("i") on its adapter's track, with the
- * event's fields as arguments. Times are the clock's microseconds, which is
+ * ("E"), and a DPC routine one from DPC_STARTED to DPC_RETURNED: one
+ * adapter's callbacks and DPC routines never overlap (SPEC S8, S14.7), so
+ * slices nest. A pause of the adapter or of a unit is a span (an async
+ * slice, "b" to "e") from the PAUSED event that began it to its
+ * PAUSE_ENDED (S17.9). Every other event is an instant ("i") on its
+ * adapter's track, with the event's fields as arguments. Times are the clock's microseconds, which is
  * the format's own unit.
  */
 #include "observe/trace.h"
@@ -29,8 +32,16 @@ typedef struct trace_track {
     uint64_t last_time;
 } trace_track;
 
+/* A pause span begun and not yet ended: its track and unit. */
+typedef struct open_pause {
+    uint64_t track_key;
+    uint32_t unit;                   /* 1 << 24 for the adapter itself */
+} open_pause;
+
 typedef struct trace_writer {
     FILE *out;
+    open_pause *pauses;
+    size_t pause_count, pause_room;
     bool first;                      /* no event written yet: no comma */
     trace_track *tracks;
     size_t track_count, track_room;
@@ -159,6 +170,19 @@ static void close_slice(trace_writer *w, trace_track *track, uint64_t time)
  * its handle. */
 static const char *subject(const stortimer_event *e, char *buffer, size_t size)
 {
+    if (e->dpc) {
+        snprintf(buffer, size, "DPC %p", e->dpc);
+        return buffer;
+    }
+    if (e->type == STORTIMER_EVENT_PAUSED || e->type == STORTIMER_EVENT_PAUSE_ENDED ||
+        e->type == STORTIMER_EVENT_RESUME_UNPAUSED) {
+        if (e->unit)
+            snprintf(buffer, size, "pause of unit %u.%u.%u", (unsigned)e->path_id,
+                     (unsigned)e->target_id, (unsigned)e->lun);
+        else
+            snprintf(buffer, size, "pause of the adapter");
+        return buffer;
+    }
     const char *name = e->handle ? st_log_name_of(e->adapter_id, e->handle) : NULL;
     if (name)
         return name;
@@ -166,6 +190,16 @@ static const char *subject(const stortimer_event *e, char *buffer, size_t size)
         return "HwStorTimer (legacy timer)";
     snprintf(buffer, size, "timer %p", e->handle);
     return buffer;
+}
+
+static const char *pause_end_reason(ULONG status)
+{
+    switch (status) {
+    case STORTIMER_PAUSE_END_RESUMED: return "resumed";
+    case STORTIMER_PAUSE_END_EXPIRED: return "expired";
+    case STORTIMER_PAUSE_END_REMOVAL: return "removal";
+    default: return "unknown";
+    }
 }
 
 static const char *cancel_reason(ULONG status)
@@ -205,7 +239,61 @@ static void put_args(FILE *out, const stortimer_event *e)
         fputs(",\"by\":", out);
         put_string(out, cancel_reason(e->status));
     }
+    if (e->dpc)
+        fprintf(out, ",\"argument1\":\"%p\",\"argument2\":\"%p\"", e->argument1, e->argument2);
+    if (e->type == STORTIMER_EVENT_DPC_STARTED && e->time >= e->due)
+        fprintf(out, ",\"late_us\":%llu", (unsigned long long)(e->time - e->due));
+    if (e->type == STORTIMER_EVENT_PAUSE_ENDED) {
+        fputs(",\"ended_by\":", out);
+        put_string(out, pause_end_reason(e->status));
+    }
+    if (e->type == STORTIMER_EVENT_SYNC_RETURNED)
+        fprintf(out, ",\"result\":%u", (unsigned)e->result);
     fputs("}", out);
+}
+
+/* ---- pause spans ---- */
+
+static uint32_t pause_unit(const stortimer_event *e)
+{
+    return e->unit ? (uint32_t)e->path_id << 16 | (uint32_t)e->target_id << 8 | e->lun
+                   : UINT32_C(1) << 24;
+}
+
+/* Where the pause's open span is kept, or pause_count if it has none. */
+static size_t find_pause(const trace_writer *w, uint64_t track_key, uint32_t unit)
+{
+    size_t i = 0;
+    while (i < w->pause_count &&
+           (w->pauses[i].track_key != track_key || w->pauses[i].unit != unit))
+        i++;
+    return i;
+}
+
+/* The phase of a pause event: "b" when it begins a span, "e" when it ends
+ * one, "i" otherwise (a pause pushed later, a resume that found none).
+ * False when no memory is left to remember an open span. */
+static bool pause_phase(trace_writer *w, const trace_track *track, const stortimer_event *e,
+                        const char **phase)
+{
+    uint32_t unit = pause_unit(e);
+    size_t at = find_pause(w, track->key, unit);
+    if (e->type == STORTIMER_EVENT_PAUSED && at == w->pause_count) {
+        if (w->pause_count == w->pause_room) {
+            size_t room = w->pause_room ? w->pause_room * 2 : 16;
+            open_pause *grown = st_realloc(w->pauses, room * sizeof *grown);
+            if (!grown)
+                return false;
+            w->pauses = grown;
+            w->pause_room = room;
+        }
+        w->pauses[w->pause_count++] = (open_pause){track->key, unit};
+        *phase = "b";
+    } else if (e->type == STORTIMER_EVENT_PAUSE_ENDED && at < w->pause_count) {
+        w->pauses[at] = w->pauses[--w->pause_count];
+        *phase = "e";
+    }
+    return true;
 }
 
 static bool write_event(const stortimer_event *e, void *ctx)
@@ -219,25 +307,30 @@ static bool write_event(const stortimer_event *e, void *ctx)
     /* Slices must pair up on a track: a RETURNED whose FIRED came before
      * the log started is left out; a FIRED whose RETURNED never came is
      * ended where the next slice begins (or at the track's last event). */
-    if (e->type == STORTIMER_EVENT_RETURNED && !track->open)
+    bool begins = e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_DPC_STARTED;
+    bool ends = e->type == STORTIMER_EVENT_RETURNED || e->type == STORTIMER_EVENT_DPC_RETURNED;
+    if (ends && !track->open)
         return true;
-    if (e->type == STORTIMER_EVENT_FIRED && track->open)
+    if (begins && track->open)
         close_slice(w, track, e->time);
-    if (e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_RETURNED)
-        track->open = e->type == STORTIMER_EVENT_FIRED;
+    if (begins || ends)
+        track->open = begins;
     if (e->time > track->last_time)
         track->last_time = e->time;
     w->written++;
     char buffer[64], title[160];
     const char *what = subject(e, buffer, sizeof buffer);
     const char *phase = "i";
-    if (e->type == STORTIMER_EVENT_FIRED) {
-        phase = "B";
+    if (begins || ends) {
+        phase = begins ? "B" : "E";
         snprintf(title, sizeof title, "%s", what);
-    } else if (e->type == STORTIMER_EVENT_RETURNED) {
-        phase = "E";
-        snprintf(title, sizeof title, "%s", what);
-    } else if (e->handle || e->legacy) {
+    } else if (e->type == STORTIMER_EVENT_PAUSED || e->type == STORTIMER_EVENT_PAUSE_ENDED) {
+        if (!pause_phase(w, track, e, &phase)) {
+            w->failed = true;
+            return false;
+        }
+        snprintf(title, sizeof title, "%s", phase[0] == 'i' ? stortimer_event_name(e->type) : what);
+    } else if (e->handle || e->legacy || e->dpc) {
         snprintf(title, sizeof title, "%s: %s", stortimer_event_name(e->type), what);
     } else {
         snprintf(title, sizeof title, "%s", stortimer_event_name(e->type));
@@ -245,12 +338,16 @@ static bool write_event(const stortimer_event *e, void *ctx)
     begin_event(w);
     fprintf(w->out, "{\"ph\":\"%s\",\"pid\":%u,\"tid\":%llu,\"ts\":%llu,\"cat\":", phase,
             e->clock_id + 1, (unsigned long long)e->adapter_id, (unsigned long long)e->time);
-    put_string(w->out, e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_RETURNED
-                           ? "callback" : "timer");
+    put_string(w->out, e->dpc ? "dpc"
+                       : e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_RETURNED
+                           ? "callback"
+                       : phase[0] == 'b' || phase[0] == 'e' ? "pause" : "timer");
     fputs(",\"name\":", w->out);
     put_string(w->out, title);
     if (phase[0] == 'i')
         fputs(",\"s\":\"t\"", w->out);
+    if (phase[0] == 'b' || phase[0] == 'e')
+        fprintf(w->out, ",\"id\":\"%llx.%x\"", (unsigned long long)track->key, pause_unit(e));
     put_args(w->out, e);
     fputs("}", w->out);
     return !ferror(w->out);
@@ -273,6 +370,7 @@ ULONG stortimer_trace_write(const char *path)
                  "\"dropped_events\":%llu}}\n",
             (unsigned long long)w.written, (unsigned long long)stortimer_log_dropped());
     st_free(w.tracks);
+    st_free(w.pauses);
     ok = ok && !ferror(out);
     if (fclose(out) != 0)
         ok = false;

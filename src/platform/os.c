@@ -23,6 +23,16 @@ uint64_t st_os_monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* 1970-01-01 in 100-ns units since 1601-01-01 (369 years, 89 leap days). */
+#define ST_UNIX_EPOCH_100NS INT64_C(116444736000000000)
+
+int64_t st_os_realtime_100ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ST_UNIX_EPOCH_100NS + (int64_t)ts.tv_sec * 10000000 + ts.tv_nsec / 100;
+}
+
 unsigned st_os_cpu_count(void)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -18,6 +18,10 @@
 /* CLOCK_MONOTONIC in nanoseconds (SPEC S11.1). Async-signal-safe. */
 uint64_t st_os_monotonic_ns(void);
 
+/* CLOCK_REALTIME in 100-ns units since 1601-01-01 UTC, the Windows system
+ * time's scale (SPEC S13.5). Async-signal-safe. */
+int64_t st_os_realtime_100ns(void);
+
 /* The processor the caller runs on (0 if unknown): on every arm, so
  * inline. Async-signal-safe. */
 static inline unsigned st_os_cpu(void)

@@ -14,6 +14,10 @@
 
 struct st_adapter;
 struct st_timer;
+struct st_dpc;
+
+/* DpcLocks of single DPCs one thread may hold at once (S14.12). */
+#define ST_HELD_DPC_LOCKS 8
 
 typedef struct st_thread_state {
     KIRQL irql;
@@ -21,6 +25,10 @@ typedef struct st_thread_state {
     struct st_timer *callback_timer;     /* and which of its timers */
     stortimer_clock *bound_clock;        /* StallExecution moves this one */
     stortimer_clock *advancing;          /* virtual clock this thread advances */
+    struct st_dpc *dpc;                  /* the DPC whose routine runs here */
+    /* The DPCs whose own DpcLock this thread holds (S14.12), innermost last. */
+    struct st_dpc *held_dpc_locks[ST_HELD_DPC_LOCKS];
+    unsigned held_dpc_count;
 } st_thread_state;
 
 #if defined(__GNUC__)

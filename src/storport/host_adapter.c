@@ -12,6 +12,7 @@
 #include "platform/thread_state.h"
 #include "time/clock.h"
 #include "time/dispatcher.h"
+#include "time/views.h"
 
 /* Keeps the trace export, and with it STORTIMER_TRACE, in every program
  * linked with the static library: every program that uses the library
@@ -28,6 +29,8 @@ ULONG stortimer_adapter_create(const stortimer_adapter_config *config,
     *hw_device_extension = NULL;
     if (!config)
         config = &defaults;
+    if (!config->clock)
+        st_real_time_scale_fix(); /* its dispatcher reads the real clock (S17.4) */
     void *extension;
     st_adapter *a = st_adapter_open(config, stortimer_clock_now(config->clock), &extension);
     if (!a)

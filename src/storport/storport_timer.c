@@ -1,7 +1,8 @@
 /*
  * storport_timer.c - StorPortInitializeTimer, StorPortRequestTimer,
- * StorPortFreeTimer and the legacy timer of StorPortNotification (SPEC
- * S4-S7).
+ * StorPortFreeTimer and StorPortNotification (SPEC S4-S7): the legacy
+ * timer, and the notification forms of the time, DPC and lock routines
+ * (S13.8, S14.1, S17.3).
  *
  * A thin checking layer: each routine checks its arguments in the order
  * SPEC gives, chooses the path by the caller's IRQL (S5.7), calls one
@@ -15,6 +16,8 @@
 #include "adapters/timer_ops.h"
 #include "observe/event_log.h"
 #include "platform/thread_state.h"
+#include "storport/storport_dpc.h"
+#include "storport/storport_time.h"
 #include "time/clock.h"
 
 #include <errno.h>
@@ -171,18 +174,58 @@ static ULONG request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG valu
     return request(&target, value, 0, &callback);
 }
 
+/* The notification forms the WDK's inline wrappers use (S14.1, S17.3),
+ * each taking its arguments off `args`. */
+static void notify_timer(PVOID extension, va_list args)
+{
+    PHW_TIMER routine = va_arg(args, PHW_TIMER); // NOLINT(clang-analyzer-valist.Uninitialized)
+    ULONG value = va_arg(args, ULONG);
+    answer(request_legacy_timer(extension, routine, value), extension, NULL, true);
+}
+
+static void notify_issue_dpc(PVOID extension, va_list args)
+{
+    PSTOR_DPC dpc = va_arg(args, PSTOR_DPC); // NOLINT(clang-analyzer-valist.Uninitialized)
+    PVOID argument1 = va_arg(args, PVOID);
+    PVOID argument2 = va_arg(args, PVOID);
+    /* Exactly one byte: callers declare it BOOLEAN, or a zeroed LONG. */
+    PUCHAR result = va_arg(args, PUCHAR);
+    BOOLEAN queued = st_issue_dpc(extension, dpc, argument1, argument2);
+    if (result)
+        *result = queued;
+}
+
+static void notify_acquire(PVOID extension, va_list args)
+{
+    STOR_SPINLOCK lock = (STOR_SPINLOCK)va_arg(args, int); // NOLINT(clang-analyzer-valist.Uninitialized)
+    PVOID context = va_arg(args, PVOID);
+    PSTOR_LOCK_HANDLE handle = va_arg(args, PSTOR_LOCK_HANDLE);
+    StorPortAcquireSpinLock(extension, lock, context, handle);
+}
+
 VOID StorPortNotification(SCSI_NOTIFICATION_TYPE NotificationType, PVOID HwDeviceExtension,
                           ...)
 {
-    if (NotificationType != RequestTimerCall)
-        return; /* accepted and ignored (S7.5) */
     va_list args;
     va_start(args, HwDeviceExtension);
     /* Started just above: the analyzer's "uninitialized va_list" is a false
      * positive on x86-64. */
-    PHW_TIMER routine = va_arg(args, PHW_TIMER); // NOLINT(clang-analyzer-valist.Uninitialized)
-    ULONG value = va_arg(args, ULONG);
+    switch (NotificationType) {
+    case RequestTimerCall: notify_timer(HwDeviceExtension, args); break; // NOLINT(clang-analyzer-valist.Uninitialized)
+    case QueryTickCount:                                                 /* S13.8 */
+        st_query_tick_count(HwDeviceExtension, va_arg(args, PLARGE_INTEGER)); // NOLINT(clang-analyzer-valist.Uninitialized)
+        break;
+    case InitializeDpc: {                                                /* S14.1 */
+        PSTOR_DPC dpc = va_arg(args, PSTOR_DPC); // NOLINT(clang-analyzer-valist.Uninitialized)
+        StorPortInitializeDpc(HwDeviceExtension, dpc, va_arg(args, PHW_DPC_ROUTINE));
+        break;
+    }
+    case IssueDpc: notify_issue_dpc(HwDeviceExtension, args); break; // NOLINT(clang-analyzer-valist.Uninitialized)
+    case AcquireSpinLock: notify_acquire(HwDeviceExtension, args); break; // NOLINT(clang-analyzer-valist.Uninitialized)
+    case ReleaseSpinLock:                                                /* S17.3 */
+        StorPortReleaseSpinLock(HwDeviceExtension, va_arg(args, PSTOR_LOCK_HANDLE)); // NOLINT(clang-analyzer-valist.Uninitialized)
+        break;
+    default: break; /* accepted and ignored (S7.5, S17.3) */
+    }
     va_end(args);
-    answer(request_legacy_timer(HwDeviceExtension, routine, value), HwDeviceExtension,
-               NULL, true);
 }

@@ -16,6 +16,24 @@ uint64_t st_real_now_ceil(void)
     return (st_os_monotonic_ns() + 999u) / 1000u;
 }
 
+/* The live virtual clocks, so that a dead one is told apart by address. */
+static st_mutex *live_lock(void)
+{
+    static st_mutex lock = ST_MUTEX_INITIALIZER;
+    return &lock;
+}
+static stortimer_clock *live_clocks;
+
+bool st_clock_is_live(const stortimer_clock *clock)
+{
+    bool live = false;
+    st_mutex_lock(live_lock());
+    for (const stortimer_clock *c = live_clocks; c && !live; c = c->live_next)
+        live = c == clock;
+    st_mutex_unlock(live_lock());
+    return live;
+}
+
 stortimer_clock *stortimer_clock_virtual_create(void)
 {
     static _Atomic uint32_t clock_ids;
@@ -33,6 +51,11 @@ stortimer_clock *stortimer_clock_virtual_create(void)
         st_free(clock);
         return NULL;
     }
+    st_time_scale_init_virtual(&clock->scale);
+    st_mutex_lock(live_lock());
+    clock->live_next = live_clocks;
+    live_clocks = clock;
+    st_mutex_unlock(live_lock());
     return clock;
 }
 
@@ -40,6 +63,11 @@ void stortimer_clock_destroy(stortimer_clock *clock)
 {
     if (!clock)
         return;
+    if (!st_clock_is_live(clock)) {
+        st_report("stortimer_clock_destroy: %p is not a live virtual clock (ignored)",
+                  (void *)clock);
+        return;
+    }
     st_mutex_lock(&clock->list_lock);
     uint32_t adapters = clock->member_count;
     st_mutex_unlock(&clock->list_lock);
@@ -48,6 +76,13 @@ void stortimer_clock_destroy(stortimer_clock *clock)
                   "remove them first (clock not destroyed)", adapters);
         return;
     }
+    st_mutex_lock(live_lock());
+    stortimer_clock **link = &live_clocks;
+    while (*link && *link != clock)
+        link = &(*link)->live_next;
+    if (*link)
+        *link = clock->live_next;
+    st_mutex_unlock(live_lock());
     while (clock->spare) {
         st_clock_member *m = clock->spare;
         clock->spare = m->next;
@@ -130,8 +165,11 @@ void st_clock_detach(stortimer_clock *clock, st_adapter *a)
 
 void st_clock_stall(stortimer_clock *clock, uint32_t delay)
 {
-    if (clock)
+    if (clock) {
+        if (delay)
+            st_time_scale_fix(&clock->scale); /* it moves: too late to set the tick */
         st_clock_raise_to(clock, st_add_saturating(stortimer_clock_now(clock), delay));
+    }
     else
         st_os_stall_ns((uint64_t)delay * 1000u);
 }

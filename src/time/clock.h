@@ -11,6 +11,7 @@
 
 #include "adapters/adapter.h"
 #include "platform/sync.h"
+#include "time/scale.h"
 
 /* A virtual clock's record of one of its adapters. */
 typedef struct st_clock_member {
@@ -37,7 +38,13 @@ struct stortimer_clock {
     st_clock_member *spare;
     st_mutex advance_lock;           /* one advance at a time */
     bool end_of_time;                /* an advance runs at 2^64 - 1 (list lock) */
+    st_time_scale scale;             /* tick and system-time base (S13.2) */
+    struct stortimer_clock *live_next; /* the live clocks (clock.c) */
 };
+
+/* Whether `clock` is a live virtual clock (compares addresses only). */
+bool st_clock_is_live(const stortimer_clock *clock);
+
 
 /*
  * The real clock in microseconds, rounded down for "is it due yet" and up
@@ -53,6 +60,14 @@ static inline uint64_t st_clock_arm_time(const stortimer_clock *clock)
 {
     return clock ? atomic_load_explicit(&clock->now, memory_order_acquire)
                  : st_real_now_ceil();
+}
+
+/* A clock's reading for a DPC's issue or a pause's start (rounded down:
+ * an item issued now is due now). Async-signal-safe. */
+static inline uint64_t st_clock_read(const stortimer_clock *clock)
+{
+    return clock ? atomic_load_explicit(&clock->now, memory_order_acquire)
+                 : st_real_now_floor();
 }
 
 /* The clock's number for the event log: 0 for the real clock (NULL), then

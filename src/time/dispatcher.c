@@ -17,6 +17,12 @@
 #include "platform/os.h"
 #include "time/clock.h"
 
+/* While a due callback waits for a StartIo lock held elsewhere, the
+ * dispatcher sleeps on its doorbell, not on the lock: a DPC issued
+ * meanwhile must still run (S14.9). The lock's release through
+ * StorPortReleaseSpinLock rings; it also looks again this often. */
+#define ST_STARTIO_POLL_US 1000u
+
 typedef struct st_dispatcher {
     st_adapter *adapter;
     uint64_t serial;                 /* of the adapter it runs; it lives as long */
@@ -55,6 +61,18 @@ static bool plan_sleep(st_dispatcher *d, uint64_t *wake)
     return sleep;
 }
 
+/* Sleeps until the StartIo lock is let go, a DPC comes, or a poll's time. */
+static void wait_for_startio(st_adapter *a, uint32_t rung)
+{
+    st_doorbell_want_startio(&a->doorbell, true);
+    /* Released between our try and the flag: look again at once. */
+    if (st_lock_try_acquire(st_adapter_startio(a)))
+        st_lock_release(st_adapter_startio(a));
+    else
+        st_doorbell_sleep(&a->doorbell, rung, st_real_now_ceil() + ST_STARTIO_POLL_US);
+    st_doorbell_want_startio(&a->doorbell, false);
+}
+
 static void *dispatcher_main(void *arg)
 {
     st_dispatcher *d = arg;
@@ -63,11 +81,17 @@ static void *dispatcher_main(void *arg)
     st_os_finest_timer_slack();
     const st_horizon horizon = {read_real_clock, NULL, 0};
     for (;;) {
-        while (st_work_run_next(a, d->serial, &horizon, true) != ST_RUN_NOTHING) {
+        st_run_result result;
+        while ((result = st_work_run_next(a, d->serial, &horizon)) == ST_RUN_AGAIN ||
+               result == ST_RUN_DPC) {
         }
         uint32_t rung = st_doorbell_read(&a->doorbell);
         if (atomic_load(&d->stopping))
             return NULL;
+        if (result == ST_RUN_LOCK_BUSY) {
+            wait_for_startio(a, rung);
+            continue;
+        }
         uint64_t wake;
         if (!plan_sleep(d, &wake))
             continue;

@@ -62,11 +62,11 @@ static st_clock_member *pick_next(stortimer_clock *clock, uint64_t limit, uint64
     for (st_clock_member *m = clock->members; m; m = m->next) {
         uint64_t d;
         /* Its callbacks need a StartIo lock that we, or another thread
-         * advancing this clock, hold: they run later, late. */
-        if (startio_mine(m->adapter) || atomic_load(&m->startio_held_by_advancer))
-            continue;
+         * advancing this clock, hold: they run later, late; its DPCs and
+         * pause expiries need none (S14.9). */
+        bool timers = !startio_mine(m->adapter) && !atomic_load(&m->startio_held_by_advancer);
         uint64_t s = st_adapter_serial(m->adapter);
-        if (st_work_peek(m->adapter, s, limit, atomic_load(&m->cutoff), &d) &&
+        if (st_work_peek(m->adapter, s, limit, atomic_load(&m->cutoff), timers, &d) &&
             (d < best_due || (d == best_due && s < best_serial))) {
             best = m;
             best_adapter = m->adapter;
@@ -80,15 +80,14 @@ static st_clock_member *pick_next(stortimer_clock *clock, uint64_t limit, uint64
     return best;
 }
 
-/* Whether an adapter of the clock that this thread may run has arms
- * handed over and not yet applied (reserved cells included). */
+/* Whether an adapter of the clock has requests handed over and not yet
+ * applied (reserved cells included). */
 static bool handover_waiting(stortimer_clock *clock)
 {
     bool waiting = false;
     st_mutex_lock(&clock->list_lock);
     for (st_clock_member *m = clock->members; m && !waiting; m = m->next)
-        waiting = st_adapter_handovers_waiting(m->adapter) && !startio_mine(m->adapter) &&
-                  !atomic_load(&m->startio_held_by_advancer) && st_adapter_live(m->adapter);
+        waiting = st_adapter_handovers_waiting(m->adapter) && st_adapter_live(m->adapter);
     st_mutex_unlock(&clock->list_lock);
     return waiting;
 }
@@ -160,6 +159,7 @@ static bool may_advance(const stortimer_clock *clock, const char *who)
 static bool begin_advance(stortimer_clock *clock)
 {
     st_mutex_lock(&clock->advance_lock);
+    st_time_scale_fix(&clock->scale); /* too late to set the tick (S17.4) */
     st_self.advancing = clock;
     return mark_startio_held(clock, true);
 }
@@ -189,16 +189,46 @@ static void end_advance(stortimer_clock *clock)
  * that StartIo lock, waits for it without the advance lock, which it may
  * want. (The adapter may leave the clock meanwhile: `ref` says which it
  * was, and its record outlives it, clock.h.) */
-static void run_one(stortimer_clock *clock, st_clock_member *m, const st_adapter_ref *ref,
-                    bool holding_startio_locks)
+static st_run_result run_one(stortimer_clock *clock, st_clock_member *m,
+                             const st_adapter_ref *ref, bool holding_startio_locks)
 {
     st_adapter *a = ref->adapter;
     st_horizon horizon = {read_clock, clock, atomic_load(&m->cutoff)};
-    if (st_work_run_next(a, ref->serial, &horizon, false) == ST_RUN_LOCK_BUSY) {
+    st_run_result result = st_work_run_next(a, ref->serial, &horizon);
+    if (result == ST_RUN_LOCK_BUSY) {
         st_mutex_unlock(&clock->advance_lock);
         wait_for_startio(m, a, holding_startio_locks);
         st_mutex_lock(&clock->advance_lock);
     }
+    return result;
+}
+
+/* The runaway guard (S14.11): DPC starts at one clock reading within one
+ * advance. */
+#define ST_DPC_RUNAWAY_STARTS 65536u
+
+typedef struct st_runaway {
+    uint64_t instant;
+    uint32_t starts;
+} st_runaway;
+
+/* Counts a DPC start; true when it was the last one allowed at this
+ * reading: the advance stops, the DPCs still queued wait for the next. */
+static bool runaway(st_runaway *guard, stortimer_clock *clock, st_adapter *a)
+{
+    uint64_t now = stortimer_clock_now(clock);
+    if (guard->starts == 0 || now != guard->instant) {
+        guard->instant = now;
+        guard->starts = 0;
+    }
+    if (++guard->starts < ST_DPC_RUNAWAY_STARTS)
+        return false;
+    ST_COUNT(st_adapter_counters(a), dpc_runaway_stops, 1);
+    st_report("virtual clock %u: %u DPC routines started at %llu us in one advance; a DPC "
+              "re-issues itself without end (Windows would bugcheck on its DPC watchdog). "
+              "The advance stops here; the DPCs still queued wait for the next advance",
+              (unsigned)clock->id, ST_DPC_RUNAWAY_STARTS, (unsigned long long)now);
+    return true;
 }
 
 /*
@@ -206,12 +236,14 @@ static void run_one(stortimer_clock *clock, st_clock_member *m, const st_adapter
  * fire time; then, once, those that fell due while callbacks stalled the
  * clock past the target (S9.3: they run after the stall, late), up to the
  * clock's reading then. Does not move the clock to the target itself.
- * Between begin_advance and end_advance.
+ * Returns false when the runaway guard stopped it (S14.11): the clock must
+ * then stay where it is. Between begin_advance and end_advance.
  */
-static void run_due_by(stortimer_clock *clock, uint64_t target, bool holding_startio_locks)
+static bool run_due_by(stortimer_clock *clock, uint64_t target, bool holding_startio_locks)
 {
     uint64_t limit = target;
     bool extended = false;
+    st_runaway guard = {0, 0};
     for (;;) {
         if (!clock->end_of_time && stortimer_clock_now(clock) == UINT64_MAX)
             set_end_of_time(clock, true);
@@ -227,13 +259,15 @@ static void run_due_by(stortimer_clock *clock, uint64_t target, bool holding_sta
             }
             uint64_t now = stortimer_clock_now(clock);
             if (extended || now <= limit)
-                return;
+                return true;
             limit = now;
             extended = true;
             continue;
         }
         st_clock_raise_to(clock, due);
-        run_one(clock, m, &ref, holding_startio_locks);
+        if (run_one(clock, m, &ref, holding_startio_locks) == ST_RUN_DPC &&
+            runaway(&guard, clock, ref.adapter))
+            return false;
     }
 }
 
@@ -243,8 +277,8 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
         return;
     bool holding = begin_advance(clock);
     uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
-    run_due_by(clock, target, holding);
-    st_clock_raise_to(clock, target);
+    if (run_due_by(clock, target, holding))
+        st_clock_raise_to(clock, target);
     end_advance(clock);
 }
 
@@ -253,8 +287,8 @@ void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time)
     if (!may_advance(clock, "stortimer_clock_advance_to"))
         return;
     bool holding = begin_advance(clock);
-    run_due_by(clock, time, holding);
-    st_clock_raise_to(clock, time);
+    if (run_due_by(clock, time, holding))
+        st_clock_raise_to(clock, time);
     end_advance(clock);
 }
 
@@ -267,8 +301,9 @@ static bool earliest_fire(stortimer_clock *clock, bool runnable, uint64_t *fire_
     st_mutex_lock(&clock->list_lock);
     for (st_clock_member *m = clock->members; m; m = m->next) {
         uint64_t at = 0;
-        if ((!runnable || runnable_here(m)) &&
-            st_work_next_fire(m->adapter, st_adapter_serial(m->adapter), &at) &&
+        /* Queued DPCs count even where callbacks cannot run (S14.9). */
+        bool timers = !runnable || runnable_here(m);
+        if (st_work_next_fire(m->adapter, st_adapter_serial(m->adapter), timers, &at) &&
             (!found || at < *fire_time)) {
             *fire_time = at;
             found = true;
@@ -298,12 +333,40 @@ BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock)
     bool holding = begin_advance(clock);
     uint64_t at = 0;
     bool found = earliest_fire(clock, true, &at);
-    if (found) {
-        run_due_by(clock, at, holding);
+    if (found && run_due_by(clock, at, holding))
         st_clock_raise_to(clock, at);
-    }
     end_advance(clock);
     return found;
+}
+
+/* Runs fire time to fire time up to `limit` (run_until_idle, between
+ * begin_advance and end_advance). The clock moves only to fire times of
+ * timers and DPCs: pause expiries are not pending work (S16.4), they end
+ * on the way when the clock passes them. */
+static ULONG run_idle(stortimer_clock *clock, uint64_t limit, bool holding)
+{
+    uint64_t at = 0, ran_to = 0;
+    bool ran = false;
+    while (earliest_fire(clock, true, &at)) {
+        /* Still due where a run went already: it cannot run in this advance
+         * (arms made at the clock's last microsecond wait for the next). */
+        if (ran && at <= ran_to)
+            return STOR_STATUS_BUSY;
+        uint64_t step = at < limit ? at : limit;
+        if (!run_due_by(clock, step, holding))
+            return STOR_STATUS_BUSY; /* stopped by the runaway guard, work left */
+        st_clock_raise_to(clock, step);
+        if (at > limit)
+            return STOR_STATUS_BUSY; /* still pending at the limit */
+        ran = true;
+        ran_to = step;
+    }
+    if (!earliest_fire(clock, false, &at))
+        return STOR_STATUS_SUCCESS;
+    /* Pending, but none runnable: only adapters whose StartIo lock we hold. */
+    if (run_due_by(clock, limit, holding))
+        st_clock_raise_to(clock, limit);
+    return STOR_STATUS_INVALID_DEVICE_STATE;
 }
 
 ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us)
@@ -314,15 +377,7 @@ ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us)
         return STOR_STATUS_INVALID_DEVICE_STATE;
     bool holding = begin_advance(clock);
     uint64_t limit = st_add_saturating(stortimer_clock_now(clock), limit_us);
-    run_due_by(clock, limit, holding);
-    uint64_t at = 0;
-    ULONG status = STOR_STATUS_SUCCESS;
-    if (earliest_fire(clock, false, &at)) {
-        st_clock_raise_to(clock, limit);
-        /* Pending, but none runnable: only adapters whose StartIo lock we hold. */
-        status = earliest_fire(clock, true, &at) ? STOR_STATUS_BUSY
-                                                 : STOR_STATUS_INVALID_DEVICE_STATE;
-    }
+    ULONG status = run_idle(clock, limit, holding);
     end_advance(clock);
     return status;
 }

@@ -63,6 +63,12 @@ typedef struct stw_node {
     uint64_t seq;        /* tie-break between equal fire times: smaller first */
 } stw_node;
 
+/* Whether node `a` fires before node `b`: fire time, then seq. */
+static inline bool stw_node_before(const stw_node *a, const stw_node *b)
+{
+    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
 /* Where the caller's nodes are. */
 typedef struct stw_table {
     void *const *chunks; /* chunk base addresses; read, never written */

@@ -14,8 +14,10 @@
  *     the injected fault struck during it, fails with its documented status
  *     (INSUFFICIENT_RESOURCES from stortimer_adapter_create, S10, and from
  *     StorPortInitializeTimer, S4.4; NULL from
- *     stortimer_clock_virtual_create, S11), and a retry, the fault being
- *     past, succeeds;
+ *     stortimer_clock_virtual_create, S11; a refused StorPortInitializeDpc,
+ *     counted as insufficient resources, S14.3; FALSE from
+ *     StorPortPauseDevice, nothing changed, S16.6), and a retry, the fault
+ *     being past, succeeds;
  *   - every timer armed before or after the failure fires exactly once, at
  *     its due time on a virtual clock (S11.4), never early and within a
  *     generous bound on the real clock (S5.4.1), and a freed or cancelled one
@@ -616,6 +618,150 @@ static void scenario_churn(trial *t)
     clock_destroy(t, clock);
 }
 
+/* ---- scenario 4: DPCs, unit pauses and clocks (S14, S16, S17) ---- */
+
+#define DPC_COUNT 17       /* past the first table of 16 DPCs */
+#define UNIT_COUNT 9       /* past the first array of 8 unit states */
+#define EXTRA_CLOCKS 2     /* each clock joins the list of live clocks */
+
+static _Atomic int dpc_runs[DPC_COUNT];
+static STOR_DPC dpcs[DPC_COUNT];
+
+static VOID count_dpc_run(PSTOR_DPC dpc, PVOID extension, PVOID argument1, PVOID argument2)
+{
+    (void)extension;
+    (void)argument1;
+    (void)argument2;
+    atomic_fetch_add(&dpc_runs[dpc - dpcs], 1);
+}
+
+static stortimer_stats stats_of(trial *t, PVOID extension)
+{
+    stortimer_stats st;
+    memset(&st, 0, sizeof st);
+    judge_no_fault(t, "stortimer_stats_read", stortimer_stats_read(extension, &st),
+                   STOR_STATUS_SUCCESS);
+    return st;
+}
+
+/*
+ * StorPortInitializeDpc (S14.3): VOID, so its answer is in the statistics.
+ * Without the fault it takes effect; with it, it is refused and counted as
+ * insufficient resources, and the DPC stays unknown (an issue answers
+ * FALSE, S14.4). Then once more, which must take effect.
+ */
+static void dpc_initialize(trial *t, PVOID extension, int i)
+{
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        stortimer_stats before = stats_of(t, extension);
+        StorPortInitializeDpc(extension, &dpcs[i], count_dpc_run);
+        bool struck = fault_struck(t);
+        stortimer_stats after = stats_of(t, extension);
+        uint64_t made = after.dpcs_initialized - before.dpcs_initialized;
+        uint64_t refused = after.dpc_init_refused - before.dpc_init_refused;
+        uint64_t short_of_memory =
+            after.rejected_insufficient_resources - before.rejected_insufficient_resources;
+        if (!struck) {
+            if (made != 1 || refused)
+                wrong_status(t, "StorPortInitializeDpc of DPC %d: %llu initialized, %llu refused, "
+                             "expected it to take effect (no fault struck during it)", i,
+                             (unsigned long long)made, (unsigned long long)refused);
+            return;
+        }
+        if (made || refused != 1 || short_of_memory != 1)
+            wrong_status(t, "StorPortInitializeDpc of DPC %d: %llu initialized, %llu refused, "
+                         "%llu counted as insufficient resources; expected a refusal counted as "
+                         "insufficient resources (the injected fault struck during it)", i,
+                         (unsigned long long)made, (unsigned long long)refused,
+                         (unsigned long long)short_of_memory);
+        /* At device IRQL, where a refused issue is counted but not reported. */
+        KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+        BOOLEAN issued = StorPortIssueDpc(extension, &dpcs[i], NULL, NULL);
+        stortimer_irql_lower(old);
+        if (no_fault_in(t, "StorPortIssueDpc") && issued)
+            wrong_status(t, "StorPortIssueDpc of DPC %d answered TRUE after its initialize was "
+                         "refused (S14.4: not a DPC of the adapter)", i);
+    }
+}
+
+/* StorPortPauseDevice (S16.6): FALSE when, and only when, the fault struck,
+ * and then nothing changed; once more, which must work. */
+static void unit_pause(trial *t, PVOID extension, UCHAR unit, ULONG seconds)
+{
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        BOOLEAN paused = StorPortPauseDevice(extension, 0, unit, 0, seconds);
+        bool struck = fault_struck(t);
+        stortimer_pause_state state;
+        ULONG status = stortimer_unit_pause_state(extension, 0, unit, 0, &state);
+        no_fault_in(t, "stortimer_unit_pause_state");
+        if (status != STOR_STATUS_SUCCESS) {
+            wrong_status(t, "stortimer_unit_pause_state returned %s", stortimer_status_name(status));
+            return;
+        }
+        if (paused == struck || state.paused != paused)
+            wrong_status(t, "StorPortPauseDevice of unit %u answered %s and the unit is%s paused "
+                         "(%s)", unit, paused ? "TRUE" : "FALSE", state.paused ? "" : " not",
+                         struck ? "the injected fault struck during it: FALSE, nothing changed"
+                                : "no fault struck during it: TRUE");
+        if (paused)
+            return;
+    }
+}
+
+static void check_unit(trial *t, PVOID extension, UCHAR unit, bool paused, ULONG last_end)
+{
+    stortimer_pause_state state;
+    ULONG status = stortimer_unit_pause_state(extension, 0, unit, 0, &state);
+    if (!judge_no_fault(t, "stortimer_unit_pause_state", status, STOR_STATUS_SUCCESS))
+        return;
+    if (state.paused != paused || state.last_end != last_end)
+        wrong_status(t, "unit %u: paused %u, last end %u; expected paused %u, last end %u", unit,
+                     state.paused, state.last_end, paused, last_end);
+}
+
+static void scenario_dpcs_and_pauses(trial *t)
+{
+    stortimer_clock *clock = clock_create(t);
+    stortimer_clock *extra[EXTRA_CLOCKS];
+    for (int i = 0; i < EXTRA_CLOCKS; i++)
+        extra[i] = clock_create(t);
+    PVOID extension = adapter_create(t, adapter_config(clock, 0, FALSE));
+    for (int i = 0; i < DPC_COUNT; i++)
+        dpc_initialize(t, extension, i);
+    for (int i = 0; i < DPC_COUNT; i++) {
+        KIRQL old = i % 2 ? stortimer_irql_raise(STOR_DEVICE_LEVEL) : 0;
+        BOOLEAN issued = StorPortIssueDpc(extension, &dpcs[i], NULL, NULL);
+        if (i % 2)
+            stortimer_irql_lower(old);
+        if (no_fault_in(t, i % 2 ? "StorPortIssueDpc at device IRQL" : "StorPortIssueDpc") &&
+            !issued)
+            wrong_status(t, "StorPortIssueDpc of DPC %d answered FALSE", i);
+    }
+    for (int u = 0; u < UNIT_COUNT; u++)
+        unit_pause(t, extension, (UCHAR)u, 1 + (ULONG)u % 3);
+    clock_advance(t, clock, 0); /* the DPCs run (S14.10) */
+    for (int i = 0; i < DPC_COUNT; i++)
+        if (atomic_load(&dpc_runs[i]) != 1)
+            lost_timer(t, "DPC %d ran %d times, expected once", i, atomic_load(&dpc_runs[i]));
+    for (int u = 0; u < UNIT_COUNT; u++)
+        check_unit(t, extension, (UCHAR)u, true, STORTIMER_PAUSE_END_NONE);
+    BOOLEAN resumed = StorPortResumeDevice(extension, 0, 0, 0);
+    if (no_fault_in(t, "StorPortResumeDevice") && !resumed)
+        wrong_status(t, "StorPortResumeDevice answered FALSE");
+    clock_advance(t, clock, 3000000); /* the other unit pauses expire (S16.4) */
+    for (int u = 0; u < UNIT_COUNT; u++)
+        check_unit(t, extension, (UCHAR)u, false,
+                   u == 0 ? STORTIMER_PAUSE_END_RESUMED : STORTIMER_PAUSE_END_EXPIRED);
+    /* Queued at removal: dropped, its memory released (S14.13). */
+    if (!StorPortIssueDpc(extension, &dpcs[0], NULL, NULL))
+        wrong_status(t, "StorPortIssueDpc answered FALSE before the removal");
+    no_fault_in(t, "StorPortIssueDpc");
+    adapter_remove(t, extension, 0);
+    for (int i = 0; i < EXTRA_CLOCKS; i++)
+        clock_destroy(t, extra[i]);
+    clock_destroy(t, clock);
+}
+
 /* ---- running scenarios in children ---- */
 
 typedef struct scenario {
@@ -627,6 +773,7 @@ static const scenario scenarios[] = {
     {"virtual host: 10 adapters, 70 timers, legacy timers", scenario_virtual_host},
     {"real clock: 2 adapters with dispatcher threads", scenario_real_clock},
     {"churn: adapters and clocks removed and made again", scenario_churn},
+    {"DPCs, unit pauses and clocks: 17 DPCs, 9 units, 3 clocks", scenario_dpcs_and_pauses},
 };
 
 static void label_run(char *label, size_t size, const scenario *s, fault_plan plan,

@@ -75,7 +75,9 @@
  *
  * Time is used only where it cannot flake: never-early is exact; no lateness
  * bound is asserted. Duration: STORTIMER_STRESS_SECONDS per run (default 6 s
- * real, 4 s virtual). At the end of each run one summary line goes to stdout.
+ * real, 4 s virtual), then 2.5 s at most of DPCs and pauses issued from
+ * signal handlers while adapters are removed (dpc_signals.c describes it).
+ * At the end of each run one summary line goes to stdout.
  */
 #include "stress.h"
 
@@ -85,6 +87,7 @@
 
 static const double default_real_seconds = 6.0;
 static const double default_virtual_seconds = 4.0;
+static const double default_dpc_seconds = 2.5;
 
 /* ---- One run ---- */
 
@@ -256,6 +259,9 @@ int main(void)
     stortimer_set_report_handler(on_library_report, NULL);
     bool clean = stress(false, seconds_from_environment(default_real_seconds));
     clean &= stress(true, seconds_from_environment(default_virtual_seconds));
+    double dpc_seconds = seconds_from_environment(default_dpc_seconds);
+    clean &= dpc_signal_stress(dpc_seconds < default_dpc_seconds ? dpc_seconds
+                                                                : default_dpc_seconds);
     stortimer_set_report_handler(NULL, NULL);
     handles_release();
     return clean ? 0 : 1;

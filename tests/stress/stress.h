@@ -339,4 +339,7 @@ uint64_t count_never_fired(void);
 void check_process_stats(const stortimer_stats *before, uint64_t never_fired);
 uint64_t print_summary(double active, uint64_t never_fired);
 
+/* ---- dpc_signals.c: DPCs and pauses from signal handlers (S14, S16) ---- */
+bool dpc_signal_stress(double seconds);
+
 #endif

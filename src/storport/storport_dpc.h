@@ -1,0 +1,14 @@
+/*
+ * storport_dpc.h - what the notification forms of the DPC routines share
+ * with them (SPEC S14.1).
+ */
+#ifndef STORTIMER_STORPORT_STORPORT_DPC_H
+#define STORTIMER_STORPORT_STORPORT_DPC_H
+
+#include "storport.h"
+
+/* StorPortIssueDpc, for StorPortNotification(IssueDpc, ...) too. */
+BOOLEAN st_issue_dpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PVOID SystemArgument1,
+                     PVOID SystemArgument2);
+
+#endif
