@@ -1,5 +1,5 @@
 /*
- * hba.c - the demo miniport: the five example patterns on one HBA, and the
+ * hba.c - the demo miniport: the example patterns on one HBA, and the
  * hooks that tie them together. Miniport code: storport.h and the HBA's
  * registers only; MiniportTrace stands for its WPP tracing.
  */
@@ -13,6 +13,12 @@ static HW_TIMER HbaHwStorTimer;
 static NVME_DEVICE_GONE_ROUTINE HbaDeviceGone;
 static HBA_REINIT_QUIESCE_ROUTINE HbaBeforeReset;
 static HBA_REINIT_DONE_ROUTINE HbaAfterReset;
+static COMPLETION_DPC_WORK_ROUTINE HbaDpcWork;
+static STOR_SYNCHRONIZED_ACCESS HbaCopyInterruptState;
+
+/* The causes the ISR latches for the completion DPC. */
+#define HBA_CAUSE_COMPLETION AHCI_PxIS_DHRS
+#define HBA_CAUSE_FATAL      AHCI_PxIS_IFS
 
 ULONG HbaDeviceExtensionSize(void)
 {
@@ -31,7 +37,9 @@ static VOID HbaBeforeReset(PVOID HwDeviceExtension, PVOID Context)
 {
     PHBA_EXTENSION ext = HwDeviceExtension;
     UNREFERENCED_PARAMETER(Context);
-    HbaRetireOutstandingIo(ext, &ext->Io.AbortedByReset, "aborted by the HBA reset");
+    ULONG aborted = HbaRetireOutstandingIo(ext, &ext->Io.AbortedByReset,
+                                           "aborted by the HBA reset");
+    MiniportHistoryRecord(&ext->History, "HBA reset: outstanding I/O aborted", aborted);
     AhciPortStop(ext, &ext->Port);
     LinkPowerStop(ext, &ext->Link);
 }
@@ -41,6 +49,9 @@ static VOID HbaAfterReset(PVOID HwDeviceExtension, PVOID Context, BOOLEAN Succes
 {
     PHBA_EXTENSION ext = HwDeviceExtension;
     UNREFERENCED_PARAMETER(Context);
+    MiniportHistoryRecord(&ext->History, Success ? "HBA re-initialized, adapter resumed"
+                                                 : "HBA reset failed, adapter resumed",
+                          ext->Reinit.Steps);
     if (Success && !ext->DeviceGone)
         AhciPortStart(ext, &ext->Port);
 }
@@ -51,6 +62,8 @@ static VOID HbaDeviceGone(PVOID HwDeviceExtension, PVOID Context)
     PHBA_EXTENSION ext = HwDeviceExtension;
     UNREFERENCED_PARAMETER(Context);
     ext->DeviceGone = TRUE;
+    MiniportHistoryRecord(&ext->History, "device surprise-removed (watchdog)",
+                          ext->Watchdog.Ticks);
     ULONG failed = HbaRetireOutstandingIo(ext, &ext->Io.FailedByRemoval, "failed: no device");
     MiniportTrace("watchdog", "%u outstanding I/O failed; port, link and reset timers "
                   "cancelled", failed);
@@ -97,6 +110,8 @@ BOOLEAN HbaHwInitialize(PVOID HwDeviceExtension)
                            &ext->Slots[slot].TimeoutTimer, HbaIoTimeoutTimer);
     if (!ok)
         return FALSE; /* adapter removal frees what was allocated */
+    /* Before interrupts are enabled: the ISR issues it. */
+    CompletionDpcInitialize(ext, &ext->Completion, HbaDpcWork, NULL);
     HbaReinitInitialize(&ext->Reinit, regs, HbaHwStorTimer, HbaBeforeReset, HbaAfterReset,
                         NULL);
     ShutdownTrackLegacyTimer(&ext->Timers, HbaHwStorTimer);
@@ -115,6 +130,8 @@ BOOLEAN HbaHwInitialize(PVOID HwDeviceExtension)
     }
     if (status == STOR_STATUS_SUCCESS)
         AhciPortStart(ext, &ext->Port);
+    MiniportHistoryRecord(&ext->History, "HwInitialize: timers allocated, port starting",
+                          ext->TimersInitialized);
     StorPortReleaseSpinLock(ext, &lock);
     MiniportTrace("init", "HwInitialize: %u timers (port start, link idle, %u I/O "
                   "timeouts, watchdog); watchdog every %u ms", ext->TimersInitialized,
@@ -132,6 +149,16 @@ BOOLEAN HbaPortIsStarted(PVOID HwDeviceExtension)
     return started;
 }
 
+/* The ISR's half of an interface fatal error: Storport must hold I/O at once. */
+static VOID HbaInterruptFatalError(PHBA_EXTENSION Extension)
+{
+    Extension->FatalErrors++;
+    /* Above DISPATCH_LEVEL: handed over, counted from now (SPEC S16.9). */
+    StorPortPause(Extension, HBA_REINIT_PAUSE_S);
+    MiniportTrace("isr", "port 0 interface fatal error: adapter paused (StorPortPause at "
+                  "device IRQL); the DPC will reset the HBA");
+}
+
 BOOLEAN HbaHwInterrupt(PVOID HwDeviceExtension)
 {
     PHBA_EXTENSION ext = HwDeviceExtension;
@@ -143,8 +170,31 @@ BOOLEAN HbaHwInterrupt(PVOID HwDeviceExtension)
     HwWriteRegisterUlong(ext->Registers, AHCI_IS, is);
     if (pxis & AHCI_PxIS_PCS)
         AhciPortKick(ext, &ext->Port);
-    /* Completions need the StartIo lock, which an ISR cannot take: DPC. */
-    return (pxis & AHCI_PxIS_DHRS) != 0;
+    if (pxis & HBA_CAUSE_FATAL)
+        HbaInterruptFatalError(ext);
+    /* Completions and resets need the StartIo lock, which an ISR cannot
+     * take: latch them for the DPC and queue it. */
+    ULONG causes = pxis & (HBA_CAUSE_COMPLETION | HBA_CAUSE_FATAL);
+    if (causes != 0)
+        CompletionDpcQueue(ext, &ext->Completion, causes);
+    return TRUE;
+}
+
+/* The completion DPC's work, StartIo lock held (completion_dpc.h). */
+static VOID HbaDpcWork(PVOID HwDeviceExtension, PVOID Context, ULONG Causes,
+                       LARGE_INTEGER FirstLatched)
+{
+    PHBA_EXTENSION ext = HwDeviceExtension;
+    UNREFERENCED_PARAMETER(Context);
+    if (Causes & HBA_CAUSE_COMPLETION)
+        HbaCompleteFinishedIo(ext);
+    if (!(Causes & HBA_CAUSE_FATAL))
+        return;
+    MiniportHistoryRecordAt(&ext->History, FirstLatched,
+                            "interface fatal error (ISR): adapter paused", 0);
+    MiniportTrace("dpc", "interface fatal error: the DPC starts the HBA reset (re-arms "
+                  "the legacy timer)");
+    HbaReinitStart(ext, &ext->Reinit);
 }
 
 VOID HbaHwStopAdapter(PVOID HwDeviceExtension)
@@ -157,12 +207,25 @@ VOID HbaHwStopAdapter(PVOID HwDeviceExtension)
     HwWriteRegisterUlong(ext->Registers, AHCI_GHC, AHCI_GHC_AE);
     StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
     HbaRetireOutstandingIo(ext, &ext->Io.AbortedAtStop, "aborted at stop");
+    HbaReinitCancel(ext, &ext->Reinit); /* and resume, if a reset had paused */
+    MiniportHistoryRecord(&ext->History, "HwAdapterControl(ScsiStopAdapter)",
+                          ext->Completion.Runs);
     ULONG cmd = HwReadRegisterUlong(ext->Registers, AHCI_PORT(0, AHCI_PxCMD));
     if (cmd != HW_REGISTER_GONE)
         HwWriteRegisterUlong(ext->Registers, AHCI_PORT(0, AHCI_PxCMD), cmd & ~AHCI_PxCMD_ST);
     StorPortReleaseSpinLock(ext, &lock);
 
     ShutdownStopAdapterTimers(ext, &ext->Timers);
+}
+
+/* Interrupt lock held: copies what the ISR owns. */
+static BOOLEAN HbaCopyInterruptState(PVOID HwDeviceExtension, PVOID Context)
+{
+    PHBA_EXTENSION ext = HwDeviceExtension;
+    HBA_STATISTICS *statistics = Context;
+    statistics->Completion = ext->Completion;
+    statistics->FatalErrors = ext->FatalErrors;
+    return TRUE;
 }
 
 VOID HbaQueryStatistics(PVOID HwDeviceExtension, HBA_STATISTICS *Statistics)
@@ -176,7 +239,9 @@ VOID HbaQueryStatistics(PVOID HwDeviceExtension, HBA_STATISTICS *Statistics)
     Statistics->Reinit = ext->Reinit;
     Statistics->Timers = ext->Timers;
     Statistics->Io = ext->Io;
+    Statistics->History = ext->History;
     Statistics->TimersInitialized = ext->TimersInitialized;
+    StorPortSynchronizeAccess(ext, HbaCopyInterruptState, Statistics);
     StorPortReleaseSpinLock(ext, &lock);
 }
 

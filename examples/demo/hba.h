@@ -2,20 +2,26 @@
  * hba.h - the demo miniport's entry points, as the host (standing in for
  * Storport) calls them.
  *
- * The miniport is the five example patterns (../miniport/) put together on
- * one AHCI-like HBA, plus its own I/O path: the port start state machine,
- * the surprise-removal watchdog, the link idle timer, the HBA
- * re-initialization on the legacy timer, and cancel-then-free at stop. Its
- * I/O path arms a 200 ms timeout per command; a command the drive never
- * finishes times out, and the timeout asks for an HBA re-initialization.
+ * The miniport is the example patterns (../miniport/) put together on one
+ * AHCI-like HBA, plus its own I/O path: the port start state machine, the
+ * surprise-removal watchdog, the link idle timer, the HBA re-initialization
+ * on the legacy timer (adapter paused meanwhile, register work under
+ * StorPortSynchronizeAccess), the interrupt finished in a STOR_DPC,
+ * cancel-then-free at stop, and a history stamped with
+ * StorPortQuerySystemTime. Its I/O path arms a 200 ms timeout per command; a
+ * command the drive never finishes times out, and the timeout asks for an
+ * HBA re-initialization. An interface fatal error reported by the HBA asks
+ * for one too: the ISR pauses the adapter and the DPC starts the reset.
  */
 #ifndef STORTIMER_DEMO_HBA_H
 #define STORTIMER_DEMO_HBA_H
 
 #include "ahci_port_start.h"
+#include "completion_dpc.h"
 #include "hba_reinit.h"
 #include "hw_registers.h"
 #include "link_power.h"
+#include "miniport_history.h"
 #include "nvme_surprise_removal.h"
 #include "shutdown_cancel_free.h"
 #include "storport.h"
@@ -42,6 +48,9 @@ typedef struct _HBA_STATISTICS {
     HBA_REINIT Reinit;
     SHUTDOWN_TIMERS Timers;
     HBA_IO_COUNTS Io;
+    COMPLETION_DPC Completion;  /* issues (ISR) and runs (DPC) of the completion DPC */
+    ULONG FatalErrors;          /* interface fatal errors the ISR saw */
+    MINIPORT_HISTORY History;   /* stamped with StorPortQuerySystemTime */
     ULONG TimersInitialized;    /* StorPortInitializeTimer successes */
 } HBA_STATISTICS;
 
@@ -66,11 +75,12 @@ BOOLEAN HbaPortIsStarted(PVOID HwDeviceExtension);
 /* Starts I/O number IoNumber; FALSE when it cannot be started now. */
 BOOLEAN HbaHwStartIo(PVOID HwDeviceExtension, ULONG IoNumber);
 
-/* The ISR (HW_INTERRUPT). TRUE: it was ours and the completion DPC should run. */
+/*
+ * The ISR (HW_INTERRUPT), run through stortimer_adapter_interrupt. TRUE: it
+ * was ours. It queues the completion DPC itself (StorPortIssueDpc), which
+ * completes commands and, after a fatal error, resets the HBA.
+ */
 BOOLEAN HbaHwInterrupt(PVOID HwDeviceExtension);
-
-/* The completion DPC: retires finished commands under the StartIo lock. */
-VOID HbaCompletionDpc(PVOID HwDeviceExtension);
 
 /* HwAdapterControl(ScsiStopAdapter): masks interrupts, aborts I/O, stops every timer. */
 VOID HbaHwStopAdapter(PVOID HwDeviceExtension);

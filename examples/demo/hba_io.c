@@ -1,7 +1,8 @@
 /*
  * hba_io.c - the demo miniport's I/O path: HwStartIo arms a per-command
- * timeout and tells the link idle timer, the completion DPC cancels the
- * timeout, and a timeout asks for an HBA re-initialization.
+ * timeout and tells the link idle timer, the completion DPC (hba.c queues
+ * it from the ISR) cancels the timeout, and a timeout asks for an HBA
+ * re-initialization.
  *
  * Arming, cancelling and firing all happen under the StartIo lock (the
  * callback runs holding it, SPEC S8.1), so a completion and its timeout can
@@ -77,12 +78,9 @@ BOOLEAN HbaHwStartIo(PVOID HwDeviceExtension, ULONG IoNumber)
     return started;
 }
 
-VOID HbaCompletionDpc(PVOID HwDeviceExtension)
+VOID HbaCompleteFinishedIo(PHBA_EXTENSION Extension)
 {
-    PHBA_EXTENSION ext = HwDeviceExtension;
-    STOR_LOCK_HANDLE lock;
-
-    StorPortAcquireSpinLock(ext, StartIoLock, NULL, &lock);
+    PHBA_EXTENSION ext = Extension;
     ULONG issued = HwReadRegisterUlong(ext->Registers, AHCI_PORT(0, AHCI_PxCI));
     for (ULONG slot = 0; issued != HW_REGISTER_GONE && slot < HBA_SLOTS; slot++) {
         PHBA_IO_SLOT io = &ext->Slots[slot];
@@ -95,7 +93,6 @@ VOID HbaCompletionDpc(PVOID HwDeviceExtension)
                           ? " (later completions are counted, not shown)" : "");
         HbaRetireSlot(ext, io);
     }
-    StorPortReleaseSpinLock(ext, &lock);
 }
 
 VOID HbaIoTimeoutTimer(PVOID HwDeviceExtension, PVOID Context)
@@ -115,5 +112,7 @@ VOID HbaIoTimeoutTimer(PVOID HwDeviceExtension, PVOID Context)
     MiniportTrace("io", "I/O #%u (slot %u) TIMED OUT (window %u-%u ms): resetting the HBA",
                   io->IoNumber, (ULONG)(io - ext->Slots), HBA_IO_TIMEOUT_US / 1000,
                   (HBA_IO_TIMEOUT_US + HBA_IO_TIMEOUT_SLACK_US) / 1000);
+    MiniportHistoryRecord(&ext->History, "I/O timed out: HBA reset, adapter paused",
+                          io->IoNumber);
     HbaReinitStart(ext, &ext->Reinit);
 }

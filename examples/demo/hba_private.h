@@ -5,8 +5,12 @@
  *
  * Locking, as in a full-duplex Storport miniport: everything is guarded by
  * the StartIo lock, which timer callbacks run holding (SPEC S8.1), except
- * what the ISR touches: the registers (the device's own atomicity) and
+ * what the ISR touches, which the interrupt lock guards: the registers, the
+ * completion DPC's latched causes and issue counters, FatalErrors, and
  * AhciPortKick, which only calls StorPortRequestTimer and its own counter.
+ * Code holding the StartIo lock reaches those through
+ * StorPortSynchronizeAccess (SPEC S15): the DPC to collect, the
+ * re-initialization to reset the HBA, the statistics query to copy.
  */
 #ifndef STORTIMER_DEMO_HBA_PRIVATE_H
 #define STORTIMER_DEMO_HBA_PRIVATE_H
@@ -27,6 +31,9 @@ typedef struct _HBA_EXTENSION {
     HBA_REINIT Reinit;          /* hba_reinit, on the legacy timer */
     SHUTDOWN_TIMERS Timers;     /* shutdown_cancel_free: every timer above, and the slots' */
     HBA_IO_SLOT Slots[HBA_SLOTS];
+    COMPLETION_DPC Completion;  /* completion_dpc: the ISR's half latches, the DPC's works */
+    ULONG FatalErrors;          /* interrupt lock */
+    MINIPORT_HISTORY History;   /* miniport_history */
     BOOLEAN DeviceGone;
     HBA_IO_COUNTS Io;
     ULONG TimersInitialized;
@@ -34,6 +41,9 @@ typedef struct _HBA_EXTENSION {
 
 /* The I/O timeout's callback; its Context is the HBA_IO_SLOT. */
 HW_TIMER_EX HbaIoTimeoutTimer;
+
+/* The completion DPC's work, StartIo lock held: finished commands. */
+VOID HbaCompleteFinishedIo(PHBA_EXTENSION Extension);
 
 /* Retires every active command: cancels its timeout and counts it in *Counter.
  * StartIo lock held. Returns how many. */

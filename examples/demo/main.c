@@ -1,12 +1,15 @@
 /*
- * main.c - stortimer-demo: a simulated HBA whose miniport (the five example
+ * main.c - stortimer-demo: a simulated HBA whose miniport (the example
  * patterns of ../miniport/, put together in hba.c) drives its port start,
  * watchdog, link power, command timeouts and recovery with the Storport
- * timer routines, hosted by stortimer on Linux.
+ * timer routines, finishes its interrupts in a DPC, pauses the adapter
+ * while it resets the HBA, and stamps its history with the system time,
+ * hosted by stortimer on Linux.
  *
  * This file is the host, standing in for Storport and for the world: it
- * creates the adapter, submits I/O, delivers the device's interrupts, pulls
- * the drive out, and stops everything. The scenario is written once; only
+ * creates the adapter, submits I/O (holding it while the adapter is
+ * paused), delivers the device's interrupts, makes the HBA report a fatal
+ * error, pulls the drive out, and stops everything. The scenario is written once; only
  * demo_let_time_pass_until knows whether time is real (sleep) or virtual
  * (the clock is run from event to event, callbacks running right here).
  */
@@ -14,6 +17,7 @@
 #include "device.h"
 #include "hba.h"
 #include "miniport_trace.h"
+#include "sim_devices.h"
 #include "stortimer.h"
 #include "summary.h"
 #include "timeline.h"
@@ -29,6 +33,7 @@
 #define FIRST_IO_AT_US          (300 * MS)
 #define IDLE_FROM_US            (2200 * MS)  /* the host sends nothing for a while: */
 #define IDLE_UNTIL_US           (2700 * MS)  /* the link goes to Partial, then Slumber */
+#define FATAL_ERROR_AT_US       (1800 * MS)  /* the HBA reports an interface fatal error */
 #define SURPRISE_REMOVAL_AT_US  (3900 * MS)  /* the watchdog notices at its 4 s tick */
 #define SHUTDOWN_AT_US          (4200 * MS)
 #define AFTER_STOP_US           (300 * MS)   /* time that passes before removal: a timer
@@ -50,6 +55,8 @@ typedef struct demo_host {
     PVOID extension;
     unsigned random;             /* xorshift32: I/O spacing */
     ULONG io_submitted;
+    ULONG io_held;               /* submissions held back: the adapter was paused */
+    bool holding;                /* the last submission was held */
 } demo_host;
 
 static unsigned demo_random(demo_host *host)
@@ -68,15 +75,13 @@ static void demo_sleep_until(ULONGLONG absolute_us)
     }
 }
 
-/* If the HBA's interrupt line is up, runs the ISR and then the DPC, as Storport would. */
+/* If the HBA's interrupt line is up, runs the ISR, as Storport would; the
+ * ISR queues its DPC, which runs on the adapter's dispatcher thread. */
 static void demo_deliver_interrupt(demo_host *host)
 {
     if (!hw_model_interrupt_asserted(host->hba))
         return;
-    BOOLEAN claimed = FALSE;
-    stortimer_adapter_interrupt(host->extension, HbaHwInterrupt, &claimed);
-    if (claimed)
-        HbaCompletionDpc(host->extension);
+    stortimer_adapter_interrupt(host->extension, HbaHwInterrupt, NULL);
 }
 
 /* Lets time pass until `until_us` (since start), delivering interrupts and printing. */
@@ -85,7 +90,7 @@ static void demo_let_time_pass_until(demo_host *host, ULONGLONG until_us)
     if (host->clock) {
         /* From timer fire time to device change and back, interrupts included. */
         hw_model_run_until(host->hba, timeline_origin_us() + until_us, host->extension,
-                           HbaHwInterrupt, HbaCompletionDpc);
+                           HbaHwInterrupt, NULL);
         timeline_flush(stdout, !host->quiet);
         return;
     }
@@ -105,6 +110,20 @@ static ULONGLONG demo_submit_io(demo_host *host, ULONGLONG due_us)
         timeline_log("host", "no I/O for %u ms", (unsigned)((IDLE_UNTIL_US - due_us) / MS));
         return IDLE_UNTIL_US;
     }
+    stortimer_pause_state pause = {0};
+    stortimer_adapter_pause_state(host->extension, &pause);
+    if (pause.paused) {
+        /* Storport holds I/O while the miniport has the adapter paused. */
+        if (!host->holding)
+            timeline_log("host", "adapter paused (StorPortPause): holding I/O");
+        host->holding = true;
+        host->io_held++;
+        return due_us + 10 * MS;
+    }
+    if (host->holding)
+        timeline_log("host", "adapter resumed: I/O flows again (%u submissions were held)",
+                     host->io_held);
+    host->holding = false;
     if (!HbaPortIsStarted(host->extension))
         return due_us + 10 * MS; /* Storport holds I/O until the port is up */
     if (host->io_submitted == 0)
@@ -115,30 +134,49 @@ static ULONGLONG demo_submit_io(demo_host *host, ULONGLONG due_us)
     return due_us + IO_GAP_MIN_US + demo_random(host) % (IO_GAP_SPREAD_US + 1);
 }
 
+/* The host's own events: the HBA's fatal error, the drive pulled out. */
+static void demo_world_event(demo_host *host, ULONGLONG now_us, bool *fatal_done, bool *removed)
+{
+    if (!*fatal_done && now_us >= FATAL_ERROR_AT_US) {
+        /* A command goes out, and the HBA fails while it is in flight:
+         * the reset will abort it. */
+        if (HbaHwStartIo(host->extension, host->io_submitted + 1))
+            host->io_submitted++;
+        sim_ahci_fatal_error_at(host->hba, stortimer_clock_now(host->clock), 0);
+        *fatal_done = true;
+        timeline_log("host", "*** the HBA reports an interface fatal error on port 0, with "
+                     "I/O in flight ***");
+    }
+    if (!*removed && now_us >= SURPRISE_REMOVAL_AT_US) {
+        /* One last command goes out, and the drive is pulled while it
+         * is in flight: only the watchdog can end it now. */
+        if (HbaHwStartIo(host->extension, host->io_submitted + 1))
+            host->io_submitted++;
+        hw_model_remove_at(host->hba, stortimer_clock_now(host->clock));
+        *removed = true;
+        timeline_log("host", "*** surprise removal: the drive is pulled out with I/O in "
+                     "flight ***");
+    }
+}
+
 static void demo_run_scenario(demo_host *host)
 {
     ULONGLONG next_io_us = FIRST_IO_AT_US;
-    bool removed = false;
+    bool fatal_done = false, removed = false;
 
     for (;;) {
         ULONGLONG next_us = SHUTDOWN_AT_US;
         if (!removed)
             next_us = next_io_us < SURPRISE_REMOVAL_AT_US ? next_io_us : SURPRISE_REMOVAL_AT_US;
+        if (!fatal_done && FATAL_ERROR_AT_US < next_us)
+            next_us = FATAL_ERROR_AT_US;
         demo_let_time_pass_until(host, next_us);
         ULONGLONG now_us = timeline_elapsed_us();
 
-        if (!removed && now_us >= SURPRISE_REMOVAL_AT_US) {
-            /* One last command goes out, and the drive is pulled while it
-             * is in flight: only the watchdog can end it now. */
-            if (HbaHwStartIo(host->extension, host->io_submitted + 1))
-                host->io_submitted++;
-            hw_model_remove_at(host->hba, stortimer_clock_now(host->clock));
-            removed = true;
-            timeline_log("host", "*** surprise removal: the drive is pulled out with I/O in "
-                         "flight ***");
-        } else if (!removed && now_us >= next_io_us) {
+        bool was_removed = removed;
+        demo_world_event(host, now_us, &fatal_done, &removed);
+        if (!was_removed && !removed && now_us >= next_io_us)
             next_io_us = demo_submit_io(host, next_io_us);
-        }
         if (now_us >= SHUTDOWN_AT_US)
             return;
     }
@@ -183,8 +221,9 @@ static int demo_usage(FILE *out, const char *program, int status)
             "\n"
             "Runs a simulated HBA whose miniport uses the Storport timer routines:\n"
             "a 10 ms port-start poll, a 250 ms surprise-removal watchdog, a link idle\n"
-            "timer with a 20 ms TolerableDelay, 200 ms per-I/O timeouts, and an HBA\n"
-            "reset driven by the legacy HwStorTimer, over about 4.5 seconds.\n"
+            "timer with a 20 ms TolerableDelay, 200 ms per-I/O timeouts, completions\n"
+            "in a DPC, and HBA resets driven by the legacy HwStorTimer under\n"
+            "StorPortSynchronizeAccess with the adapter paused, over about 4.5 seconds.\n"
             "\n"
             "  --virtual     run the same scenario on a virtual clock, instantly\n"
             "  --quiet       print only the summary and the verdict\n"
@@ -219,6 +258,10 @@ static bool demo_start(demo_host *host)
         fprintf(stderr, "stortimer-demo: cannot create a virtual clock\n");
         return false;
     }
+    /* The host thread runs miniport code too (HwInitialize, the ISR, the
+     * stop): bound to the adapter's clock, its StorPortQuerySystemTime
+     * reads that clock, not the real one (SPEC S13.1). */
+    stortimer_thread_bind_clock(host->clock);
     ULONG status = stortimer_log_start(0);
     if (status != STOR_STATUS_SUCCESS) {
         fprintf(stderr, "stortimer-demo: stortimer_log_start: %s\n",
@@ -276,7 +319,9 @@ int main(int argc, char **argv)
     summary.events_at_stop = stortimer_log_count();
     demo_let_time_pass_until(&host, SHUTDOWN_AT_US + AFTER_STOP_US);
     HbaQueryStatistics(host.extension, &summary.miniport);
+    stortimer_adapter_pause_state(host.extension, &summary.pause_at_end);
     summary.io_submitted = host.io_submitted;
+    summary.io_held = host.io_held;
     summary.adapter_time_us = timeline_elapsed_us();
     summary.remove_status = stortimer_adapter_remove(host.extension, &summary.leaked_timers);
     timeline_log("host", "stortimer_adapter_remove: %s, leaked_timers = %u",

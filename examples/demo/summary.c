@@ -3,10 +3,13 @@
  *
  * Three accounts are compared: the miniport's own counters, stortimer's
  * statistics, and stortimer's event log, read back callback by callback
- * (each FIRED event carries its due time). The verdict is computed from
- * them, never assumed, and the exit status follows it.
+ * (each FIRED event carries its due time, each DPC start its issue time,
+ * each pause end its reason). The verdict is computed from them, never
+ * assumed, and the exit status follows it.
  */
 #include "summary.h"
+
+#include "summary_dpc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,8 +142,11 @@ static void print_counts(FILE *out, const stortimer_demo_summary *s, const log_v
         fprintf(out, "%s %.3f ms", i ? "," : "", (double)s->port_up_us[i] / 1000.0);
     fprintf(out, "; %u BUSY answers taken as \"already pending\"\n",
             m->Port.PollBusy + m->Port.KickBusy);
-    fprintf(out, "  reinit      %u requested, %u done, %u failed (HwStorTimer steps: %u)\n",
-            m->Reinit.Requests, m->Reinit.Completed, m->Reinit.Failed, m->Reinit.Steps);
+    fprintf(out, "  reinit      %u requested (%u by an I/O timeout, %u by the DPC after a fatal "
+            "error), %u done, %u failed\n              (HwStorTimer steps: %u, each under "
+            "StorPortSynchronizeAccess); %u paused, %u resumed\n", m->Reinit.Requests,
+            m->Reinit.Requests - m->FatalErrors, m->FatalErrors, m->Reinit.Completed,
+            m->Reinit.Failed, m->Reinit.Steps, m->Reinit.Pauses, m->Reinit.Resumes);
     fprintf(out, "  link power  %u to Partial, %u to Slumber, %u woken by I/O; %u I/O found "
             "the idle timer pending (BUSY, cancel, re-arm)\n", m->Link.ToPartial,
             m->Link.ToSlumber, m->Link.Wakeups, m->Link.Rearms);
@@ -160,10 +166,18 @@ bool stortimer_demo_summary_print(FILE *out, const stortimer_demo_summary *s)
     log_view v;
     bool read = log_view_read(&v, s);
 
-    fprintf(out, "\nsummary (%s): %.1f ms of adapter time in %.1f ms of wall time\n",
-            s->virtual_time ? "virtual clock" : "real time, CLOCK_MONOTONIC",
-            (double)s->adapter_time_us / 1000.0, (double)s->wall_time_us / 1000.0);
+    if (s->virtual_time) /* the wall time, which varies, would make two runs differ */
+        fprintf(out, "\nsummary (virtual clock): %.1f ms of adapter time in %s of wall time\n",
+                (double)s->adapter_time_us / 1000.0,
+                s->wall_time_us < 1000000 ? "under a second" : "over a second");
+    else
+        fprintf(out, "\nsummary (real time, CLOCK_MONOTONIC): %.1f ms of adapter time in %.1f "
+                "ms of wall time\n", (double)s->adapter_time_us / 1000.0,
+                (double)s->wall_time_us / 1000.0);
+    dpc_pause_view dp;
+    bool dp_read = dpc_pause_view_read(&dp, s->extension);
     print_counts(out, s, &v);
+    dpc_pause_print(out, s, &dp);
     fprintf(out, "  lateness    fire time minus due time, from stortimer's event log (us):\n"
             "                kind           window     n      min   median      max\n");
     for (int k = 0; k < KINDS; k++)
@@ -176,12 +190,13 @@ bool stortimer_demo_summary_print(FILE *out, const stortimer_demo_summary *s)
                 "moves the next\n              deadline earlier wakes it too; a window lets "
                 "several callbacks share one)\n", (unsigned long long)lib->wakeups,
                 (unsigned long long)lib->fired);
+    history_print(out, &m->History);
     if (s->timeline_dropped)
         fprintf(out, "  timeline    %u events did not fit in the log\n", s->timeline_dropped);
 
     ULONG callbacks = miniport_callbacks(m);
     BOOLEAN self_freed = m->Watchdog.DeviceRemoved && m->Watchdog.FreeStatus == STOR_STATUS_SUCCESS;
-    char verdict[640] = "";
+    char verdict[1280] = "";
     bool ok = true;
     verdict_add(verdict, sizeof verdict, &ok, read && v.complete,
                 "the event log holds the whole run", "THE EVENT LOG IS INCOMPLETE");
@@ -204,15 +219,39 @@ bool stortimer_demo_summary_print(FILE *out, const stortimer_demo_summary *s)
                                        m->Io.FailedByRemoval + m->Io.AbortedAtStop,
                 "every I/O accounted for", "I/O UNACCOUNTED FOR");
     verdict_add(verdict, sizeof verdict, &ok,
-                s->port_ups >= 2 && m->Reinit.Completed >= 1 && m->Link.ToSlumber >= 1 &&
+                dp_read && dp.complete && lib->dpcs_dropped == 0 && lib->dpc_issue_refused == 0 &&
+                    lib->dpcs_started == lib->dpcs_issued &&
+                    lib->dpcs_returned == lib->dpcs_started && dp.dpcs_early == 0 &&
+                    dp.dpcs_started == lib->dpcs_started &&
+                    m->Completion.Issued == lib->dpcs_issued &&
+                    m->Completion.NotIssued == lib->dpcs_already_queued &&
+                    m->Completion.Runs == lib->dpcs_started,
+                "every DPC issued ran once, none before its issue, none dropped",
+                "DPCS DROPPED, REFUSED, MISCOUNTED OR STARTED BEFORE THEIR ISSUE");
+    verdict_add(verdict, sizeof verdict, &ok,
+                dp_read && !s->pause_at_end.paused && !dp.open &&
+                    dp.ended[STORTIMER_PAUSE_END_REMOVAL] == 0,
+                "no pause left in force", "A PAUSE WAS LEFT IN FORCE AT THE END");
+    verdict_add(verdict, sizeof verdict, &ok, lib->lock_misuse == 0, "no lock misuse",
+                "LOCKS WERE MISUSED");
+    verdict_add(verdict, sizeof verdict, &ok,
+                s->port_ups >= 3 && m->Reinit.Completed >= 2 && m->FatalErrors == 1 &&
+                    m->Reinit.Resumes == m->Reinit.Pauses &&
+                    dp.ended[STORTIMER_PAUSE_END_RESUMED] >= 2 && m->Link.ToSlumber >= 1 &&
                     self_freed,
-                "port up, HBA re-initialized and port up again, link to Slumber, watchdog "
-                "freed itself", "THE SCENARIO DID NOT RUN ITS COURSE");
+                "port up, HBA reset twice (each paused, re-initialized, resumed) and port up "
+                "again, link to Slumber, watchdog freed itself",
+                "THE SCENARIO DID NOT RUN ITS COURSE");
     if (s->virtual_time)
         verdict_add(verdict, sizeof verdict, &ok, v.outside_window == 0,
                     "every callback fired inside its window",
                     "CALLBACKS FIRED OUTSIDE THEIR WINDOWS ON A VIRTUAL CLOCK");
+    if (s->virtual_time)
+        verdict_add(verdict, sizeof verdict, &ok, history_in_order(&m->History),
+                    "the history's system times never go backwards",
+                    "THE HISTORY'S SYSTEM TIMES GO BACKWARDS");
     fprintf(out, "\nverdict: %s%s\n", ok ? "" : "FAILED: ", verdict);
     log_view_free(&v);
+    dpc_pause_view_free(&dp);
     return ok;
 }

@@ -19,6 +19,8 @@ typedef struct stortimer_demo_summary {
     ULONG remove_status;             /* stortimer_adapter_remove's answer */
     ULONG leaked_timers;             /* and the count it reported */
     ULONG io_submitted;              /* I/Os the host handed to HwStartIo, accepted */
+    ULONG io_held;                   /* submissions the host held: the adapter was paused */
+    stortimer_pause_state pause_at_end; /* the adapter's, read just before removal */
     ULONGLONG origin_us;             /* the clock's reading at time zero */
     size_t events_at_stop;           /* the event log's length when the stop returned */
     ULONGLONG port_up_us[4];         /* since time zero: PxCMD.ST writes, the device's view */
@@ -29,9 +31,9 @@ typedef struct stortimer_demo_summary {
 } stortimer_demo_summary;
 
 /*
- * Prints the summary, then a one-line verdict, from the miniport's counters,
- * stortimer's statistics and its event log (which must have recorded the
- * whole run). Returns true when every check passed.
+ * Prints the summary, then a one-line verdict, from the miniport's counters
+ * and history, stortimer's statistics and its event log (which must have
+ * recorded the whole run). Returns true when every check passed.
  */
 bool stortimer_demo_summary_print(FILE *out, const stortimer_demo_summary *summary);
 

@@ -20,6 +20,7 @@
 #define AHCI_PxIS           0x10         /* port interrupt status, write 1 to clear */
 #define   AHCI_PxIS_DHRS    0x00000001u  /* a command completed (D2H register FIS) */
 #define   AHCI_PxIS_PCS     0x00000040u  /* port connect change */
+#define   AHCI_PxIS_IFS     0x08000000u  /* interface fatal error: the HBA must be reset */
 #define AHCI_PxCMD          0x18
 #define   AHCI_PxCMD_ST     0x00000001u  /* start: the command engine runs */
 #define   AHCI_PxCMD_SUD    0x00000002u  /* spin-up device */

@@ -96,7 +96,7 @@ unsigned hw_model_overflows(hw_model *model);
 
 /*
  * A deferred procedure the host runs after an interrupt the ISR claimed,
- * standing in for the DPC a miniport queues from HwInterrupt.
+ * for a miniport that does not queue a STOR_DPC itself (StorPortIssueDpc).
  */
 typedef VOID hw_model_dpc(PVOID DeviceExtension);
 
@@ -105,7 +105,9 @@ typedef VOID hw_model_dpc(PVOID DeviceExtension);
  * time (stortimer_clock_next_fire) and every change inside the device on the
  * way. At each stop where the interrupt line is asserted it calls the
  * miniport's ISR through stortimer_adapter_interrupt, then `dpc` (may be
- * NULL) if the ISR claimed it. Returns the number of interrupts delivered.
+ * NULL) if the ISR claimed it, then advances the clock by 0 so that a
+ * STOR_DPC the ISR issued runs at once, at the interrupt's time. Returns the
+ * number of interrupts delivered.
  */
 ULONG hw_model_run_until(hw_model *model, ULONGLONG until, PVOID extension, PHW_INTERRUPT isr,
                          hw_model_dpc *dpc);

@@ -13,6 +13,7 @@
 #define TAG_LINK(port)       (0x100u | (port))
 #define TAG_LINK_POWER(port) (0x200u | (port))
 #define TAG_COMMAND(port, slot) (0x10000u | ((port) << 8) | (slot))
+#define TAG_FATAL(port)      (0x300u | (port))
 
 #define TFD_READY 0x50u               /* DRDY | DSC: idle and ready */
 
@@ -178,6 +179,11 @@ hw_model *sim_ahci_create(stortimer_clock *clock, const sim_ahci_config *config)
     hw_model_set_write_handler(m, ahci_write, NULL);
     hw_model_set_interrupt(m, AHCI_IS, AHCI_GHC, AHCI_GHC_IE);
     return m;
+}
+
+void sim_ahci_fatal_error_at(hw_model *model, ULONGLONG at, ULONG port)
+{
+    port_interrupt_at(model, at, port, AHCI_PxIS_IFS, TAG_FATAL(port));
 }
 
 /* ---- NVMe-like ---- */

@@ -40,6 +40,12 @@ typedef struct sim_ahci_config {
 hw_model *sim_ahci_create(stortimer_clock *clock, const sim_ahci_config *config);
 
 /*
+ * At `at`, port `port` of an AHCI-like HBA reports an interface fatal error
+ * (PxIS.IFS, with its IS bit): the miniport must reset the HBA.
+ */
+void sim_ahci_fatal_error_at(hw_model *model, ULONGLONG at, ULONG port);
+
+/*
  * An NVMe-like controller, ready (CSTS.RDY): a CID written to SQ0TDBL
  * completes after `latency` (port 0, slot = CID) by setting its bit in
  * CQ0_DONE, which is also the interrupt line.

@@ -2,7 +2,9 @@
  * The HBA reset and re-initialization sequence (miniport/hba_reinit.c),
  * driven by the legacy timer in virtual time: its steps and their exact
  * times, a request that replaces the pending step (SPEC S7.1), a cancel with
- * 0, and the two ways it fails.
+ * 0, and the two ways it fails; the adapter paused from the request (or
+ * from an interrupt) until the sequence resumes it (S16), and each step's
+ * register work under StorPortSynchronizeAccess (S15).
  */
 #include "example_log.h"
 #include "hba_reinit.h"
@@ -185,5 +187,119 @@ TEST(s7_2_hba_gone_during_the_reset_fails_at_the_next_poll)
     CHECK_EQ(ext->DoneAt, 21 * MS);
     CHECK_STR(log_legacy_story(ext, LOG_DEFAULT),
               "armed@0 fired@1 armed@1 fired@11 armed@11 fired@21");
+    CHECK_EQ(example_remove(&rig), 0);
+}
+
+static stortimer_pause_state pause_state(PVOID extension)
+{
+    stortimer_pause_state state = {0};
+    CHECK_STATUS(stortimer_adapter_pause_state(extension, &state), STOR_STATUS_SUCCESS);
+    return state;
+}
+
+TEST(s16_5_reinit_pauses_the_adapter_and_its_last_step_resumes_it_at_32_ms)
+{
+    example_rig rig;
+    PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, RESET_US);
+    start_at(&rig, 0);
+    stortimer_clock_advance_to(rig.clock, 20 * MS);
+    stortimer_pause_state during = pause_state(ext);
+    CHECK(during.paused);
+    CHECK_EQ(during.until_us, HBA_REINIT_PAUSE_S * 1000000ull);
+
+    CHECK_STATUS(stortimer_clock_run_until_idle(rig.clock, 10000 * MS), STOR_STATUS_SUCCESS);
+    stortimer_pause_state after = pause_state(ext);
+    CHECK(!after.paused);
+    CHECK_EQ(after.last_end, STORTIMER_PAUSE_END_RESUMED);
+    stortimer_event ended = log_nth(ext, NULL, STORTIMER_EVENT_PAUSE_ENDED, 0);
+    CHECK_EQ(ended.time, 32 * MS);
+    CHECK_EQ(ended.status, STORTIMER_PAUSE_END_RESUMED);
+    CHECK_EQ(log_nth(ext, NULL, STORTIMER_EVENT_PAUSED, 0).time, 0);
+    CHECK_EQ(ext->Reinit.Pauses, 1);
+    CHECK_EQ(ext->Reinit.Resumes, 1);
+    stortimer_stats stats = stats_of(ext);
+    CHECK_EQ(stats.pauses, 1);
+    CHECK_EQ(stats.resumes, 1);
+    CHECK_EQ(stats.pause_expiries, 0);
+    CHECK_EQ(example_remove(&rig), 0);
+}
+
+TEST(s16_5_failed_reset_still_resumes_before_the_pause_would_expire)
+{
+    example_rig rig;
+    PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, 10 * HBA_RESET_TIMEOUT_US);
+    start_at(&rig, 0);
+    CHECK_STATUS(stortimer_clock_run_until_idle(rig.clock, 10000 * MS), STOR_STATUS_SUCCESS);
+    stortimer_clock_advance_to(rig.clock, 2 * HBA_REINIT_PAUSE_S * 1000000ull);
+
+    CHECK_EQ(ext->Reinit.State, HbaReinitFailed);
+    stortimer_event ended = log_nth(ext, NULL, STORTIMER_EVENT_PAUSE_ENDED, 0);
+    CHECK_EQ(ended.time, HBA_REINIT_START_US + HBA_RESET_TIMEOUT_US);
+    CHECK_EQ(ended.status, STORTIMER_PAUSE_END_RESUMED);
+    CHECK_EQ(stats_of(ext).pause_expiries, 0);
+    CHECK_EQ(example_remove(&rig), 0);
+}
+
+TEST(s16_5_cancel_resumes_the_adapter_at_once)
+{
+    example_rig rig;
+    PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, RESET_US);
+    start_at(&rig, 0);
+    stortimer_clock_advance_to(rig.clock, 5 * MS);
+    with_startio_lock(ext, cancel, NULL);
+
+    CHECK(!pause_state(ext).paused);
+    CHECK_EQ(log_nth(ext, NULL, STORTIMER_EVENT_PAUSE_ENDED, 0).time, 5 * MS);
+    CHECK_EQ(ext->Reinit.Resumes, 1);
+    CHECK_EQ(example_remove(&rig), 0);
+}
+
+TEST(s15_1_each_step_does_its_register_work_under_synchronize_access)
+{
+    example_rig rig;
+    PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, RESET_US);
+    start_at(&rig, 0);
+    CHECK_STATUS(stortimer_clock_run_until_idle(rig.clock, 10000 * MS), STOR_STATUS_SUCCESS);
+
+    /* One synchronized routine per HwStorTimer step, at the step's time. */
+    const ULONGLONG steps_ms[] = {1, 11, 21, 31, 32};
+    for (unsigned i = 0; i < 5; i++) {
+        stortimer_event entered = log_nth(ext, NULL, STORTIMER_EVENT_SYNC_ENTERED, i);
+        CHECK_EQ(entered.time, steps_ms[i] * MS);
+        CHECK(entered.context == &ext->Reinit);
+    }
+    CHECK_EQ(ext->Reinit.SynchronizedSteps, 5);
+    stortimer_stats stats = stats_of(ext);
+    CHECK_EQ(stats.synchronized_calls, 5);
+    CHECK_EQ(stats.lock_misuse, 0);
+    CHECK_EQ(example_remove(&rig), 0);
+}
+
+/* An interrupt routine that sees a fatal error pauses at once, as lsi_u3's does. */
+static BOOLEAN ReinitTestFatalInterrupt(PVOID DeviceExtension)
+{
+    return StorPortPause(DeviceExtension, HBA_REINIT_PAUSE_S);
+}
+
+TEST(s16_9_pause_from_the_interrupt_then_the_reinit_resume_leaves_it_resumed)
+{
+    example_rig rig;
+    PREINIT_TEST_EXTENSION ext = reinit_rig(&rig, RESET_US);
+    BOOLEAN paused = FALSE;
+    CHECK_STATUS(stortimer_adapter_interrupt(ext, ReinitTestFatalInterrupt, &paused),
+                 STOR_STATUS_SUCCESS);
+    CHECK(paused);
+    start_at(&rig, 0);     /* the DPC's part: pauses again, pushing nothing later */
+    CHECK_STATUS(stortimer_clock_run_until_idle(rig.clock, 10000 * MS), STOR_STATUS_SUCCESS);
+
+    CHECK_EQ(log_nth(ext, NULL, STORTIMER_EVENT_PAUSED, 0).time, 0);
+    CHECK_EQ(log_nth(ext, NULL, STORTIMER_EVENT_PAUSED, 1).time, 0);
+    CHECK_EQ(log_nth(ext, NULL, STORTIMER_EVENT_PAUSE_ENDED, 0).time, 32 * MS);
+    stortimer_pause_state after = pause_state(ext);
+    CHECK(!after.paused);
+    CHECK_EQ(after.last_end, STORTIMER_PAUSE_END_RESUMED);
+    stortimer_stats stats = stats_of(ext);
+    CHECK_EQ(stats.pauses, 2);
+    CHECK_EQ(stats.resumes, 1);
     CHECK_EQ(example_remove(&rig), 0);
 }
