@@ -1121,8 +1121,8 @@ BOOLEAN model_synchronize_access(PVOID extension, PSTOR_SYNCHRONIZED_ACCESS rout
         ad->stats.lock_misuse++;
         return FALSE;
     }
-    if (m.irql <= DISPATCH_LEVEL)
-        drain(a);
+    /* No drain: the routine takes no adapter lock, so the adapter's
+     * hand-overs wait for its next call that does (or its clock). */
     m_lock *lock = ad->half_duplex ? &ad->startio : &ad->interrupt;
     bool already = lock->held;
     if (already) {
