@@ -89,16 +89,29 @@ static bool stortimer_batch(PVOID ext, PVOID timer, fire_slot *slot, prng *rng, 
     return true;
 }
 
-static void summarize(lateness_side *side)
+bool lateness_callback_batch(void *ext, void *timer, prng *rng, double *out, size_t batch)
+{
+    fire_slot slot;
+    sem_init(&slot.fired, 0, 0);
+    bool ok = stortimer_batch(ext, timer, &slot, rng, out, batch);
+    sem_destroy(&slot.fired);
+    return ok;
+}
+
+void lateness_summarize(lateness_side *side)
 {
     double *sorted = malloc(side->count * sizeof *sorted);
+    double sum = 0;
     side->early = 0;
     for (size_t i = 0; i < side->count; i++) {
         sorted[i] = side->samples_us[i];
+        sum += side->samples_us[i];
         side->early += side->samples_us[i] < 0;
     }
     sort_doubles(sorted, side->count);
+    side->mean = side->count ? sum / (double)side->count : 0;
     side->p50 = quantile_sorted(sorted, side->count, 0.50);
+    side->p90 = quantile_sorted(sorted, side->count, 0.90);
     side->p99 = quantile_sorted(sorted, side->count, 0.99);
     side->p999 = quantile_sorted(sorted, side->count, 0.999);
     side->max = side->count ? sorted[side->count - 1] : 0;
@@ -189,8 +202,8 @@ bool run_lateness(const bench_opts *opts, lateness_results *res)
         fprintf(stderr, "stortimer-bench: StorPortRequestTimer failed in the lateness part\n");
         return false;
     }
-    summarize(&res->stortimer);
-    summarize(&res->floor);
+    lateness_summarize(&res->stortimer);
+    lateness_summarize(&res->floor);
     res->measured = true;
     print_table(res);
     return write_csv(opts, res);

@@ -1,8 +1,8 @@
 /*
  * main.c - stortimer-bench: the Storport timer routines against libuv,
- * libevent and timerfd, plus real-clock lateness, coalescing and thread
- * scaling. Prints tables on stdout, progress on stderr, and writes CSV and
- * SVG files to --out.
+ * libevent and timerfd, plus real-clock lateness (of timer callbacks and of
+ * DPCs), coalescing and thread scaling. Prints tables on stdout, progress
+ * on stderr, and writes CSV and SVG files to --out.
  */
 #include "bench.h"
 #include "cost.h"
@@ -14,7 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const part_names[] = {"memory", "cost", "lateness", "coalescing", "scaling"};
+static const char *const part_names[] = {"memory", "cost", "lateness", "dpc", "coalescing",
+                                         "scaling"};
 
 static void usage(FILE *f)
 {
@@ -22,7 +23,7 @@ static void usage(FILE *f)
             "usage: stortimer-bench [--quick] [--out DIR] [--only PART]\n"
             "  --quick      N up to 1e5 only and fewer samples: a fast try\n"
             "  --out DIR    where the CSV and SVG files go (default ./bench-results)\n"
-            "  --only PART  one of: memory, cost, lateness, coalescing, scaling\n");
+            "  --only PART  one of: memory, cost, lateness, dpc, coalescing, scaling\n");
 }
 
 static bool parse(int argc, char **argv, bench_opts *opts)
@@ -90,6 +91,8 @@ int main(int argc, char **argv)
         steps += cost_steps(&opts);
     if (wanted(&opts, "lateness"))
         steps += lateness_steps(&opts);
+    if (wanted(&opts, "dpc"))
+        steps += dpc_steps(&opts);
     if (wanted(&opts, "coalescing"))
         steps += coalescing_steps(&opts);
     if (wanted(&opts, "scaling"))
@@ -117,6 +120,8 @@ int main(int argc, char **argv)
         if (r.have_lateness)
             ok = plot_lateness(&opts, &r.lateness) && ok;
     }
+    if (wanted(&opts, "dpc"))
+        ok = (r.have_dpc = run_dpc(&opts, &r.dpc)) && ok;
     if (wanted(&opts, "coalescing"))
         ok = (r.have_coalescing = run_coalescing(&opts, &r.coalescing)) && ok;
     if (wanted(&opts, "scaling"))
@@ -126,7 +131,8 @@ int main(int argc, char **argv)
     printf("\n");
     print_load("at end");
     lateness_free(&r.lateness);
-    printf("files: %s/{cost,memory,lateness,coalescing,scaling}.csv, cost_vs_n.svg, "
+    dpc_free(&r.dpc);
+    printf("files: %s/{cost,memory,lateness,dpc,coalescing,scaling}.csv, cost_vs_n.svg, "
            "lateness.svg\n", opts.out_dir);
     if (!ok)
         fprintf(stderr, "stortimer-bench: some measurements failed (see above)\n");

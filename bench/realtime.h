@@ -12,9 +12,18 @@ typedef struct lateness_side {
     const char *who;
     double *samples_us; /* in the order taken; owned */
     size_t count;
-    double p50, p99, p999, max;
+    double mean, p50, p90, p99, p999, max;
     size_t early;       /* negative lateness: fired before the due time */
 } lateness_side;
+
+/* `batch` callbacks of the lateness part, one at a time on the real-clock
+ * adapter `ext` with its timer `timer`: TimerValue random in [1 ms, 5 ms],
+ * TolerableDelay 0; out[k] = callback start - (time before the call +
+ * TimerValue), in us. False when an arm fails. */
+bool lateness_callback_batch(void *ext, void *timer, prng *rng, double *out, size_t batch);
+
+/* Fills in the summary (mean, quantiles, max, early) from the samples. */
+void lateness_summarize(lateness_side *side);
 
 typedef struct lateness_results {
     bool measured;
@@ -47,6 +56,24 @@ typedef struct scaling_results {
 int lateness_steps(const bench_opts *opts);
 bool run_lateness(const bench_opts *opts, lateness_results *out);
 void lateness_free(lateness_results *res);
+
+/* The DPC part: DPC issue-to-start lateness beside timer callbacks'
+ * lateness, on one real-clock adapter, in the same run. */
+typedef struct dpc_results {
+    bool measured;
+    lateness_side callback;   /* timer callbacks, TolerableDelay 0 */
+    lateness_side host;       /* DPCs issued from a host thread */
+    lateness_side interrupt;  /* DPCs issued from an interrupt routine */
+    lateness_side floor;      /* a bare thread woken through a semaphore */
+    /* The adapter's own statistics over the same run, whole microseconds. */
+    double stats_callback_mean_us, stats_dpc_mean_us;
+    unsigned long long stats_callback_max_us, stats_dpc_max_us;
+    unsigned long long stats_fired, stats_dpcs_started;
+} dpc_results;
+
+int dpc_steps(const bench_opts *opts);
+bool run_dpc(const bench_opts *opts, dpc_results *out);
+void dpc_free(dpc_results *res);
 
 int coalescing_steps(const bench_opts *opts);
 bool run_coalescing(const bench_opts *opts, coalescing_results *out);

@@ -71,6 +71,13 @@ void print_targets(const run_results *r)
                 "%.2fx (%.1f us vs floor %.1f us)", s->p99 / f->p99, s->p99, f->p99);
         verdict("zero early fires", s->early == 0, "%zu early (floor: %zu)", s->early, f->early);
     }
+    if (r->have_dpc && r->dpc.measured) {
+        const lateness_side *h = &r->dpc.host, *i = &r->dpc.interrupt, *c = &r->dpc.callback;
+        verdict("DPC lateness p50 within 10 us of callbacks' p50", h->p50 - c->p50 <= 10,
+                "%.1f us vs callbacks %.1f us (%+.1f us)", h->p50, c->p50, h->p50 - c->p50);
+        verdict("... DPCs issued in an interrupt routine too", i->p50 - c->p50 <= 10,
+                "%.1f us vs callbacks %.1f us (%+.1f us)", i->p50, c->p50, i->p50 - c->p50);
+    }
     if (r->have_coalescing && r->coalescing.windowed.measured) {
         const coalescing_run *c = &r->coalescing.windowed;
         double per = c->fired ? (double)c->wakeups / (double)c->fired : INFINITY;

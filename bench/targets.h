@@ -6,10 +6,11 @@
 #include "realtime.h"
 
 typedef struct run_results {
-    bool have_cost, have_memory, have_lateness, have_coalescing, have_scaling;
+    bool have_cost, have_memory, have_lateness, have_dpc, have_coalescing, have_scaling;
     cost_results cost;
     memory_result memory[COST_MAX_IMPLS];
     lateness_results lateness;
+    dpc_results dpc;
     coalescing_results coalescing;
     scaling_results scaling;
 } run_results;
