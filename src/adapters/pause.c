@@ -20,19 +20,16 @@ void st_pauses_free(st_pauses *set)
 
 st_pause *st_pauses_unit(st_pauses *set, uint32_t key, bool create)
 {
-    for (uint32_t i = 0; i < set->unit_count; i++)
+    for (size_t i = 0; i < set->unit_count; i++)
         if (set->units[i].key == key)
             return &set->units[i].state;
     if (!create)
         return NULL;
-    if (set->unit_count == set->unit_capacity) {
-        uint32_t capacity = set->unit_capacity ? set->unit_capacity * 2 : 8;
-        st_unit_pause *units = st_realloc(set->units, capacity * sizeof *units);
-        if (!units)
-            return NULL;
-        set->units = units;
-        set->unit_capacity = capacity;
-    }
+    st_unit_pause *units = st_room_for_one(set->units, &set->unit_capacity, set->unit_count,
+                                           sizeof *units, 8);
+    if (!units)
+        return NULL;
+    set->units = units;
     st_unit_pause *unit = &set->units[set->unit_count++];
     *unit = (st_unit_pause){.key = key};
     return &unit->state;
@@ -76,7 +73,7 @@ bool st_pauses_first_expiry(st_pauses *set, st_pause_ref *first)
         return false;
     if (set->adapter.paused)
         *first = (st_pause_ref){false, 0, &set->adapter};
-    for (uint32_t i = 0; i < set->unit_count; i++) {
+    for (size_t i = 0; i < set->unit_count; i++) {
         st_pause *p = &set->units[i].state;
         if (p->paused && expires_before(p, first))
             *first = (st_pause_ref){true, set->units[i].key, p};

@@ -7,6 +7,7 @@
 #define STORTIMER_ADAPTERS_PAUSE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct st_pause {
@@ -24,7 +25,7 @@ typedef struct st_unit_pause {
 typedef struct st_pauses {
     st_pause adapter;
     st_unit_pause *units;            /* every unit ever paused, unsorted */
-    uint32_t unit_count, unit_capacity;
+    size_t unit_count, unit_capacity;
     uint32_t paused_count;           /* paused now, adapter and units */
 } st_pauses;
 

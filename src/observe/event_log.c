@@ -224,17 +224,13 @@ ULONG stortimer_log_name(PVOID hw_device_extension, PVOID timer_handle, const ch
 
     ULONG status = STOR_STATUS_SUCCESS;
     st_mutex_lock(&log_lock);
-    if (name_count == name_room) {
-        size_t room = name_room ? name_room * 2 : 16;
-        st_log_name *grown = room <= ST_LOG_NAMES_MAX
-                                 ? st_realloc(names, room * sizeof *names) : NULL;
-        if (grown) {
-            names = grown;
-            name_room = room;
-        } else {
-            status = STOR_STATUS_INSUFFICIENT_RESOURCES;
-        }
-    }
+    st_log_name *grown = name_count < ST_LOG_NAMES_MAX
+                             ? st_room_for_one(names, &name_room, name_count, sizeof *names, 16)
+                             : NULL;
+    if (grown)
+        names = grown;
+    else
+        status = STOR_STATUS_INSUFFICIENT_RESOURCES;
     if (status == STOR_STATUS_SUCCESS) {
         st_log_name *entry = &names[name_count++];
         entry->adapter_id = adapter_id;

@@ -143,16 +143,12 @@ static void collect(st_adapter *a, void *ctx)
     void *extension = st_adapter_extension(a);
     if (!extension)
         return;
-    if (list->count == list->room) {
-        size_t room = list->room ? list->room * 2 : 16;
-        void **grown = st_realloc(list->items, room * sizeof *grown);
-        if (!grown) {
-            list->short_of_memory = true;
-            return;
-        }
-        list->items = grown;
-        list->room = room;
+    void **grown = st_room_for_one(list->items, &list->room, list->count, sizeof *grown, 16);
+    if (!grown) {
+        list->short_of_memory = true;
+        return;
     }
+    list->items = grown;
     list->items[list->count++] = extension;
 }
 

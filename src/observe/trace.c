@@ -116,14 +116,11 @@ static trace_track *track_of(trace_writer *w, const stortimer_event *e)
             return &w->tracks[i];
         clock_seen |= w->tracks[i].key >> 48 == e->clock_id;
     }
-    if (w->track_count == w->track_room) {
-        size_t room = w->track_room ? w->track_room * 2 : 16;
-        trace_track *grown = st_realloc(w->tracks, room * sizeof *grown);
-        if (!grown)
-            return NULL;
-        w->tracks = grown;
-        w->track_room = room;
-    }
+    trace_track *grown = st_room_for_one(w->tracks, &w->track_room, w->track_count,
+                                         sizeof *grown, 16);
+    if (!grown)
+        return NULL;
+    w->tracks = grown;
     trace_track *track = &w->tracks[w->track_count++];
     *track = (trace_track){.key = key};
     unsigned pid = e->clock_id + 1;
@@ -279,14 +276,11 @@ static bool pause_phase(trace_writer *w, const trace_track *track, const stortim
     uint32_t unit = pause_unit(e);
     size_t at = find_pause(w, track->key, unit);
     if (e->type == STORTIMER_EVENT_PAUSED && at == w->pause_count) {
-        if (w->pause_count == w->pause_room) {
-            size_t room = w->pause_room ? w->pause_room * 2 : 16;
-            open_pause *grown = st_realloc(w->pauses, room * sizeof *grown);
-            if (!grown)
-                return false;
-            w->pauses = grown;
-            w->pause_room = room;
-        }
+        open_pause *grown = st_room_for_one(w->pauses, &w->pause_room, w->pause_count,
+                                            sizeof *grown, 16);
+        if (!grown)
+            return false;
+        w->pauses = grown;
         w->pauses[w->pause_count++] = (open_pause){track->key, unit};
         *phase = "b";
     } else if (e->type == STORTIMER_EVENT_PAUSE_ENDED && at < w->pause_count) {

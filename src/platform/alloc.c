@@ -16,6 +16,19 @@ void *st_calloc(size_t count, size_t size)
     return ptr;
 }
 
+void *st_room_for_one(void *items, size_t *room, size_t count, size_t size, size_t first)
+{
+    if (count < *room)
+        return items;
+    size_t grown = *room ? *room * 2 : first;
+    if (grown < *room || grown > SIZE_MAX / size)
+        return NULL;
+    void *copy = st_realloc(items, grown * size);
+    if (copy)
+        *room = grown;
+    return copy;
+}
+
 void *st_realloc(void *ptr, size_t size)
 {
     if (st_fault_strikes(ST_FAULT_MEMORY))

@@ -13,6 +13,14 @@ void *st_realloc(void *ptr, size_t size);
 void st_free(void *ptr);
 
 /*
+ * A growing array with room for one more item: `items` itself while
+ * `count` < *room, else a copy twice as large (`first` items the first
+ * time), *room updated. NULL, with `items` and *room left as they were,
+ * when memory is short or the size would overflow. `size`: one item's.
+ */
+void *st_room_for_one(void *items, size_t *room, size_t count, size_t size, size_t first);
+
+/*
  * Memory kept for the life of the process (the slot tables of timers and
  * adapters: handles must stay resolvable forever). Told apart so that a
  * leak check can count everything else. st_free_retained undoes a failed
