@@ -1,7 +1,7 @@
 /*
- * dpc_fixture.h - what the S14 order tests share: a log of DPC routine and
- * timer callback runs in start order, routines that write to it, and the
- * virtual clock's queue.
+ * dpc_fixture.h - what the S14 tests share: a log of DPC routine and timer
+ * callback runs in start order, routines that write to it, and the virtual
+ * clock's queue.
  */
 #ifndef STORTIMER_TEST_DPC_FIXTURE_H
 #define STORTIMER_TEST_DPC_FIXTURE_H
@@ -10,13 +10,16 @@
 
 #define REC_MAX 256
 
-/* The log: who started (a letter), when, with which first argument. */
+/* The log: who started (a letter), when, at which IRQL, on which thread,
+ * with which DPC, extension and arguments. */
 typedef struct dpc_log {
     fixture *fx;
     _Atomic int claimed, n;
     char who[REC_MAX];
     ULONGLONG at[REC_MAX];
-    PVOID a1[REC_MAX];
+    KIRQL irql[REC_MAX];
+    long tid[REC_MAX];
+    PVOID dpc[REC_MAX], ext[REC_MAX], a1[REC_MAX], a2[REC_MAX];
     _Atomic int inside, overlapped;
 } dpc_log;
 
@@ -25,10 +28,13 @@ extern dpc_log rec;
 /* Empties the log; times are read on fx's clock. */
 void rec_reset(fixture *fx);
 
-/* Appends a start of `who` with first argument a1. */
+/* Appends a start of `who` with a DPC routine's four arguments. */
+void rec_add_dpc(char who, PVOID dpc, PVOID ext, PVOID a1, PVOID a2);
+
+/* Appends a start of `who` with first argument a1 (and no others). */
 void rec_add(char who, PVOID a1);
 
-/* DPC routines that log 'A', 'B' and 'C' with their first argument. */
+/* DPC routines that log 'A', 'B' and 'C' with their arguments. */
 VOID dpc_a(PSTOR_DPC D, PVOID E, PVOID A1, PVOID A2);
 VOID dpc_b(PSTOR_DPC D, PVOID E, PVOID A1, PVOID A2);
 VOID dpc_c(PSTOR_DPC D, PVOID E, PVOID A1, PVOID A2);
@@ -44,6 +50,9 @@ bool order_is(const char *expected);
 /* Runs what is queued on a virtual clock (an advance by 0); nothing on the
  * real one, whose dispatcher runs it. */
 void run_queued(fixture *fx);
+
+/* Waits until `n` runs are logged (at once on a virtual clock). */
+bool ran(fixture *fx, int n);
 
 /* virtual_fixture()'s clock. */
 stortimer_clock *vclock(void);

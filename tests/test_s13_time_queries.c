@@ -5,6 +5,7 @@
  * (S13.10) and timers are not rounded to ticks (S13.11).
  */
 #include "time_fixture.h"
+#include "signal_fixture.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -90,7 +91,7 @@ TEST_BOTH(s13_6_queries_answer_in_a_signal_handler)
     fx_remove(signal_ext);
 }
 
-static _Atomic int keep_interrupting, handler_runs, handler_bad;
+static _Atomic int handler_runs, handler_bad;
 static void query_and_check(void)
 {
     query_everything();
@@ -100,16 +101,6 @@ static void query_and_check(void)
     atomic_fetch_add(&handler_runs, 1);
 }
 
-static void *interrupter(void *arg)
-{
-    pthread_t target = *(pthread_t *)arg;
-    while (atomic_load(&keep_interrupting)) {
-        pthread_kill(target, SIGUSR1);
-        sleep_us(50);
-    }
-    return NULL;
-}
-
 TEST_BOTH(s13_6_queries_in_signals_landing_inside_library_calls_never_deadlock)
 {
     /* The handler reads the time while this thread is inside arms, frees,
@@ -117,9 +108,7 @@ TEST_BOTH(s13_6_queries_in_signals_landing_inside_library_calls_never_deadlock)
     signal_ext = fx_adapter(fx, 0);
     stortimer_thread_bind_clock(fx->clock);
     in_signal_handler(query_and_check);
-    pthread_t self = pthread_self();
-    atomic_store(&keep_interrupting, 1);
-    test_thread *t = thread_start(interrupter, &self);
+    test_thread *t = interrupter_start();
     for (int i = 0; i < 20000 || (atomic_load(&handler_runs) < 300 && i < 500000); i++) {
         PVOID timer = new_timer(signal_ext);
         StorPortRequestTimer(signal_ext, timer, stamp_callback, NULL, 1000000, 0);
@@ -129,8 +118,7 @@ TEST_BOTH(s13_6_queries_in_signals_landing_inside_library_calls_never_deadlock)
         if (fx->clock && i % 64 == 63)
             StorPortStallExecution(10);
     }
-    atomic_store(&keep_interrupting, 0);
-    thread_join(t);
+    interrupter_stop(t);
     stortimer_thread_bind_clock(NULL);
     CHECK(atomic_load(&handler_runs) > 1);
     CHECK_EQ(atomic_load(&handler_bad), 0);

@@ -5,63 +5,10 @@
  * hand-over from above DISPATCH_LEVEL, the virtual-clock rules and the
  * miniport patterns in test_s14_dpc_order.c.
  */
-#include "harness.h"
+#include "dpc_fixture.h"
 
 #include <pthread.h>
 #include <string.h>
-
-/* ---- a log of DPC routine and callback runs ---- */
-
-#define REC_MAX 256
-
-static struct {
-    fixture *fx;
-    _Atomic int claimed, n;
-    char who[REC_MAX];
-    ULONGLONG at[REC_MAX];
-    KIRQL irql[REC_MAX];
-    long tid[REC_MAX];
-    PVOID dpc[REC_MAX], ext[REC_MAX], a1[REC_MAX], a2[REC_MAX];
-} rec;
-
-static void rec_reset(fixture *fx)
-{
-    memset(&rec, 0, sizeof rec);
-    rec.fx = fx;
-}
-
-static void rec_add(char who, PVOID dpc, PVOID ext, PVOID a1, PVOID a2)
-{
-    int i = atomic_fetch_add(&rec.claimed, 1);
-    if (i < REC_MAX) {
-        rec.who[i] = who;
-        rec.at[i] = fx_now(rec.fx);
-        rec.irql[i] = stortimer_irql_current();
-        rec.tid[i] = thread_id();
-        rec.dpc[i] = dpc;
-        rec.ext[i] = ext;
-        rec.a1[i] = a1;
-        rec.a2[i] = a2;
-    }
-    atomic_fetch_add(&rec.n, 1);
-}
-
-static VOID dpc_a(PSTOR_DPC Dpc, PVOID Ext, PVOID A1, PVOID A2) { rec_add('A', Dpc, Ext, A1, A2); }
-static VOID dpc_b(PSTOR_DPC Dpc, PVOID Ext, PVOID A1, PVOID A2) { rec_add('B', Dpc, Ext, A1, A2); }
-
-/* On a virtual clock, runs what is queued (an advance by 0, S17.5). */
-static void run_queued(fixture *fx)
-{
-    if (fx->clock)
-        stortimer_clock_advance(fx->clock, 0);
-}
-
-/* Waits until `n` runs are recorded (at once on a virtual clock). */
-static bool ran(fixture *fx, int n)
-{
-    run_queued(fx);
-    return fx_await(fx, &rec.n, n);
-}
 
 /* ---- S14.1 ---- */
 
@@ -360,14 +307,22 @@ TEST_BOTH(s14_3_4_reinitializing_an_idle_dpc_replaces_its_routine)
     CHECK_EQ(s.dpc_init_refused, 0);
 }
 
-TEST_BOTH(s14_3_4_reinitializing_after_a_run_replaces_its_routine)
+/* Initializes `dpc` with dpc_a on fx's first adapter, issues it once without
+ * arguments and waits for that run, on an empty log; returns the adapter. */
+static PVOID issue_dpc_a_once(fixture *fx, STOR_DPC *dpc)
 {
     PVOID ext = fx_adapter(fx, 0);
-    STOR_DPC dpc;
     rec_reset(fx);
-    StorPortInitializeDpc(ext, &dpc, dpc_a);
-    CHECK(StorPortIssueDpc(ext, &dpc, NULL, NULL));
+    StorPortInitializeDpc(ext, dpc, dpc_a);
+    CHECK(StorPortIssueDpc(ext, dpc, NULL, NULL));
     CHECK(ran(fx, 1));
+    return ext;
+}
+
+TEST_BOTH(s14_3_4_reinitializing_after_a_run_replaces_its_routine)
+{
+    STOR_DPC dpc;
+    PVOID ext = issue_dpc_a_once(fx, &dpc);
     fx_settle(fx);
     StorPortInitializeDpc(ext, &dpc, dpc_b);
     CHECK(StorPortIssueDpc(ext, &dpc, NULL, NULL));
@@ -489,24 +444,16 @@ TEST_BOTH(s14_4_5_issue_after_the_run_answers_true_again)
 
 TEST_BOTH(s14_6_routine_runs_at_dispatch_level)
 {
-    PVOID ext = fx_adapter(fx, 0);
     STOR_DPC dpc;
-    rec_reset(fx);
-    StorPortInitializeDpc(ext, &dpc, dpc_a);
-    CHECK(StorPortIssueDpc(ext, &dpc, NULL, NULL));
-    CHECK(ran(fx, 1));
+    issue_dpc_a_once(fx, &dpc);
     CHECK_EQ(rec.irql[0], DISPATCH_LEVEL);
     CHECK_EQ(stortimer_irql_current(), PASSIVE_LEVEL);
 }
 
 TEST_BOTH(s14_6_routine_runs_on_the_advancing_or_dispatcher_thread)
 {
-    PVOID ext = fx_adapter(fx, 0);
     STOR_DPC dpc;
-    rec_reset(fx);
-    StorPortInitializeDpc(ext, &dpc, dpc_a);
-    CHECK(StorPortIssueDpc(ext, &dpc, NULL, NULL));
-    CHECK(ran(fx, 1));
+    issue_dpc_a_once(fx, &dpc);
     if (fx->clock)
         CHECK_EQ(rec.tid[0], thread_id());
     else

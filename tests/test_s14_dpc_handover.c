@@ -5,6 +5,7 @@
  * library calls.
  */
 #include "dpc_fixture.h"
+#include "signal_fixture.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -192,18 +193,6 @@ static VOID storm_routine(PSTOR_DPC D, PVOID E, PVOID A1, PVOID A2)
     atomic_fetch_add(&storm.runs, 1);
 }
 
-static _Atomic int keep_interrupting;
-
-static void *interrupter(void *arg)
-{
-    pthread_t target = *(pthread_t *)arg;
-    while (atomic_load(&keep_interrupting)) {
-        pthread_kill(target, SIGUSR1);
-        sleep_us(50);
-    }
-    return NULL;
-}
-
 TEST_BOTH(s14_5_signals_landing_inside_library_calls_never_deadlock)
 {
     PVOID ext = fx_adapter(fx, 0);
@@ -212,9 +201,7 @@ TEST_BOTH(s14_5_signals_landing_inside_library_calls_never_deadlock)
     STOR_DPC mine;
     StorPortInitializeDpc(ext, &mine, storm_routine);
     install(storm_handler);
-    pthread_t self = pthread_self();
-    atomic_store(&keep_interrupting, 1);
-    test_thread *t = thread_start(interrupter, &self);
+    test_thread *t = interrupter_start();
     int mine_accepted = 0;
     for (int i = 0; i < 20000 || (atomic_load(&storm.calls) < 300 && i < 500000); i++) {
         mine_accepted += StorPortIssueDpc(ext, &mine, NULL, NULL) != 0;
@@ -224,8 +211,7 @@ TEST_BOTH(s14_5_signals_landing_inside_library_calls_never_deadlock)
         if (i % 16 == 15)
             fx_pass(fx, 10);
     }
-    atomic_store(&keep_interrupting, 0);
-    thread_join(t);
+    interrupter_stop(t);
     fx_pass(fx, 0);
     CHECK(atomic_load(&storm.calls) > 0);
     int want = atomic_load(&storm.accepted) + mine_accepted;

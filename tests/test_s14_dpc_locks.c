@@ -4,63 +4,10 @@
  * the event log. test_s14_dpc.c has S14.1-S14.6, test_s14_dpc_order.c the
  * order and virtual-clock rules.
  */
-#include "harness.h"
+#include "dpc_fixture.h"
 
 #include <pthread.h>
 #include <string.h>
-
-/* ---- a log of DPC routine and callback runs ---- */
-
-#define REC_MAX 256
-
-static struct {
-    fixture *fx;
-    _Atomic int claimed, n;
-    char who[REC_MAX];
-    ULONGLONG at[REC_MAX];
-    KIRQL irql[REC_MAX];
-    long tid[REC_MAX];
-    PVOID dpc[REC_MAX], ext[REC_MAX], a1[REC_MAX], a2[REC_MAX];
-} rec;
-
-static void rec_reset(fixture *fx)
-{
-    memset(&rec, 0, sizeof rec);
-    rec.fx = fx;
-}
-
-static void rec_add(char who, PVOID dpc, PVOID ext, PVOID a1, PVOID a2)
-{
-    int i = atomic_fetch_add(&rec.claimed, 1);
-    if (i < REC_MAX) {
-        rec.who[i] = who;
-        rec.at[i] = fx_now(rec.fx);
-        rec.irql[i] = stortimer_irql_current();
-        rec.tid[i] = thread_id();
-        rec.dpc[i] = dpc;
-        rec.ext[i] = ext;
-        rec.a1[i] = a1;
-        rec.a2[i] = a2;
-    }
-    atomic_fetch_add(&rec.n, 1);
-}
-
-static VOID dpc_a(PSTOR_DPC Dpc, PVOID Ext, PVOID A1, PVOID A2) { rec_add('A', Dpc, Ext, A1, A2); }
-static VOID dpc_b(PSTOR_DPC Dpc, PVOID Ext, PVOID A1, PVOID A2) { rec_add('B', Dpc, Ext, A1, A2); }
-
-/* On a virtual clock, runs what is queued (an advance by 0, S17.5). */
-static void run_queued(fixture *fx)
-{
-    if (fx->clock)
-        stortimer_clock_advance(fx->clock, 0);
-}
-
-/* Waits until `n` runs are recorded (at once on a virtual clock). */
-static bool ran(fixture *fx, int n)
-{
-    run_queued(fx);
-    return fx_await(fx, &rec.n, n);
-}
 
 #define EV_MAX 512
 static stortimer_event ev[EV_MAX];

@@ -57,7 +57,9 @@ TEST(s16_11_statistics_count_adapter_pauses_resumes_and_expiries)
              0);
 }
 
-TEST(s16_11_statistics_count_unit_pauses_resumes_and_expiries)
+/* On a fresh adapter: two unit pauses, a resume of one of them and of a unit
+ * that is not paused, and the other pause's expiry; returns the statistics. */
+static stortimer_stats stats_after_unit_pauses_resumes_and_expiry(void)
 {
     PVOID ext = virtual_adapter(0);
     CHECK(StorPortPauseDevice(ext, 0, 0, 0, 1));
@@ -65,7 +67,12 @@ TEST(s16_11_statistics_count_unit_pauses_resumes_and_expiries)
     CHECK(StorPortResumeDevice(ext, 0, 0, 1));
     CHECK(StorPortResumeDevice(ext, 0, 0, 2));
     stortimer_clock_advance(vclock(), 2 * SECOND);
-    stortimer_stats s = stats_of(ext);
+    return stats_of(ext);
+}
+
+TEST(s16_11_statistics_count_unit_pauses_resumes_and_expiries)
+{
+    stortimer_stats s = stats_after_unit_pauses_resumes_and_expiry();
     CHECK_EQ(s.unit_pauses, 2);
     CHECK_EQ(s.unit_resumes, 1);
     CHECK_EQ(s.unit_resumes_unpaused, 1);
@@ -76,13 +83,7 @@ TEST(s16_11_unit_calls_are_not_counted_as_adapter_pauses)
 {
     /* stortimer.h: `pauses` counts StorPortPause, `resumes` StorPortResume,
      * ...; the unit_* counters are "the same for StorPortPauseDevice". */
-    PVOID ext = virtual_adapter(0);
-    CHECK(StorPortPauseDevice(ext, 0, 0, 0, 1));
-    CHECK(StorPortPauseDevice(ext, 0, 0, 1, 5));
-    CHECK(StorPortResumeDevice(ext, 0, 0, 1));
-    CHECK(StorPortResumeDevice(ext, 0, 0, 2));
-    stortimer_clock_advance(vclock(), 2 * SECOND);
-    stortimer_stats s = stats_of(ext);
+    stortimer_stats s = stats_after_unit_pauses_resumes_and_expiry();
     CHECK_EQ(s.pauses, 0);
     CHECK_EQ(s.resumes, 0);
     CHECK_EQ(s.resumes_unpaused, 0);

@@ -5,8 +5,7 @@
  * process per clock, one named track per adapter, callbacks as slices at
  * their fire times (SPEC S11), other events as instants.
  */
-#include "harness.h"
-#include "json_check.h"
+#include "trace_read.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,71 +13,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A file name of this test's own; removed when the test ends. */
-static void remove_file(void *path)
-{
-    unlink(path);
-    free(path);
-}
-
-static char *temp_path(const char *what)
-{
-    char *path = malloc(256);
-    CHECK(path != NULL);
-    snprintf(path, 256, "%s/stortimer-%s-%ld.json", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-             what, (long)getpid());
-    test_at_end(remove_file, path);
-    return path;
-}
-
-static json_value *parse(const char *path)
-{
-    char error[256];
-    json_value *doc = json_parse_file(path, error, sizeof error);
-    if (!doc)
-        test_failf(__FILE__, __LINE__, "%s does not parse: %s", path, error);
-    CHECK(doc != NULL);
-    return doc;
-}
-
-static const char *string_of(const json_value *event, const char *key)
-{
-    const char *s = json_string(json_get(event, key));
-    return s ? s : "";
-}
-
-static double number_of(const json_value *event, const char *key)
-{
-    const json_value *v = json_get(event, key);
-    CHECK(json_is_number(v));
-    return json_number(v);
-}
-
-/* The first trace event with phase `ph` whose name is `name` (NULL: any),
- * at or after index `from`; its index in *at. NULL if none. */
-static const json_value *find_event(const json_value *events, const char *ph, const char *name,
-                                    size_t from, size_t *at)
-{
-    for (size_t i = from; i < json_length(events); i++) {
-        const json_value *e = json_at(events, i);
-        if (strcmp(string_of(e, "ph"), ph) == 0 && (!name || strcmp(string_of(e, "name"), name) == 0)) {
-            if (at)
-                *at = i;
-            return e;
-        }
-    }
-    return NULL;
-}
-
 /* The name metadata ("process_name", "thread_name") given to a pid/tid. */
 static const char *metadata_name(const json_value *events, const char *kind, double pid,
                                  double tid)
 {
     for (size_t i = 0; i < json_length(events); i++) {
         const json_value *e = json_at(events, i);
-        if (strcmp(string_of(e, "ph"), "M") || strcmp(string_of(e, "name"), kind))
+        if (strcmp(trace_string(e, "ph"), "M") || strcmp(trace_string(e, "name"), kind))
             continue;
-        if (number_of(e, "pid") != pid || (tid >= 0 && number_of(e, "tid") != tid))
+        if (trace_number(e, "pid") != pid || (tid >= 0 && trace_number(e, "tid") != tid))
             continue;
         return json_string(json_get(json_get(e, "args"), "name"));
     }
@@ -102,55 +45,55 @@ TEST(s10_trace_of_a_virtual_run_parses_and_holds_its_events)
     arm(other, new_timer(other), probe_callback, &r, 30000, 0);
     stortimer_clock_advance(clock, 50000);
     CHECK_STATUS(StorPortRequestTimer(hba, io, probe_callback, &q, 0, 0), STOR_STATUS_SUCCESS);
-    char *path = temp_path("virtual");
+    char *path = trace_temp_path("virtual");
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
 
-    json_value *doc = parse(path);
+    json_value *doc = trace_parse(path);
     const json_value *events = json_get(doc, "traceEvents");
     CHECK_EQ(json_kind_of(events), JSON_ARRAY);
     /* The poll's callback: a slice named for it, on HBA 0's track, at 10 ms. */
     size_t b_at = 0, e_at = 0;
-    const json_value *begin = find_event(events, "B", "port poll", 0, &b_at);
-    const json_value *end = find_event(events, "E", "port poll", b_at, &e_at);
+    const json_value *begin = trace_find(events, "B", "name", "port poll", 0, &b_at);
+    const json_value *end = trace_find(events, "E", "name", "port poll", b_at, &e_at);
     CHECK(begin && end && e_at > b_at);
-    CHECK_EQ(number_of(begin, "ts"), 10000);
-    CHECK_EQ(number_of(end, "ts"), 10000);
-    CHECK(strcmp(string_of(begin, "cat"), "callback") == 0);
-    double pid = number_of(begin, "pid"), tid = number_of(begin, "tid");
+    CHECK_EQ(trace_number(begin, "ts"), 10000);
+    CHECK_EQ(trace_number(end, "ts"), 10000);
+    CHECK(strcmp(trace_string(begin, "cat"), "callback") == 0);
+    double pid = trace_number(begin, "pid"), tid = trace_number(begin, "tid");
     CHECK(pid >= 2); /* a virtual clock: the real one is pid 1 */
-    CHECK_EQ(number_of(end, "tid"), tid);
+    CHECK_EQ(trace_number(end, "tid"), tid);
     const char *track = metadata_name(events, "thread_name", pid, tid);
     CHECK(track && strcmp(track, "HBA 0") == 0);
     const char *process = metadata_name(events, "process_name", pid, -1);
     CHECK(process && strncmp(process, "virtual clock ", 14) == 0);
-    CHECK_EQ(number_of(json_get(begin, "args"), "due_us"), 10000);
-    CHECK_EQ(number_of(json_get(begin, "args"), "late_us"), 0);
+    CHECK_EQ(trace_number(json_get(begin, "args"), "due_us"), 10000);
+    CHECK_EQ(trace_number(json_get(begin, "args"), "late_us"), 0);
     /* The other adapter: its own, unnamed track, same process. */
-    const json_value *other_begin = find_event(events, "B", NULL, e_at, NULL);
+    const json_value *other_begin = trace_find(events, "B", "name", NULL, e_at, NULL);
     CHECK(other_begin != NULL);
-    CHECK_EQ(number_of(other_begin, "ts"), 30000);
-    CHECK_EQ(number_of(other_begin, "pid"), pid);
-    CHECK(number_of(other_begin, "tid") != tid);
-    track = metadata_name(events, "thread_name", pid, number_of(other_begin, "tid"));
+    CHECK_EQ(trace_number(other_begin, "ts"), 30000);
+    CHECK_EQ(trace_number(other_begin, "pid"), pid);
+    CHECK(trace_number(other_begin, "tid") != tid);
+    track = metadata_name(events, "thread_name", pid, trace_number(other_begin, "tid"));
     CHECK(track && strncmp(track, "adapter ", 8) == 0);
     /* Arm and cancel are instants with their arguments. */
-    const json_value *armed = find_event(events, "i", "armed: port poll", 0, NULL);
+    const json_value *armed = trace_find(events, "i", "name", "armed: port poll", 0, NULL);
     CHECK(armed != NULL);
-    CHECK_EQ(number_of(armed, "ts"), 0);
-    CHECK(strcmp(string_of(armed, "s"), "t") == 0);
-    CHECK_EQ(number_of(json_get(armed, "args"), "window_us"), 0);
+    CHECK_EQ(trace_number(armed, "ts"), 0);
+    CHECK(strcmp(trace_string(armed, "s"), "t") == 0);
+    CHECK_EQ(trace_number(json_get(armed, "args"), "window_us"), 0);
     size_t i = 0;
     const json_value *cancelled = NULL;
-    while ((cancelled = find_event(events, "i", NULL, i, &i)) != NULL &&
-           strncmp(string_of(cancelled, "name"), "cancelled: ", 11) != 0)
+    while ((cancelled = trace_find(events, "i", "name", NULL, i, &i)) != NULL &&
+           strncmp(trace_string(cancelled, "name"), "cancelled: ", 11) != 0)
         i++;
     CHECK(cancelled != NULL);
-    CHECK_EQ(number_of(cancelled, "ts"), 50000);
-    CHECK(strcmp(string_of(json_get(cancelled, "args"), "by"), "cancel request") == 0);
+    CHECK_EQ(trace_number(cancelled, "ts"), 50000);
+    CHECK(strcmp(trace_string(json_get(cancelled, "args"), "by"), "cancel request") == 0);
     /* The file says how many events it holds. */
     const json_value *other_data = json_get(doc, "otherData");
-    CHECK_EQ(number_of(other_data, "events"), stortimer_log_count());
-    CHECK_EQ(number_of(other_data, "dropped_events"), 0);
+    CHECK_EQ(trace_number(other_data, "events"), stortimer_log_count());
+    CHECK_EQ(trace_number(other_data, "dropped_events"), 0);
     json_free(doc);
 }
 
@@ -164,20 +107,20 @@ TEST(s10_trace_of_real_clock_adapters_is_the_real_clock_process)
     arm(ext, new_timer(ext), probe_callback, &p, 1000, 0);
     CHECK(fx_await(&real, &p.fired, 1));
     fx_remove(ext); /* its dispatcher has logged the callback's return */
-    char *path = temp_path("real");
+    char *path = trace_temp_path("real");
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
-    json_value *doc = parse(path);
+    json_value *doc = trace_parse(path);
     const json_value *events = json_get(doc, "traceEvents");
-    const json_value *begin = find_event(events, "B", NULL, 0, NULL);
+    const json_value *begin = trace_find(events, "B", "name", NULL, 0, NULL);
     CHECK(begin != NULL);
-    CHECK_EQ(number_of(begin, "pid"), 1);
-    CHECK(find_event(events, "E", NULL, 0, NULL) != NULL);
+    CHECK_EQ(trace_number(begin, "pid"), 1);
+    CHECK(trace_find(events, "E", "name", NULL, 0, NULL) != NULL);
     const char *process = metadata_name(events, "process_name", 1, -1);
     CHECK(process && strncmp(process, "real clock", 10) == 0);
-    const json_value *wakeup = find_event(events, "i", "wake-up", 0, NULL);
+    const json_value *wakeup = trace_find(events, "i", "name", "wake-up", 0, NULL);
     CHECK(wakeup != NULL);
     CHECK(json_is_number(json_get(json_get(wakeup, "args"), "planned_us")));
-    CHECK(find_event(events, "i", NULL, 0, NULL) != NULL);
+    CHECK(trace_find(events, "i", "name", NULL, 0, NULL) != NULL);
     json_free(doc);
 }
 
@@ -190,10 +133,10 @@ TEST(s10_trace_escapes_names_it_was_given)
     probe p;
     probe_init(&p, virtual_fixture(), ext);
     arm(ext, handle, probe_callback, &p, 10, 0);
-    char *path = temp_path("escape");
+    char *path = trace_temp_path("escape");
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
-    json_value *doc = parse(path);
-    CHECK(find_event(json_get(doc, "traceEvents"), "i", "armed: say \"hi\"\\\n\tnow", 0, NULL));
+    json_value *doc = trace_parse(path);
+    CHECK(trace_find(json_get(doc, "traceEvents"), "i", "name", "armed: say \"hi\"\\\n\tnow", 0, NULL));
     json_free(doc);
 }
 
@@ -209,13 +152,13 @@ TEST(s10_trace_keeps_utf8_names_and_replaces_bytes_that_are_not)
     probe_init(&p, virtual_fixture(), ext);
     arm(ext, good, probe_callback, &p, 10, 0);
     arm(ext, bad, probe_callback, &p, 10, 0);
-    char *path = temp_path("utf8");
+    char *path = trace_temp_path("utf8");
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
-    json_value *doc = parse(path);
+    json_value *doc = trace_parse(path);
     const json_value *events = json_get(doc, "traceEvents");
-    CHECK(find_event(events, "i", "armed: caf\xc3\xa9 \xe2\x82\xac", 0, NULL));
+    CHECK(trace_find(events, "i", "name", "armed: caf\xc3\xa9 \xe2\x82\xac", 0, NULL));
     /* Each bad byte became U+FFFD (EF BF BD in UTF-8). */
-    CHECK(find_event(events, "i",
+    CHECK(trace_find(events, "i", "name",
                      "armed: a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c"
                      "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d",
                      0, NULL));
@@ -237,10 +180,10 @@ static void check_slices_pair_up(const json_value *events, int *begins)
     *begins = 0;
     for (size_t i = 0; i < json_length(events); i++) {
         const json_value *e = json_at(events, i);
-        const char *ph = string_of(e, "ph");
+        const char *ph = trace_string(e, "ph");
         if (strcmp(ph, "B") && strcmp(ph, "E"))
             continue;
-        double tid = number_of(e, "tid");
+        double tid = trace_number(e, "tid");
         int at = -1;
         for (int k = 0; k < open; k++)
             if (open_tid[k] == tid)
@@ -269,9 +212,9 @@ TEST(s10_trace_slices_pair_up_when_the_log_stops_inside_a_callback)
     arm(ext, new_timer(ext), probe_callback, &first, 100, 0);
     arm(ext, new_timer(ext), probe_callback, &stopper, 200, 0);
     stortimer_clock_advance(virtual_fixture()->clock, 300);
-    char *path = temp_path("stopped");
+    char *path = trace_temp_path("stopped");
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
-    json_value *doc = parse(path);
+    json_value *doc = trace_parse(path);
     int begins;
     check_slices_pair_up(json_get(doc, "traceEvents"), &begins);
     CHECK_EQ(begins, 2); /* the second one's return was never recorded */
@@ -280,9 +223,9 @@ TEST(s10_trace_slices_pair_up_when_the_log_stops_inside_a_callback)
 
 TEST(s10_trace_of_an_empty_log_is_valid_and_empty)
 {
-    char *path = temp_path("empty");
+    char *path = trace_temp_path("empty");
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
-    json_value *doc = parse(path);
+    json_value *doc = trace_parse(path);
     CHECK_EQ(json_length(json_get(doc, "traceEvents")), 0);
     json_free(doc);
 }
@@ -314,31 +257,31 @@ static int run_child(const char *trace, const char *events)
 
 TEST(s10_trace_environment_variable_writes_a_trace_at_exit)
 {
-    char *path = temp_path("environment");
+    char *path = trace_temp_path("environment");
     CHECK_EQ(run_child(path, NULL), 0);
-    json_value *doc = parse(path);
+    json_value *doc = trace_parse(path);
     const json_value *events = json_get(doc, "traceEvents");
     /* Three polls, 10 ms apart, as slices. */
     size_t at = 0;
     for (int i = 1; i <= 3; i++) {
-        const json_value *begin = find_event(events, "B", NULL, at, &at);
+        const json_value *begin = trace_find(events, "B", "name", NULL, at, &at);
         CHECK(begin != NULL);
-        CHECK_EQ(number_of(begin, "ts"), 10000 * i);
+        CHECK_EQ(trace_number(begin, "ts"), 10000 * i);
         at++;
     }
-    CHECK(find_event(events, "B", NULL, at, NULL) == NULL);
-    CHECK(find_event(events, "i", "adapter removed", 0, NULL) != NULL);
+    CHECK(trace_find(events, "B", "name", NULL, at, NULL) == NULL);
+    CHECK(trace_find(events, "i", "name", "adapter removed", 0, NULL) != NULL);
     json_free(doc);
 }
 
 TEST(s10_trace_environment_capacity_is_honoured_and_drops_are_counted)
 {
-    char *path = temp_path("capacity");
+    char *path = trace_temp_path("capacity");
     CHECK_EQ(run_child(path, "3"), 0);
-    json_value *doc = parse(path);
+    json_value *doc = trace_parse(path);
     CHECK_EQ(json_length(json_get(doc, "traceEvents")), 3 + 2); /* + 2 metadata */
     const json_value *other_data = json_get(doc, "otherData");
-    CHECK_EQ(number_of(other_data, "events"), 3);
-    CHECK(number_of(other_data, "dropped_events") > 0);
+    CHECK_EQ(trace_number(other_data, "events"), 3);
+    CHECK(trace_number(other_data, "dropped_events") > 0);
     json_free(doc);
 }
