@@ -3,11 +3,6 @@
 
 #include "platform/os.h"
 
-static st_handover *cell_of(st_handover_queue *q, uint64_t ticket)
-{
-    return &q->cells[ticket % ST_HANDOVER_SLOTS];
-}
-
 void st_handover_init(st_handover_queue *q)
 {
     atomic_init(&q->tail, 0);
@@ -22,7 +17,7 @@ st_handover *st_handover_reserve(st_handover_queue *q, uint64_t *ticket)
 {
     uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
     for (;;) {
-        st_handover *cell = cell_of(q, pos);
+        st_handover *cell = &q->cells[st_handover_index(pos)];
         uint64_t turn = atomic_load_explicit(&cell->turn, memory_order_acquire);
         int64_t lag = (int64_t)(turn - pos);
         if (lag == 0) {
@@ -81,8 +76,8 @@ void st_handover_visit(const st_handover_queue *q,
 {
     uint64_t tail = atomic_load(&q->tail);
     for (uint64_t t = atomic_load(&q->head); t != tail; t++) {
-        const st_handover *cell = &q->cells[t % ST_HANDOVER_SLOTS];
-        if (atomic_load_explicit(&cell->turn, memory_order_acquire) != t + 1)
+        const st_handover *cell = &q->cells[st_handover_index(t)];
+        if (!st_handover_is_published(cell, t))
             return; /* reserved, not yet published */
         visit(&cell->request, ctx);
     }

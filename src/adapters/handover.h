@@ -44,13 +44,26 @@ st_handover *st_handover_reserve(st_handover_queue *q, uint64_t *ticket);
 /* Publishes a reserved cell with its request (timer NULL: refused). */
 void st_handover_publish(st_handover *cell, uint64_t ticket, const st_request *request);
 
+/* The cell of a ticket. */
+static inline uint32_t st_handover_index(uint64_t ticket)
+{
+    return (uint32_t)(ticket % ST_HANDOVER_SLOTS);
+}
+
+/* Whether the cell holds the published request of `ticket` (its turn is
+ * ticket + 1 from st_handover_publish until st_handover_take). */
+static inline bool st_handover_is_published(const st_handover *cell, uint64_t ticket)
+{
+    return atomic_load_explicit(&cell->turn, memory_order_acquire) == ticket + 1;
+}
+
 /* Takes the next published request; false when none is (consumer only:
  * the adapter lock's holder; inline, every look at an adapter asks). */
 static inline bool st_handover_take(st_handover_queue *q, st_request *request)
 {
     uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-    st_handover *cell = &q->cells[head % ST_HANDOVER_SLOTS];
-    if (atomic_load_explicit(&cell->turn, memory_order_acquire) != head + 1)
+    st_handover *cell = &q->cells[st_handover_index(head)];
+    if (!st_handover_is_published(cell, head))
         return false;
     *request = cell->request;
     atomic_store_explicit(&cell->turn, head + ST_HANDOVER_SLOTS, memory_order_release);
@@ -63,8 +76,7 @@ static inline bool st_handover_take(st_handover_queue *q, st_request *request)
 static inline bool st_handover_ready(const st_handover_queue *q)
 {
     uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-    return atomic_load_explicit(&q->cells[head % ST_HANDOVER_SLOTS].turn,
-                                memory_order_acquire) == head + 1;
+    return st_handover_is_published(&q->cells[st_handover_index(head)], head);
 }
 
 /* Whether cells wait to be taken (published or not). Lock-free, a hint. */
