@@ -636,8 +636,11 @@ ULONG model_adapter_remove(PVOID extension, ULONG *leaked_timers)
     if (i == NOBODY)
         return STOR_STATUS_INVALID_PARAMETER;
     m_adapter *a = &m.adapters[i];
-    if (m.callback_adapter == i || holds_a_lock_of(a))
+    if (m.callback_adapter == i || holds_a_lock_of(a)) {
+        if (m.irql <= DISPATCH_LEVEL) /* a deadlock on Windows: reported */
+            m.report("stortimer_adapter_remove: not removed (it would deadlock)");
         return STOR_STATUS_INVALID_DEVICE_STATE;
+    }
     apply_handed_over(i); /* removal waits for the hand-overs under way */
     ULONG leaked = 0;
     for (int t = 0; t < m.timer_count; t++) {

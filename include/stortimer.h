@@ -508,9 +508,12 @@ STORTIMER_API ULONG stortimer_log_name(PVOID hw_device_extension, PVOID timer_ha
 
 /*
  * Writes the events recorded so far to `path` as Chrome trace-event JSON:
- * one process per clock, one track per adapter, each callback a slice from
- * FIRED to RETURNED, the other events instants on the adapter's track, with
- * times in the clock's microseconds. Open it at https://ui.perfetto.dev.
+ * one process per clock, one track per adapter, each callback a complete
+ * slice ("X", with a duration) from FIRED to RETURNED and each DPC routine
+ * one from DPC_STARTED to DPC_RETURNED, each pause a slice on a track of its
+ * own beside the adapter's, the other events instants on the adapter's
+ * track, with times in the clock's microseconds. Open it at
+ * https://ui.perfetto.dev (speedscope and chrome://tracing load it too).
  * Returns SUCCESS, INVALID_PARAMETER (NULL path) or UNSUCCESSFUL (the file
  * could not be written; errno says why).
  *
@@ -520,6 +523,55 @@ STORTIMER_API ULONG stortimer_log_name(PVOID hw_device_extension, PVOID timer_ha
  * the program exits through exit() or a return from main.
  */
 STORTIMER_API ULONG stortimer_trace_write(const char *path);
+
+/* ---- Verifier (off by default) ---- */
+
+/*
+ * In the spirit of Driver Verifier: with the verifier on, every misuse the
+ * library sees is a violation, reported through the report handler with
+ * the routine, the status, the arguments, the calling code's address and a
+ * backtrace, and counted:
+ *   - every call refused with an error status, and every counted refusal of
+ *     a VOID routine (STOR_STATUS_BUSY, and an IssueDpc that finds its DPC
+ *     queued, are answers miniports rely on: not violations);
+ *   - misuse Windows would not survive: a recursive StartIo lock, removing
+ *     an adapter from its own callback, StorPortFreeTimer of a pending timer
+ *     while holding the StartIo lock its callback needs, an advance from a
+ *     callback, a DPC re-initialized while queued or running;
+ *   - StorPortStallExecution above 1,000 us; a callback or DPC routine that
+ *     runs longer than the routine limit (100 us unless set): on the real
+ *     clock the thread's CPU time, on a virtual clock the virtual time its
+ *     stalls consume, so the finding is deterministic in virtual time;
+ *   - leaks: timers an adapter's removal frees (each named, with where it
+ *     was initialized), adapters and clocks still alive at exit.
+ * STORTIMER_VERIFY_ABORT stops the process at the first violation, as a
+ * bug check would, after a clear last line. While on, a summary line is
+ * printed at exit if any violation occurred. Above DISPATCH_LEVEL (maybe a
+ * signal handler) a violation is counted, not printed (in abort mode, one
+ * fixed line is written).
+ *
+ * The environment variable STORTIMER_VERIFY=report or =abort turns it on
+ * when the program starts; unset or empty, it stays off. While off it costs
+ * one predicted branch on the paths that refuse a call and around each
+ * callback (BENCHMARKS.md).
+ */
+#define STORTIMER_VERIFY_OFF 0u
+#define STORTIMER_VERIFY_REPORT 1u      /* report each violation and go on */
+#define STORTIMER_VERIFY_ABORT 2u       /* report it and stop the process */
+
+/* Sets the mode; SUCCESS, or INVALID_PARAMETER for an unknown mode. */
+STORTIMER_API ULONG stortimer_verify_start(ULONG mode);
+
+/* The mode now (STORTIMER_VERIFY_*). */
+STORTIMER_API ULONG stortimer_verify_mode(void);
+
+/* Violations found since the process started: a test asserts it is 0. */
+STORTIMER_API ULONGLONG stortimer_verify_violations(void);
+
+/* How long a callback or DPC routine may run before it is a violation, in
+ * microseconds (0: no limit; 100 by default, Microsoft's guidance for
+ * DPCs). Returns SUCCESS. */
+STORTIMER_API ULONG stortimer_verify_set_routine_limit(ULONGLONG microseconds);
 
 /* ---- Reports ---- */
 

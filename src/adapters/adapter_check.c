@@ -18,7 +18,8 @@ typedef struct check {
     uint64_t live_nodes, live_cells, pending, handles;
 } check;
 
-static void say(char *out, size_t size, const char *format, va_list args)
+__attribute__((format(printf, 3, 0))) static void say(char *out, size_t size,
+                                                     const char *format, va_list args)
 {
     /* Started by both callers: the analyzer's "uninitialized va_list" is a
      * false positive on x86-64 (as in platform/report.c). */
@@ -27,7 +28,7 @@ static void say(char *out, size_t size, const char *format, va_list args)
 }
 
 /* Records a broken invariant (the first one only). */
-static void fail(check *c, const char *format, ...)
+__attribute__((format(printf, 2, 3))) static void fail(check *c, const char *format, ...)
 {
     if (!c->ok)
         return;
@@ -39,7 +40,7 @@ static void fail(check *c, const char *format, ...)
 }
 
 /* Records an invariant broken unless a lock-free request was under way. */
-static void blur(check *c, const char *format, ...)
+__attribute__((format(printf, 2, 3))) static void blur(check *c, const char *format, ...)
 {
     if (c->blurred[0])
         return;

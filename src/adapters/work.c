@@ -22,6 +22,7 @@
 #include "adapters/pause_ops.h"
 #include "adapters/timer_ops.h"
 #include "platform/thread_state.h"
+#include "platform/verify.h"
 
 typedef enum st_work_kind {
     ST_WORK_TIMER,            /* a timer callback: StartIo lock held (S8.1) */
@@ -132,8 +133,41 @@ static void call_timer(st_adapter *a, const st_work *w)
     st_self = saved;
 }
 
+/* ---- the verifier's routine limit ---- */
+
+/* Where a routine's run time is measured from: the thread's CPU time on
+ * the real clock, the clock's reading on a virtual one (what its stalls
+ * consume), so that the finding is deterministic in virtual time. */
+typedef struct st_run_meter {
+    const st_horizon *horizon;
+    uint64_t start;
+} st_run_meter;
+
+static uint64_t meter_now(const st_horizon *horizon)
+{
+    return horizon->clock ? horizon->now(horizon->clock) : st_verify_thread_cpu_ns() / 1000u;
+}
+
+static st_run_meter meter_start(const st_horizon *horizon)
+{
+    return (st_run_meter){horizon, st_verifying() ? meter_now(horizon) : 0};
+}
+
+/* A routine that ran longer than the verifier's limit is a violation. */
+static void meter_stop(const st_run_meter *m, const void *routine, const char *what)
+{
+    if (!st_verifying())
+        return;
+    uint64_t limit = st_verify_routine_limit_us(), ran = meter_now(m->horizon) - m->start;
+    if (limit && ran > limit)
+        st_verify_finding(routine, "%s %p ran %llu us%s, over the limit of %llu us", what,
+                          routine, (unsigned long long)ran,
+                          m->horizon->clock ? " of virtual time (its stalls)" : " of CPU time",
+                          (unsigned long long)limit);
+}
+
 /* Runs a taken timer with the adapter lock let go; adapter lock held. */
-static void run_timer(st_adapter *a, const st_work *w)
+static void run_timer(st_adapter *a, const st_work *w, const st_horizon *horizon)
 {
     if (!w->started)
         return;
@@ -143,7 +177,11 @@ static void run_timer(st_adapter *a, const st_work *w)
         ST_COUNT(&a->stats, legacy_fired, 1);
     st_count_lateness(&a->stats, w->now - w->call.due);
     st_mutex_unlock(&a->mutex);
+    st_run_meter meter = meter_start(horizon);
     call_timer(a, w);
+    meter_stop(&meter, w->legacy ? (const void *)w->call.legacy_callback
+                                 : (const void *)w->call.callback,
+               "timer callback");
     st_mutex_lock(&a->mutex);
     if (st_running_end(&a->run)) /* it freed its own timer */
         st_timer_reclaim(a, w->timer);
@@ -185,7 +223,7 @@ static void call_dpc(st_adapter *a, const st_work *w)
 
 /* Runs a taken DPC with no lock held; adapter lock held, and the StartIo
  * lock if `startio` (let go first: a DPC does not take it). */
-static void run_dpc(st_adapter *a, const st_work *w, bool startio)
+static void run_dpc(st_adapter *a, const st_work *w, bool startio, const st_horizon *horizon)
 {
     st_running_begin_dpc(&a->run, w->dpc.dpc);
     ST_COUNT(&a->stats, dpcs_started, 1);
@@ -193,7 +231,9 @@ static void run_dpc(st_adapter *a, const st_work *w, bool startio)
     st_mutex_unlock(&a->mutex);
     if (startio)
         st_lock_release(&a->startio);
+    st_run_meter meter = meter_start(horizon);
     call_dpc(a, w);
+    meter_stop(&meter, (const void *)w->dpc.routine, "DPC routine");
     st_mutex_lock(&a->mutex);
     ST_COUNT(&a->stats, dpcs_returned, 1);
     w->dpc.dpc->running = false;
@@ -203,14 +243,14 @@ static void run_dpc(st_adapter *a, const st_work *w, bool startio)
 
 /* Runs a taken item; adapter lock held, and the StartIo lock if
  * `startio`. Returns whether the StartIo lock is still held. */
-static bool run(st_adapter *a, const st_work *w, bool startio)
+static bool run(st_adapter *a, const st_work *w, bool startio, const st_horizon *horizon)
 {
     switch (w->kind) {
     case ST_WORK_TIMER:
-        run_timer(a, w);
+        run_timer(a, w, horizon);
         return startio;
     case ST_WORK_DPC:
-        run_dpc(a, w, startio);
+        run_dpc(a, w, startio, horizon);
         return false;
     case ST_WORK_PAUSE_EXPIRY:
         st_pause_expire_first(a);
@@ -239,7 +279,7 @@ st_run_result st_work_run_next(st_adapter *a, uint64_t serial, const st_horizon 
         st_work w;
         if (take_next_due(a, now, horizon->cutoff, startio, &w)) {
             result = w.kind == ST_WORK_DPC ? ST_RUN_DPC : ST_RUN_AGAIN;
-            startio = run(a, &w, startio);
+            startio = run(a, &w, startio, horizon);
         } else if (!startio && timer_due(a, now, horizon->cutoff)) {
             result = ST_RUN_LOCK_BUSY;
         }

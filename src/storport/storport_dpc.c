@@ -15,6 +15,7 @@
 #include "adapters/timer_ops.h"
 #include "platform/report.h"
 #include "platform/thread_state.h"
+#include "platform/verify.h"
 #include "time/clock.h"
 
 #include <errno.h>
@@ -36,8 +37,11 @@ static const char *refusal_text(ULONG reason)
 
 /* Counts, records and (at or below DISPATCH_LEVEL) reports a refusal. */
 static void refuse(const char *routine, st_adapter *a, PVOID extension, PSTOR_DPC dpc,
-                   ULONG reason, bool initialize)
+                   ULONG reason, bool initialize, const void *caller)
 {
+    if (st_verifying())
+        st_verify_finding(caller, "%s(%p, %p) refused: %s", routine, extension, (void *)dpc,
+                          refusal_text(reason));
     st_counters *c = st_adapter_counters(a);
     if (initialize)
         ST_COUNT(c, dpc_init_refused, 1);
@@ -56,25 +60,34 @@ static void refuse(const char *routine, st_adapter *a, PVOID extension, PSTOR_DP
 
 VOID StorPortInitializeDpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PHW_DPC_ROUTINE HwDpcRoutine)
 {
+    st_initialize_dpc(DeviceExtension, Dpc, HwDpcRoutine, ST_CALLER);
+}
+
+void st_initialize_dpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PHW_DPC_ROUTINE HwDpcRoutine,
+                       const void *caller)
+{
     static const char routine[] = "StorPortInitializeDpc";
     st_adapter_ref ref;
     bool live = DeviceExtension && st_adapter_find(DeviceExtension, &ref);
     st_adapter *a = live ? ref.adapter : NULL;
     if (st_self.irql > DISPATCH_LEVEL) {
-        refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_IRQL, true);
+        refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_IRQL, true, caller);
         return;                                                           /* S14.3 (1) */
     }
     if (!live || !Dpc || !HwDpcRoutine) {
-        refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_ARGUMENT, true);
+        refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_ARGUMENT, true, caller);
         return;                                                           /* S14.3 (2) */
     }
+    ULONG reason = 0;
     switch (st_dpc_initialize(&ref, Dpc, HwDpcRoutine)) {
     case ST_DONE: break;                                                  /* S14.3 (6) */
-    case ST_FOREIGN: refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_FOREIGN, true); break;
-    case ST_BUSY: refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_BUSY, true); break;
-    case ST_NO_MEMORY: refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_RESOURCES, true); break;
-    default: refuse(routine, NULL, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_ARGUMENT, true); break;
+    case ST_FOREIGN: reason = STORTIMER_DPC_REFUSED_FOREIGN; break;       /* S14.3 (3) */
+    case ST_BUSY: reason = STORTIMER_DPC_REFUSED_BUSY; break;             /* S14.3 (4) */
+    case ST_NO_MEMORY: reason = STORTIMER_DPC_REFUSED_RESOURCES; break;   /* S14.3 (5) */
+    default: a = NULL, reason = STORTIMER_DPC_REFUSED_ARGUMENT; break;    /* removed */
     }
+    if (reason)
+        refuse(routine, a, DeviceExtension, Dpc, reason, true, caller);
     st_adapter_check_or_abort(DeviceExtension);
 }
 
@@ -95,12 +108,12 @@ static st_outcome issue_locked(const st_adapter_ref *ref, PSTOR_DPC dpc, PVOID a
 }
 
 BOOLEAN st_issue_dpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PVOID SystemArgument1,
-                     PVOID SystemArgument2)
+                     PVOID SystemArgument2, const void *caller)
 {
     static const char routine[] = "StorPortIssueDpc";
     st_adapter_ref ref;
     if (!DeviceExtension || !Dpc || !st_adapter_find(DeviceExtension, &ref)) {
-        refuse(routine, NULL, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_ARGUMENT, false);
+        refuse(routine, NULL, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_ARGUMENT, false, caller);
         return FALSE;                                                  /* S14.4 (1)-2 */
     }
     st_adapter *a = ref.adapter;
@@ -115,13 +128,13 @@ BOOLEAN st_issue_dpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PVOID SystemArgument1
     case ST_DONE: break;                                                  /* S14.4 (5) */
     case ST_BUSY: return FALSE;                      /* S14.4 (4): counted as queued */
     case ST_NOT_HERE:
-        refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_ARGUMENT, false);
+        refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_ARGUMENT, false, caller);
         return FALSE;                                                   /* S14.4 (2) */
     case ST_QUEUE_FULL:
-        refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_RESOURCES, false);
+        refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_RESOURCES, false, caller);
         return FALSE;                                                     /* S14.5 */
     default:
-        refuse(routine, NULL, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_REMOVAL, false);
+        refuse(routine, NULL, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_REMOVAL, false, caller);
         return FALSE;                                                   /* S14.4 (3) */
     }
     if (!above)
@@ -132,5 +145,5 @@ BOOLEAN st_issue_dpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PVOID SystemArgument1
 BOOLEAN StorPortIssueDpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PVOID SystemArgument1,
                          PVOID SystemArgument2)
 {
-    return st_issue_dpc(DeviceExtension, Dpc, SystemArgument1, SystemArgument2);
+    return st_issue_dpc(DeviceExtension, Dpc, SystemArgument1, SystemArgument2, ST_CALLER);
 }

@@ -7,8 +7,11 @@
 
 #include "storport.h"
 
-/* StorPortIssueDpc, for StorPortNotification(IssueDpc, ...) too. */
+/* StorPortIssueDpc and StorPortInitializeDpc, for the notification forms
+ * too; `caller` is the miniport's call site, for the verifier. */
 BOOLEAN st_issue_dpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PVOID SystemArgument1,
-                     PVOID SystemArgument2);
+                     PVOID SystemArgument2, const void *caller);
+void st_initialize_dpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PHW_DPC_ROUTINE HwDpcRoutine,
+                       const void *caller);
 
 #endif

@@ -12,6 +12,7 @@
 #include "adapters/dpc_ops.h"
 #include "platform/report.h"
 #include "platform/thread_state.h"
+#include "platform/verify.h"
 #include "time/clock.h"
 
 #define ST_LOCK_TAKEN 1u
@@ -34,10 +35,13 @@ static const char *lock_name(STOR_SPINLOCK kind)
     }
 }
 
-/* Counts lock misuse against the adapter (NULL: the process). */
-static void lock_misuse(st_adapter *a)
+/* Counts lock misuse against the adapter (NULL: the process); with the
+ * verifier on, a violation (the report before it says what). */
+static void lock_misuse(const void *caller, const char *routine, st_adapter *a)
 {
     ST_COUNT(st_adapter_counters(a), lock_misuse, 1);
+    if (st_verifying())
+        st_verify_finding(caller, "lock misuse in %s", routine);
 }
 
 /* ---- the DpcLock of one DPC (S14.12) ---- */
@@ -53,8 +57,10 @@ static int held_index(const st_adapter *a, const void *address)
 }
 
 /* Takes the lock of the DPC `context` of the adapter `ref` found. */
-static void acquire_dpc_lock(const st_adapter_ref *ref, PVOID context, PSTOR_LOCK_HANDLE handle)
+static void acquire_dpc_lock(const st_adapter_ref *ref, PVOID context, PSTOR_LOCK_HANDLE handle,
+                             const void *caller)
 {
+    static const char routine[] = "StorPortAcquireSpinLock";
     st_adapter *a = ref->adapter;
     if (st_self.irql > DISPATCH_LEVEL) {
         st_report("StorPortAcquireSpinLock: DpcLock at IRQL %u, above DISPATCH_LEVEL "
@@ -77,7 +83,7 @@ static void acquire_dpc_lock(const st_adapter_ref *ref, PVOID context, PSTOR_LOC
         }
         st_self.irql = old; /* the adapter went away meanwhile */
     }
-    lock_misuse(a);
+    lock_misuse(caller, routine, a);
 }
 
 /* Releases a DPC's lock this thread holds; false if `dpc` is none. */
@@ -100,9 +106,11 @@ static bool release_dpc_lock(const void *dpc, KIRQL old_irql)
 VOID StorPortAcquireSpinLock(PVOID HwDeviceExtension, STOR_SPINLOCK SpinLock,
                              PVOID LockContext, PSTOR_LOCK_HANDLE LockHandle)
 {
+    static const char routine[] = "StorPortAcquireSpinLock";
+    const void *caller = ST_CALLER;
     if (!LockHandle) {
         st_report("StorPortAcquireSpinLock: NULL LockHandle (nothing taken)");
-        lock_misuse(NULL);
+        lock_misuse(caller, routine, NULL);
         return;
     }
     LockHandle->Lock = SpinLock;
@@ -114,19 +122,19 @@ VOID StorPortAcquireSpinLock(PVOID HwDeviceExtension, STOR_SPINLOCK SpinLock,
     if (!st_adapter_find(HwDeviceExtension, &ref)) {
         st_report("StorPortAcquireSpinLock: %p is not the extension of a live adapter "
                   "(nothing taken)", HwDeviceExtension);
-        lock_misuse(NULL);
+        lock_misuse(caller, routine, NULL);
         return;
     }
     st_adapter *a = ref.adapter;
     if (SpinLock == DpcLock && LockContext) {
         if (st_dpc_known(&ref, LockContext)) {
-            acquire_dpc_lock(&ref, LockContext, LockHandle);
+            acquire_dpc_lock(&ref, LockContext, LockHandle, caller);
             return;
         }
         /* Kept from earlier versions' habit: the adapter's DpcLock. */
         st_report("StorPortAcquireSpinLock: LockContext %p is not a DPC of adapter %p; "
                   "the adapter's DpcLock is taken instead", LockContext, HwDeviceExtension);
-        lock_misuse(a);
+        lock_misuse(caller, routine, a);
     }
     KIRQL level = 0;
     st_lock *lock = st_adapter_spin_lock(a, SpinLock, &level);
@@ -150,15 +158,17 @@ VOID StorPortAcquireSpinLock(PVOID HwDeviceExtension, STOR_SPINLOCK SpinLock,
         LockHandle->Context.Flags = ST_LOCK_TAKEN;
         return;
     }
-    lock_misuse(a);
+    lock_misuse(caller, routine, a);
 }
 
 VOID StorPortReleaseSpinLock(PVOID HwDeviceExtension, PSTOR_LOCK_HANDLE LockHandle)
 {
+    static const char routine[] = "StorPortReleaseSpinLock";
+    const void *caller = ST_CALLER;
     (void)HwDeviceExtension; /* the handle says which lock; it outlives removal */
     if (!LockHandle) {
         st_report("StorPortReleaseSpinLock: NULL LockHandle");
-        lock_misuse(NULL);
+        lock_misuse(caller, routine, NULL);
         return;
     }
     if (!(LockHandle->Context.Flags & ST_LOCK_TAKEN))
@@ -173,7 +183,7 @@ VOID StorPortReleaseSpinLock(PVOID HwDeviceExtension, PSTOR_LOCK_HANDLE LockHand
         }
         st_report("StorPortReleaseSpinLock: this thread does not hold the DPC lock in "
                   "this handle (nothing released)");
-        lock_misuse(NULL);
+        lock_misuse(caller, routine, NULL);
         return;
     }
     st_adapter *a = NULL;
@@ -181,7 +191,7 @@ VOID StorPortReleaseSpinLock(PVOID HwDeviceExtension, PSTOR_LOCK_HANDLE LockHand
     if (!lock || !st_lock_held_by_me(lock)) {
         st_report("StorPortReleaseSpinLock: this thread does not hold the lock in "
                   "this handle (nothing released)");
-        lock_misuse(a);
+        lock_misuse(caller, routine, a);
         return;
     }
     LockHandle->Context.Flags = 0;
@@ -197,6 +207,9 @@ VOID StorPortStallExecution(ULONG Delay)
     /* Accepted, and counted, so that a test can flag them (S17.2). */
     if (Delay >= ST_LONG_STALL_US)
         ST_COUNT(st_adapter_counters(st_self.callback_adapter), long_stalls, 1);
+    if (Delay > ST_LONG_STALL_US && st_verifying()) /* Windows: under 1,000 us */
+        st_verify_finding(ST_CALLER, "StorPortStallExecution(%u): above 1,000 us",
+                          (unsigned)Delay);
     /* A thread bound to a virtual clock moves it instead (S9.3). */
     st_clock_stall(st_self.bound_clock, Delay);
 }

@@ -12,16 +12,25 @@
 #include "adapters/timer_ops.h"
 #include "adapters/window.h"
 #include "platform/thread_state.h"
+#include "platform/verify.h"
 #include "time/clock.h"
 
 #include <errno.h>
 
+/* A pause or resume answered FALSE: with the verifier on, a violation. */
+static BOOLEAN refused(const void *caller, PVOID extension, const char *why)
+{
+    if (st_verifying())
+        st_verify_finding(caller, "a pause or resume of %p answered FALSE: %s", extension, why);
+    return FALSE;
+}
+
 /* Carries out a pause or resume of the adapter `extension` names. */
-static BOOLEAN request(PVOID extension, st_pause_request *r, ULONG timeout)
+static BOOLEAN request(PVOID extension, st_pause_request *r, ULONG timeout, const void *caller)
 {
     st_adapter_ref ref;
-    if (!extension || !st_adapter_find(extension, &ref))
-        return FALSE;                                          /* S16.3 (1), S16.5 (1) */
+    if (!extension || !st_adapter_find(extension, &ref))                 /* S16.3 (1) */
+        return refused(caller, extension, "not the extension of a live adapter");
     st_adapter *a = ref.adapter;
     /* The deadline counts from the call, never early (as a timer's, S5.4.1). */
     uint64_t now = st_clock_arm_time(st_adapter_clock(a));
@@ -33,40 +42,42 @@ static BOOLEAN request(PVOID extension, st_pause_request *r, ULONG timeout)
         errno = saved_errno;
         if (outcome == ST_QUEUE_FULL)
             st_count_rejection(&a->stats, STOR_STATUS_INSUFFICIENT_RESOURCES);
-        return outcome == ST_DONE;
+        return outcome == ST_DONE ? TRUE : refused(caller, extension, "hand-over queue full");
     }
     if (!st_adapter_lock_current(&ref))
-        return FALSE;
+        return refused(caller, extension, "the adapter was removed meanwhile");
     bool done = st_pause_apply(a, r);
     st_adapter_unlock(a);
-    if (!done)
+    if (!done) {
         st_count_rejection(&a->stats, STOR_STATUS_INSUFFICIENT_RESOURCES); /* S16.6 (3) */
+        refused(caller, extension, "no memory for the unit's state");
+    }
     st_adapter_check_or_abort(extension);
     return done;
 }
 
 BOOLEAN StorPortPause(PVOID HwDeviceExtension, ULONG Timeout)
 {
-    return request(HwDeviceExtension, &(st_pause_request){.resume = false}, Timeout);
+    return request(HwDeviceExtension, &(st_pause_request){.resume = false}, Timeout, ST_CALLER);
 }
 
 BOOLEAN StorPortResume(PVOID HwDeviceExtension)
 {
-    return request(HwDeviceExtension, &(st_pause_request){.resume = true}, 0);
+    return request(HwDeviceExtension, &(st_pause_request){.resume = true}, 0, ST_CALLER);
 }
 
 BOOLEAN StorPortPauseDevice(PVOID HwDeviceExtension, UCHAR PathId, UCHAR TargetId, UCHAR Lun,
                             ULONG Timeout)
 {
     st_pause_request r = {.unit = true, .unit_key = st_unit_key(PathId, TargetId, Lun)};
-    return request(HwDeviceExtension, &r, Timeout);
+    return request(HwDeviceExtension, &r, Timeout, ST_CALLER);
 }
 
 BOOLEAN StorPortResumeDevice(PVOID HwDeviceExtension, UCHAR PathId, UCHAR TargetId, UCHAR Lun)
 {
     st_pause_request r = {.resume = true, .unit = true,
                           .unit_key = st_unit_key(PathId, TargetId, Lun)};
-    return request(HwDeviceExtension, &r, 0);
+    return request(HwDeviceExtension, &r, 0, ST_CALLER);
 }
 
 /* ---- S17.6 ---- */

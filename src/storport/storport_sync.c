@@ -7,11 +7,15 @@
 #include "adapters/events.h"
 #include "platform/report.h"
 #include "platform/thread_state.h"
+#include "platform/verify.h"
 
-/* Counts lock misuse (S15.1) against the adapter (NULL: the process). */
-static BOOLEAN misuse(st_adapter *a)
+/* Counts lock misuse (S15.1) against the adapter (NULL: the process);
+ * with the verifier on, a violation. */
+static BOOLEAN misuse(st_adapter *a, const void *caller, const char *what)
 {
     ST_COUNT(st_adapter_counters(a), lock_misuse, 1);
+    if (st_verifying())
+        st_verify_finding(caller, "StorPortSynchronizeAccess: %s", what);
     return FALSE;
 }
 
@@ -41,22 +45,23 @@ BOOLEAN StorPortSynchronizeAccess(PVOID HwDeviceExtension,
                                   PVOID Context)
 {
     bool may_print = st_self.irql <= DISPATCH_LEVEL;
+    const void *caller = ST_CALLER;
     st_adapter_ref ref;
     if (!HwDeviceExtension || !SynchronizedAccessRoutine) {
         if (may_print)
             st_report("StorPortSynchronizeAccess: NULL %s (FALSE, nothing runs)",
                       HwDeviceExtension ? "routine" : "HwDeviceExtension");
-        return misuse(NULL);                                              /* S15.1 (1) */
+        return misuse(NULL, caller, "a NULL argument");                   /* S15.1 (1) */
     }
     if (!st_adapter_find(HwDeviceExtension, &ref)) {
         if (may_print)
             st_report("StorPortSynchronizeAccess: %p is not the extension of a live adapter "
                       "(FALSE, nothing runs)", HwDeviceExtension);
-        return misuse(NULL);                                              /* S15.1 (2) */
+        return misuse(NULL, caller, "not the extension of a live adapter"); /* S15.1 (2) */
     }
     st_adapter *a = ref.adapter;
     if (st_self.irql > STOR_DEVICE_LEVEL)
-        return misuse(a);                                                 /* S15.1 (3) */
+        return misuse(a, caller, "called above STOR_DEVICE_LEVEL");       /* S15.1 (3) */
     KIRQL level;
     st_lock *interrupt = st_adapter_spin_lock(a, InterruptLock, &level);
     if (st_lock_held_by_me(interrupt)) {                                  /* S15.1 (4) */
@@ -66,7 +71,7 @@ BOOLEAN StorPortSynchronizeAccess(PVOID HwDeviceExtension,
                       "lock already held)", HwDeviceExtension,
                       interrupt == st_adapter_startio(a) ? " (half-duplex: it is the StartIo "
                                                            "lock)" : "");
-        misuse(a);
+        misuse(a, caller, "the thread already holds the InterruptLock (a deadlock on Windows)");
         return call(a, HwDeviceExtension, SynchronizedAccessRoutine, Context);
     }
     KIRQL old_irql = st_self.irql;                                        /* S15.1 (5) */

@@ -8,6 +8,6 @@
 #include "storport.h"
 
 /* StorPortNotification(QueryTickCount, extension, tick_count). */
-void st_query_tick_count(PVOID extension, PLARGE_INTEGER tick_count);
+void st_query_tick_count(PVOID extension, PLARGE_INTEGER tick_count, const void *caller);
 
 #endif

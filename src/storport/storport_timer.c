@@ -16,8 +16,10 @@
 #include "adapters/timer_ops.h"
 #include "observe/event_log.h"
 #include "platform/thread_state.h"
+#include "platform/verify.h"
 #include "storport/storport_dpc.h"
 #include "storport/storport_time.h"
+#include "storport/verify_sites.h"
 #include "time/clock.h"
 
 #include <errno.h>
@@ -35,10 +37,16 @@ static ULONG reject(st_adapter *a, ULONG status)
  * tested first: a successful call does not even load the log's flag). A
  * library built with STORTIMER_CHECKS checks the adapter's invariants after
  * every call (adapters/adapter_check.h). */
-static inline ULONG answer(ULONG status, PVOID extension, PVOID handle, bool legacy)
+static inline ULONG answer(ULONG status, const char *routine, PVOID extension, PVOID handle,
+                           bool legacy, const void *caller)
 {
-    if (status != STOR_STATUS_SUCCESS && status != STOR_STATUS_BUSY && st_logging())
-        st_log_rejected(status, extension, handle, legacy);
+    if (status != STOR_STATUS_SUCCESS && status != STOR_STATUS_BUSY) {
+        if (st_logging())
+            st_log_rejected(status, extension, handle, legacy);
+        if (st_verifying())
+            st_verify_finding(caller, "%s(%p, %p) answered %s", routine, extension, handle,
+                              stortimer_status_name(status));
+    }
     st_adapter_check_or_abort(extension);
     return status;
 }
@@ -98,8 +106,10 @@ static ULONG initialize_timer(PVOID HwDeviceExtension, PVOID *TimerHandle)
 
 ULONG StorPortInitializeTimer(PVOID HwDeviceExtension, PVOID *TimerHandle)
 {
-    return answer(initialize_timer(HwDeviceExtension, TimerHandle), HwDeviceExtension,
-                      NULL, false);
+    ULONG status = initialize_timer(HwDeviceExtension, TimerHandle);
+    if (status == STOR_STATUS_SUCCESS && st_verifying())
+        st_sites_initialized(HwDeviceExtension, *TimerHandle, ST_CALLER);
+    return answer(status, "StorPortInitializeTimer", HwDeviceExtension, NULL, false, ST_CALLER);
 }
 
 /* ---- S5 ---- */
@@ -122,8 +132,8 @@ ULONG StorPortRequestTimer(PVOID HwDeviceExtension, PVOID TimerHandle,
                            ULONGLONG TimerValue, ULONGLONG TolerableDelay)
 {
     return answer(request_timer(HwDeviceExtension, TimerHandle, TimerCallback,
-                                    CallbackContext, TimerValue, TolerableDelay),
-                      HwDeviceExtension, TimerHandle, false);
+                                CallbackContext, TimerValue, TolerableDelay),
+                  "StorPortRequestTimer", HwDeviceExtension, TimerHandle, false, ST_CALLER);
 }
 
 /* ---- S6 ---- */
@@ -143,10 +153,27 @@ static ULONG free_timer(PVOID HwDeviceExtension, PVOID TimerHandle)
     }
 }
 
+/* Verifier: freeing a pending timer while holding the StartIo lock its
+ * callback needs; on Windows the callback may be waiting for that lock. */
+static void verify_free(PVOID extension, PVOID handle, const void *caller)
+{
+    st_target target;
+    if (st_self.irql <= DISPATCH_LEVEL && st_timer_find(extension, handle, &target) &&
+        st_lock_held_by_me(st_adapter_startio(target.adapter)) &&
+        st_arm_word_pending(target.owner.timer) && st_self.callback_adapter != target.adapter)
+        st_verify_finding(caller, "StorPortFreeTimer(%p, %p) of a pending timer while holding "
+                          "the StartIo lock its callback needs", extension, handle);
+}
+
 ULONG StorPortFreeTimer(PVOID HwDeviceExtension, PVOID TimerHandle)
 {
-    return answer(free_timer(HwDeviceExtension, TimerHandle), HwDeviceExtension,
-                      TimerHandle, false);
+    const void *caller = ST_CALLER;
+    if (st_verifying())
+        verify_free(HwDeviceExtension, TimerHandle, caller);
+    ULONG status = free_timer(HwDeviceExtension, TimerHandle);
+    if (status == STOR_STATUS_SUCCESS && st_verifying())
+        st_sites_freed(HwDeviceExtension, TimerHandle);
+    return answer(status, "StorPortFreeTimer", HwDeviceExtension, TimerHandle, false, caller);
 }
 
 /* ---- S7 ---- */
@@ -176,21 +203,22 @@ static ULONG request_legacy_timer(PVOID extension, PHW_TIMER routine, ULONG valu
 
 /* The notification forms the WDK's inline wrappers use (S14.1, S17.3),
  * each taking its arguments off `args`. */
-static void notify_timer(PVOID extension, va_list args)
+static void notify_timer(PVOID extension, va_list args, const void *caller)
 {
     PHW_TIMER routine = va_arg(args, PHW_TIMER); // NOLINT(clang-analyzer-valist.Uninitialized)
     ULONG value = va_arg(args, ULONG);
-    answer(request_legacy_timer(extension, routine, value), extension, NULL, true);
+    answer(request_legacy_timer(extension, routine, value), "StorPortNotification(RequestTimerCall)",
+           extension, NULL, true, caller);
 }
 
-static void notify_issue_dpc(PVOID extension, va_list args)
+static void notify_issue_dpc(PVOID extension, va_list args, const void *caller)
 {
     PSTOR_DPC dpc = va_arg(args, PSTOR_DPC); // NOLINT(clang-analyzer-valist.Uninitialized)
     PVOID argument1 = va_arg(args, PVOID);
     PVOID argument2 = va_arg(args, PVOID);
     /* Exactly one byte: callers declare it BOOLEAN, or a zeroed LONG. */
     PUCHAR result = va_arg(args, PUCHAR);
-    BOOLEAN queued = st_issue_dpc(extension, dpc, argument1, argument2);
+    BOOLEAN queued = st_issue_dpc(extension, dpc, argument1, argument2, caller);
     if (result)
         *result = queued;
 }
@@ -211,16 +239,16 @@ VOID StorPortNotification(SCSI_NOTIFICATION_TYPE NotificationType, PVOID HwDevic
     /* Started just above: the analyzer's "uninitialized va_list" is a false
      * positive on x86-64. */
     switch (NotificationType) {
-    case RequestTimerCall: notify_timer(HwDeviceExtension, args); break; // NOLINT(clang-analyzer-valist.Uninitialized)
+    case RequestTimerCall: notify_timer(HwDeviceExtension, args, ST_CALLER); break; // NOLINT(clang-analyzer-valist.Uninitialized)
     case QueryTickCount:                                                 /* S13.8 */
-        st_query_tick_count(HwDeviceExtension, va_arg(args, PLARGE_INTEGER)); // NOLINT(clang-analyzer-valist.Uninitialized)
+        st_query_tick_count(HwDeviceExtension, va_arg(args, PLARGE_INTEGER), ST_CALLER); // NOLINT(clang-analyzer-valist.Uninitialized)
         break;
     case InitializeDpc: {                                                /* S14.1 */
         PSTOR_DPC dpc = va_arg(args, PSTOR_DPC); // NOLINT(clang-analyzer-valist.Uninitialized)
-        StorPortInitializeDpc(HwDeviceExtension, dpc, va_arg(args, PHW_DPC_ROUTINE));
+        st_initialize_dpc(HwDeviceExtension, dpc, va_arg(args, PHW_DPC_ROUTINE), ST_CALLER);
         break;
     }
-    case IssueDpc: notify_issue_dpc(HwDeviceExtension, args); break; // NOLINT(clang-analyzer-valist.Uninitialized)
+    case IssueDpc: notify_issue_dpc(HwDeviceExtension, args, ST_CALLER); break; // NOLINT(clang-analyzer-valist.Uninitialized)
     case AcquireSpinLock: notify_acquire(HwDeviceExtension, args); break; // NOLINT(clang-analyzer-valist.Uninitialized)
     case ReleaseSpinLock:                                                /* S17.3 */
         StorPortReleaseSpinLock(HwDeviceExtension, va_arg(args, PSTOR_LOCK_HANDLE)); // NOLINT(clang-analyzer-valist.Uninitialized)

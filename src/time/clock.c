@@ -5,6 +5,7 @@
 #include "platform/alloc.h"
 #include "platform/os.h"
 #include "platform/report.h"
+#include "platform/verify.h"
 
 uint64_t st_real_now_floor(void)
 {
@@ -34,8 +35,22 @@ bool st_clock_is_live(const stortimer_clock *clock)
     return live;
 }
 
+/* At exit, with the verifier on: virtual clocks never destroyed. */
+static void report_live_clocks(void)
+{
+    unsigned live = 0;
+    st_mutex_lock(live_lock());
+    for (const stortimer_clock *c = live_clocks; c; c = c->live_next)
+        live++;
+    st_mutex_unlock(live_lock());
+    if (live)
+        st_verify_finding(NULL, "%u virtual clock(s) still alive at exit: never destroyed", live);
+}
+
 stortimer_clock *stortimer_clock_virtual_create(void)
 {
+    if (st_verifying())
+        st_verify_at_exit(report_live_clocks);
     static _Atomic uint32_t clock_ids;
     stortimer_clock *clock = st_calloc(1, sizeof *clock);
     if (!clock)

@@ -28,6 +28,7 @@
 #include "platform/os.h"
 #include "platform/report.h"
 #include "platform/thread_state.h"
+#include "platform/verify.h"
 
 /* A clock reading, for st_work_run_next's horizon. */
 static uint64_t read_clock(const void *clock)
@@ -149,6 +150,8 @@ static bool may_advance(const stortimer_clock *clock, const char *who)
     if (st_self.callback_adapter || st_self.advancing) {
         st_report("%s: called from a timer callback; use StorPortStallExecution "
                   "to let time pass there (ignored)", who);
+        if (st_verifying())
+            st_verify_finding(NULL, "%s from a callback or DPC routine", who);
         return false;
     }
     return true;
