@@ -1,8 +1,10 @@
 /*
  * SPEC S17.9: the event log's DPC, synchronized-routine and pause events,
- * with their fields, and the trace export that shows DPC runs as slices on
- * the adapter's track and pauses as async spans. Each trace file is parsed
- * by the strict JSON reader of json_check.h before it is looked into.
+ * with their fields, and the trace export that shows DPC runs as complete
+ * slices on the adapter's track and pauses as spans on a track of their own
+ * beside it, where they overlap callbacks without stacking them. Each trace
+ * file is parsed by the strict JSON reader of json_check.h before it is
+ * looked into.
  */
 #include "trace_read.h"
 
@@ -226,21 +228,17 @@ TEST_BOTH(s17_9_trace_shows_a_dpc_run_as_a_slice_on_the_adapters_track)
     fx_remove(ext); /* the routine's return is logged */
     json_value *doc = write_and_parse();
     const json_value *events = json_get(doc, "traceEvents");
-    size_t b_at = 0, e_at = 0;
-    const json_value *begin = trace_find(events, "B", "cat", "dpc", 0, &b_at);
-    const json_value *end = trace_find(events, "E", "cat", "dpc", b_at + 1, &e_at);
-    CHECK(begin && end);
-    CHECK(strncmp(trace_string(begin, "name"), "DPC ", 4) == 0);
-    CHECK_EQ(trace_number(end, "pid"), trace_number(begin, "pid"));
-    CHECK_EQ(trace_number(end, "tid"), trace_number(begin, "tid"));
-    const char *track = track_name(events, trace_number(begin, "pid"), trace_number(begin, "tid"));
+    const json_value *slice = trace_find(events, "X", "cat", "dpc", 0, NULL);
+    CHECK(slice != NULL);
+    CHECK(strncmp(trace_string(slice, "name"), "DPC ", 4) == 0);
+    const char *track = track_name(events, trace_number(slice, "pid"), trace_number(slice, "tid"));
     CHECK(track && strcmp(track, "HBA 7") == 0);
     if (fx->clock) {
-        CHECK_EQ(trace_number(begin, "ts"), 400);
-        CHECK_EQ(trace_number(end, "ts"), 400);
+        CHECK_EQ(trace_number(slice, "ts"), 400);
+        CHECK_EQ(trace_number(slice, "dur"), 0);
     } else {
-        CHECK_EQ(trace_number(begin, "pid"), 1); /* the real clock's process */
-        CHECK(trace_number(end, "ts") >= trace_number(begin, "ts"));
+        CHECK_EQ(trace_number(slice, "pid"), 1); /* the real clock's process */
+        CHECK(trace_number(slice, "dur") >= 0);
     }
     json_free(doc);
 }
@@ -256,17 +254,17 @@ TEST_BOTH(s17_9_trace_puts_a_dpc_slice_after_the_callback_slice_that_issued_it)
     fx_remove(ext);
     json_value *doc = write_and_parse();
     const json_value *events = json_get(doc, "traceEvents");
-    size_t cb_b = 0, cb_e = 0, d_b = 0, d_e = 0;
-    const json_value *callback_begin = trace_find(events, "B", "cat", "callback", 0, &cb_b);
-    CHECK(callback_begin != NULL);
-    CHECK(trace_find(events, "E", "cat", NULL, cb_b + 1, &cb_e) != NULL);
-    const json_value *dpc_begin = trace_find(events, "B", "cat", "dpc", 0, &d_b);
-    CHECK(dpc_begin != NULL);
-    CHECK(trace_find(events, "E", "cat", "dpc", d_b + 1, &d_e) != NULL);
-    CHECK(cb_e < d_b); /* the callback's slice ends before the DPC's begins */
-    CHECK_EQ(trace_number(dpc_begin, "tid"), trace_number(callback_begin, "tid"));
+    size_t cb_at = 0, dpc_at = 0;
+    const json_value *callback = trace_find(events, "X", "cat", "callback", 0, &cb_at);
+    CHECK(callback != NULL);
+    const json_value *dpc = trace_find(events, "X", "cat", "dpc", 0, &dpc_at);
+    CHECK(dpc != NULL);
+    CHECK(cb_at < dpc_at);
+    /* the callback's slice ends before the DPC's begins */
+    CHECK(trace_number(callback, "ts") + trace_number(callback, "dur") <= trace_number(dpc, "ts"));
+    CHECK_EQ(trace_number(dpc, "tid"), trace_number(callback, "tid"));
     if (fx->clock)
-        CHECK_EQ(trace_number(dpc_begin, "ts"), 200);
+        CHECK_EQ(trace_number(dpc, "ts"), 200);
     json_free(doc);
 }
 
@@ -280,21 +278,35 @@ TEST_BOTH(s17_9_trace_shows_an_adapter_pause_as_an_async_span)
     CHECK(StorPortResume(ext));
     json_value *doc = write_and_parse();
     const json_value *events = json_get(doc, "traceEvents");
-    size_t b_at = 0;
-    const json_value *begin = trace_find(events, "b", "cat", "pause", 0, &b_at);
-    const json_value *end = trace_find(events, "e", "cat", "pause", b_at + 1, NULL);
-    CHECK(begin && end);
-    CHECK(strcmp(trace_string(begin, "name"), "pause of the adapter") == 0);
-    CHECK(strcmp(trace_string(begin, "id"), trace_string(end, "id")) == 0);
-    CHECK(trace_string(begin, "id")[0] != '\0');
-    CHECK_EQ(trace_number(end, "pid"), trace_number(begin, "pid"));
-    CHECK_EQ(trace_number(end, "tid"), trace_number(begin, "tid"));
-    CHECK(strcmp(trace_string(json_get(end, "args"), "ended_by"), "resumed") == 0);
+    /* One complete slice, on a track of its own named for the adapter and
+     * the pause, in the adapter's process: not on the adapter's track. */
+    const json_value *span = trace_find(events, "X", "cat", "pause", 0, NULL);
+    CHECK(span != NULL);
+    CHECK(trace_find(events, "X", "cat", "callback", 0, NULL) == NULL);
+    CHECK(trace_find(events, "b", "cat", NULL, 0, NULL) == NULL);
+    CHECK(strcmp(trace_string(span, "name"), "pause of the adapter") == 0);
+    const char *track = track_name(events, trace_number(span, "pid"), trace_number(span, "tid"));
+    CHECK(track && strncmp(track, "adapter ", 8) == 0);
+    CHECK(strstr(track, ": pause of the adapter") != NULL);
+    size_t named = strstr(track, ": pause") - track;
+    bool adapter_track = false;
+    for (size_t i = 0; i < json_length(events); i++) {
+        const json_value *e = json_at(events, i);
+        const char *name = json_string(json_get(json_get(e, "args"), "name"));
+        if (strcmp(trace_string(e, "name"), "thread_name") == 0 && name &&
+            strlen(name) == named && strncmp(name, track, named) == 0) {
+            adapter_track = true; /* the adapter's own track, named alone */
+            CHECK(trace_number(e, "tid") != trace_number(span, "tid"));
+            CHECK_EQ(trace_number(e, "pid"), trace_number(span, "pid"));
+        }
+    }
+    CHECK(adapter_track);
+    CHECK(strcmp(trace_string(json_get(span, "args"), "ended_by"), "resumed") == 0);
     if (fx->clock) {
-        CHECK_EQ(trace_number(begin, "ts"), at);
-        CHECK_EQ(trace_number(end, "ts"), at + 500);
+        CHECK_EQ(trace_number(span, "ts"), at);
+        CHECK_EQ(trace_number(span, "dur"), 500);
     } else {
-        CHECK(trace_number(end, "ts") - trace_number(begin, "ts") >= 500);
+        CHECK(trace_number(span, "dur") >= 500);
     }
     json_free(doc);
 }
@@ -309,16 +321,17 @@ TEST(s17_9_trace_gives_a_unit_pause_a_span_of_its_own)
     stortimer_clock_advance(clock, 3 * SECOND);
     json_value *doc = write_and_parse();
     const json_value *events = json_get(doc, "traceEvents");
-    size_t first = 0, second = 0;
-    const json_value *adapter_begin = trace_find(events, "b", "cat", "pause", 0, &first);
-    const json_value *unit_begin = trace_find(events, "b", "cat", "pause", first + 1, &second);
-    CHECK(adapter_begin && unit_begin);
-    CHECK(strcmp(trace_string(unit_begin, "name"), "pause of unit 1.2.3") == 0);
-    CHECK(strcmp(trace_string(adapter_begin, "id"), trace_string(unit_begin, "id")) != 0);
-    const json_value *unit_end = trace_find(events, "e", "cat", "pause", second + 1, NULL);
-    CHECK(unit_end != NULL);
-    CHECK(strcmp(trace_string(unit_end, "id"), trace_string(unit_begin, "id")) == 0);
-    CHECK_EQ(trace_number(unit_end, "ts"), 2 * SECOND);
-    CHECK(strcmp(trace_string(json_get(unit_end, "args"), "ended_by"), "expired") == 0);
+    const json_value *adapter_span = trace_find(events, "X", "name", "pause of the adapter", 0, NULL);
+    const json_value *unit_span = trace_find(events, "X", "name", "pause of unit 1.2.3", 0, NULL);
+    CHECK(adapter_span && unit_span);
+    CHECK(strcmp(trace_string(unit_span, "cat"), "pause") == 0);
+    /* Each on a track of its own: they overlap without nesting. */
+    CHECK(trace_number(adapter_span, "tid") != trace_number(unit_span, "tid"));
+    const char *track = track_name(events, trace_number(unit_span, "pid"), trace_number(unit_span, "tid"));
+    CHECK(track && strstr(track, ": pause of unit 1.2.3") != NULL);
+    CHECK_EQ(trace_number(unit_span, "ts") + trace_number(unit_span, "dur"), 2 * SECOND);
+    CHECK(strcmp(trace_string(json_get(unit_span, "args"), "ended_by"), "expired") == 0);
+    /* The adapter's pause, still in force, ends with the log, and says so. */
+    CHECK(strcmp(trace_string(json_get(adapter_span, "args"), "note"), "its end was not recorded") == 0);
     json_free(doc);
 }

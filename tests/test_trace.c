@@ -2,8 +2,9 @@
  * Trace export: the event log written as Chrome trace-event JSON, through
  * stortimer_trace_write and through STORTIMER_TRACE=path. Each file is
  * parsed by a strict JSON reader (json_check.h), then looked into: one
- * process per clock, one named track per adapter, callbacks as slices at
- * their fire times (SPEC S11), other events as instants.
+ * process per clock, one named track per adapter, callbacks as complete
+ * slices ("X", with a duration) at their fire times (SPEC S11), other events
+ * as instants.
  */
 #include "trace_read.h"
 
@@ -51,17 +52,18 @@ TEST(s10_trace_of_a_virtual_run_parses_and_holds_its_events)
     json_value *doc = trace_parse(path);
     const json_value *events = json_get(doc, "traceEvents");
     CHECK_EQ(json_kind_of(events), JSON_ARRAY);
-    /* The poll's callback: a slice named for it, on HBA 0's track, at 10 ms. */
-    size_t b_at = 0, e_at = 0;
-    const json_value *begin = trace_find(events, "B", "name", "port poll", 0, &b_at);
-    const json_value *end = trace_find(events, "E", "name", "port poll", b_at, &e_at);
-    CHECK(begin && end && e_at > b_at);
+    /* The poll's callback: a complete slice named for it, on HBA 0's track,
+     * at 10 ms, of no duration (a virtual callback takes no time). No
+     * begin/end pair is left for a viewer to match. */
+    const json_value *begin = trace_find(events, "X", "name", "port poll", 0, NULL);
+    CHECK(begin != NULL);
     CHECK_EQ(trace_number(begin, "ts"), 10000);
-    CHECK_EQ(trace_number(end, "ts"), 10000);
+    CHECK_EQ(trace_number(begin, "dur"), 0);
     CHECK(strcmp(trace_string(begin, "cat"), "callback") == 0);
+    CHECK(trace_find(events, "B", "name", NULL, 0, NULL) == NULL);
+    CHECK(trace_find(events, "E", "name", NULL, 0, NULL) == NULL);
     double pid = trace_number(begin, "pid"), tid = trace_number(begin, "tid");
     CHECK(pid >= 2); /* a virtual clock: the real one is pid 1 */
-    CHECK_EQ(trace_number(end, "tid"), tid);
     const char *track = metadata_name(events, "thread_name", pid, tid);
     CHECK(track && strcmp(track, "HBA 0") == 0);
     const char *process = metadata_name(events, "process_name", pid, -1);
@@ -69,7 +71,11 @@ TEST(s10_trace_of_a_virtual_run_parses_and_holds_its_events)
     CHECK_EQ(trace_number(json_get(begin, "args"), "due_us"), 10000);
     CHECK_EQ(trace_number(json_get(begin, "args"), "late_us"), 0);
     /* The other adapter: its own, unnamed track, same process. */
-    const json_value *other_begin = trace_find(events, "B", "name", NULL, e_at, NULL);
+    size_t at = 0;
+    const json_value *other_begin = NULL;
+    while ((other_begin = trace_find(events, "X", "name", NULL, at, &at)) != NULL &&
+           trace_number(other_begin, "tid") == tid)
+        at++;
     CHECK(other_begin != NULL);
     CHECK_EQ(trace_number(other_begin, "ts"), 30000);
     CHECK_EQ(trace_number(other_begin, "pid"), pid);
@@ -111,10 +117,10 @@ TEST(s10_trace_of_real_clock_adapters_is_the_real_clock_process)
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
     json_value *doc = trace_parse(path);
     const json_value *events = json_get(doc, "traceEvents");
-    const json_value *begin = trace_find(events, "B", "name", NULL, 0, NULL);
-    CHECK(begin != NULL);
-    CHECK_EQ(trace_number(begin, "pid"), 1);
-    CHECK(trace_find(events, "E", "name", NULL, 0, NULL) != NULL);
+    const json_value *slice = trace_find(events, "X", "name", NULL, 0, NULL);
+    CHECK(slice != NULL);
+    CHECK_EQ(trace_number(slice, "pid"), 1);
+    CHECK(trace_number(slice, "dur") >= 0); /* the callback's measured run */
     const char *process = metadata_name(events, "process_name", 1, -1);
     CHECK(process && strncmp(process, "real clock", 10) == 0);
     const json_value *wakeup = trace_find(events, "i", "name", "wake-up", 0, NULL);
@@ -172,33 +178,37 @@ static void stop_the_log(probe *p, PVOID ext)
     stortimer_log_stop();
 }
 
-/* Counts begins and ends and checks they alternate on every track. */
-static void check_slices_pair_up(const json_value *events, int *begins)
+/* Counts the slices and checks that each is complete (no "B"/"E" left to
+ * pair) and that none overlaps the one before it on its track; the last
+ * one in the file in *last. */
+static void check_slices_pair_up(const json_value *events, int *slices, const json_value **last)
 {
-    double open_tid[16];
-    int open = 0;
-    *begins = 0;
+    double track_tid[16], track_end[16];
+    int tracks = 0;
+    *slices = 0;
+    *last = NULL;
     for (size_t i = 0; i < json_length(events); i++) {
         const json_value *e = json_at(events, i);
         const char *ph = trace_string(e, "ph");
-        if (strcmp(ph, "B") && strcmp(ph, "E"))
+        CHECK(strcmp(ph, "B") != 0 && strcmp(ph, "E") != 0);
+        if (strcmp(ph, "X"))
             continue;
-        double tid = trace_number(e, "tid");
-        int at = -1;
-        for (int k = 0; k < open; k++)
-            if (open_tid[k] == tid)
-                at = k;
-        if (ph[0] == 'B') {
-            CHECK(at < 0); /* no slice open on this track */
-            CHECK(open < 16);
-            open_tid[open++] = tid;
-            (*begins)++;
+        double tid = trace_number(e, "tid"), ts = trace_number(e, "ts");
+        double dur = trace_number(e, "dur");
+        CHECK(dur >= 0);
+        int at = 0;
+        while (at < tracks && track_tid[at] != tid)
+            at++;
+        if (at == tracks) {
+            CHECK(tracks < 16);
+            track_tid[tracks++] = tid;
         } else {
-            CHECK(at >= 0); /* an end has its begin */
-            open_tid[at] = open_tid[--open];
+            CHECK(ts >= track_end[at]); /* begins after the one before ended */
         }
+        track_end[at] = ts + dur;
+        (*slices)++;
+        *last = e;
     }
-    CHECK_EQ(open, 0);
 }
 
 TEST(s10_trace_slices_pair_up_when_the_log_stops_inside_a_callback)
@@ -215,9 +225,14 @@ TEST(s10_trace_slices_pair_up_when_the_log_stops_inside_a_callback)
     char *path = trace_temp_path("stopped");
     CHECK_STATUS(stortimer_trace_write(path), STOR_STATUS_SUCCESS);
     json_value *doc = trace_parse(path);
-    int begins;
-    check_slices_pair_up(json_get(doc, "traceEvents"), &begins);
-    CHECK_EQ(begins, 2); /* the second one's return was never recorded */
+    int slices;
+    const json_value *last;
+    check_slices_pair_up(json_get(doc, "traceEvents"), &slices, &last);
+    CHECK_EQ(slices, 2);
+    /* The second one's return was never recorded: it ends at the track's
+     * last event, and says so. */
+    CHECK_EQ(trace_number(last, "ts"), 200);
+    CHECK(strcmp(trace_string(json_get(last, "args"), "note"), "its return was not recorded") == 0);
     json_free(doc);
 }
 
@@ -264,12 +279,12 @@ TEST(s10_trace_environment_variable_writes_a_trace_at_exit)
     /* Three polls, 10 ms apart, as slices. */
     size_t at = 0;
     for (int i = 1; i <= 3; i++) {
-        const json_value *begin = trace_find(events, "B", "name", NULL, at, &at);
-        CHECK(begin != NULL);
-        CHECK_EQ(trace_number(begin, "ts"), 10000 * i);
+        const json_value *slice = trace_find(events, "X", "name", NULL, at, &at);
+        CHECK(slice != NULL);
+        CHECK_EQ(trace_number(slice, "ts"), 10000 * i);
         at++;
     }
-    CHECK(trace_find(events, "B", "name", NULL, at, NULL) == NULL);
+    CHECK(trace_find(events, "X", "name", NULL, at, NULL) == NULL);
     CHECK(trace_find(events, "i", "name", "adapter removed", 0, NULL) != NULL);
     json_free(doc);
 }

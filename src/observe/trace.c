@@ -1,17 +1,22 @@
 /*
  * trace.c - the event log as Chrome trace-event JSON (stortimer_trace_write).
  *
- * The format is the "JSON object" form that Perfetto (ui.perfetto.dev) and
- * chrome://tracing load: {"traceEvents": [...]}. Each clock is a process
- * (pid = clock id + 1: the real clock is pid 1), each adapter a thread of
- * it (tid = adapter id; 0 for calls that named no live adapter). A
- * callback is a slice from its FIRED event ("B") to its RETURNED event
- * ("E"), and a DPC routine one from DPC_STARTED to DPC_RETURNED: one
+ * The format is the "JSON object" form that Perfetto (ui.perfetto.dev),
+ * chrome://tracing and speedscope load: {"traceEvents": [...]}. Each clock
+ * is a process (pid = clock id + 1: the real clock is pid 1), each adapter
+ * a thread of it (tid = adapter id; 0 for calls that named no live
+ * adapter). A callback is a complete slice ("X", with "dur") from its FIRED
+ * event to its RETURNED event, and a DPC routine one from DPC_STARTED to
+ * DPC_RETURNED, with the starting event's fields as arguments: one
  * adapter's callbacks and DPC routines never overlap (SPEC S8, S14.7), so
- * slices nest. A pause of the adapter or of a unit is a span (an async
- * slice, "b" to "e") from the PAUSED event that began it to its
- * PAUSE_ENDED (S17.9). Every other event is an instant ("i") on its
- * adapter's track, with the event's fields as arguments. Times are the clock's microseconds, which is
+ * its slices never stack. A slice is written whole when it ends, so every
+ * viewer pairs it; one whose end was not recorded ends where the track's
+ * next slice begins, or at the track's last event. A pause of the adapter
+ * or of a unit is a slice from the PAUSED event that began it to its
+ * PAUSE_ENDED (S17.9), on a thread of its own (tid 2^30 + n, named for the
+ * adapter and the unit): pauses overlap callbacks without nesting them.
+ * Every other event is an instant ("i") on its adapter's track, with the
+ * event's fields as arguments. Times are the clock's microseconds, which is
  * the format's own unit.
  */
 #include "observe/trace.h"
@@ -25,27 +30,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An adapter's track: named once; its callback slice open or not. */
+/* An adapter's track: named once; its callback or DPC slice open or not. */
 typedef struct trace_track {
     uint64_t key;                    /* clock id << 48 | adapter id */
-    bool open;                       /* a FIRED not yet matched by RETURNED */
+    bool open;                       /* a FIRED or DPC_STARTED not yet ended */
+    stortimer_event begun;           /* that event */
     uint64_t last_time;
 } trace_track;
 
-/* A pause span begun and not yet ended: its track and unit. */
-typedef struct open_pause {
-    uint64_t track_key;
+/* The track of an adapter's pauses, or of one unit's: a thread of its
+ * own, so that a pause, which overlaps callbacks without nesting them,
+ * does not stack them in a viewer. Kept once made (its tid and name stay). */
+typedef struct pause_track {
+    size_t adapter;                  /* the adapter's track: an index */
     uint32_t unit;                   /* 1 << 24 for the adapter itself */
-} open_pause;
+    bool open;                       /* a PAUSED not yet ended */
+    stortimer_event begun;           /* that event */
+} pause_track;
+
+/* The tid of the n-th pause track: far above adapter ids (1, 2, ...). */
+#define PAUSE_TID_BASE (UINT64_C(1) << 30)
 
 typedef struct trace_writer {
     FILE *out;
-    open_pause *pauses;
+    pause_track *pauses;
     size_t pause_count, pause_room;
     bool first;                      /* no event written yet: no comma */
     trace_track *tracks;
     size_t track_count, track_room;
-    uint64_t written;                /* events written (metadata aside) */
+    uint64_t written;                /* log events written (metadata aside) */
     bool failed;
 } trace_writer;
 
@@ -105,6 +118,37 @@ static void begin_event(trace_writer *w)
     w->first = false;
 }
 
+static unsigned pid_of(uint64_t key)
+{
+    return (unsigned)(key >> 48) + 1;
+}
+
+static unsigned long long adapter_of(uint64_t key)
+{
+    return (unsigned long long)(key & ((UINT64_C(1) << 48) - 1));
+}
+
+/* The name of the event's adapter, as given to stortimer_log_name or made
+ * up from its id and extension. */
+static const char *adapter_name(const stortimer_event *e, char *fallback, size_t size)
+{
+    const char *name = e->adapter_id ? st_log_name_of(e->adapter_id, NULL) : "no adapter";
+    if (name)
+        return name;
+    snprintf(fallback, size, "adapter %llu (%p)", (unsigned long long)e->adapter_id, e->extension);
+    return fallback;
+}
+
+static void put_thread_name(trace_writer *w, unsigned pid, unsigned long long tid,
+                            const char *name)
+{
+    begin_event(w);
+    fprintf(w->out, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%llu,"
+                    "\"args\":{\"name\":", pid, tid);
+    put_string(w->out, name);
+    fputs("}}", w->out);
+}
+
 /* The track of the event's adapter; the first time, names it (and its
  * clock's process, the first time that is seen). NULL: no memory. */
 static trace_track *track_of(trace_writer *w, const stortimer_event *e)
@@ -137,30 +181,9 @@ static trace_track *track_of(trace_writer *w, const stortimer_event *e)
         fputs("}}", w->out);
     }
     char fallback[64];
-    const char *name = e->adapter_id ? st_log_name_of(e->adapter_id, NULL) : "no adapter";
-    if (!name) {
-        snprintf(fallback, sizeof fallback, "adapter %llu (%p)",
-                 (unsigned long long)e->adapter_id, e->extension);
-        name = fallback;
-    }
-    begin_event(w);
-    fprintf(w->out, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%llu,"
-                    "\"args\":{\"name\":", pid, (unsigned long long)e->adapter_id);
-    put_string(w->out, name);
-    fputs("}}", w->out);
+    put_thread_name(w, pid, (unsigned long long)e->adapter_id,
+                    adapter_name(e, fallback, sizeof fallback));
     return track;
-}
-
-/* Ends a track's open slice at `time`: its RETURNED was never recorded
- * (the log stopped or filled meanwhile). */
-static void close_slice(trace_writer *w, trace_track *track, uint64_t time)
-{
-    begin_event(w);
-    fprintf(w->out, "{\"ph\":\"E\",\"pid\":%u,\"tid\":%llu,\"ts\":%llu,"
-                    "\"args\":{\"note\":\"its return was not recorded\"}}",
-            (unsigned)(track->key >> 48) + 1, (unsigned long long)(track->key & ((1ull << 48) - 1)),
-            (unsigned long long)time);
-    track->open = false;
 }
 
 /* Which timer the event is about: its given name, the legacy timer, or
@@ -210,6 +233,8 @@ static const char *cancel_reason(ULONG status)
     }
 }
 
+/* Opens the event's "args" object and writes its fields; the caller may
+ * add members, then closes it. */
 static void put_args(FILE *out, const stortimer_event *e)
 {
     fprintf(out, ",\"args\":{\"sequence\":%llu,\"thread\":%u,\"irql\":%u",
@@ -246,7 +271,37 @@ static void put_args(FILE *out, const stortimer_event *e)
     }
     if (e->type == STORTIMER_EVENT_SYNC_RETURNED)
         fprintf(out, ",\"result\":%u", (unsigned)e->result);
-    fputs("}", out);
+}
+
+/* Writes a complete slice ("X") on a track, from the event that began it
+ * to `end`, with that event's arguments and the `extra` members given
+ * (JSON, each with its leading comma). */
+static void put_slice(trace_writer *w, unsigned pid, unsigned long long tid,
+                      const stortimer_event *begun, uint64_t end, const char *cat,
+                      const char *extra)
+{
+    char buffer[64];
+    begin_event(w);
+    fprintf(w->out, "{\"ph\":\"X\",\"pid\":%u,\"tid\":%llu,\"ts\":%llu,\"dur\":%llu,\"cat\":",
+            pid, tid, (unsigned long long)begun->time,
+            (unsigned long long)(end > begun->time ? end - begun->time : 0));
+    put_string(w->out, cat);
+    fputs(",\"name\":", w->out);
+    put_string(w->out, subject(begun, buffer, sizeof buffer));
+    put_args(w->out, begun);
+    fputs(extra, w->out);
+    fputs("}}", w->out);
+}
+
+/* Ends a track's open callback or DPC slice at `end`: its return if
+ * `returned`, else where it must end at the latest (its return was not
+ * recorded: the log stopped or filled meanwhile). */
+static void end_slice(trace_writer *w, trace_track *track, uint64_t end, bool returned)
+{
+    put_slice(w, pid_of(track->key), adapter_of(track->key), &track->begun, end,
+              track->begun.dpc ? "dpc" : "callback",
+              returned ? "" : ",\"note\":\"its return was not recorded\"");
+    track->open = false;
 }
 
 /* ---- pause spans ---- */
@@ -257,37 +312,71 @@ static uint32_t pause_unit(const stortimer_event *e)
                    : UINT32_C(1) << 24;
 }
 
-/* Where the pause's open span is kept, or pause_count if it has none. */
-static size_t find_pause(const trace_writer *w, uint64_t track_key, uint32_t unit)
+static unsigned long long pause_tid(const trace_writer *w, const pause_track *pause)
 {
-    size_t i = 0;
-    while (i < w->pause_count &&
-           (w->pauses[i].track_key != track_key || w->pauses[i].unit != unit))
-        i++;
-    return i;
+    return (unsigned long long)(PAUSE_TID_BASE + (uint64_t)(pause - w->pauses));
 }
 
-/* The phase of a pause event: "b" when it begins a span, "e" when it ends
- * one, "i" otherwise (a pause pushed later, a resume that found none).
- * False when no memory is left to remember an open span. */
-static bool pause_phase(trace_writer *w, const trace_track *track, const stortimer_event *e,
-                        const char **phase)
+/* The pause track of the event's adapter (track index `adapter`) and unit;
+ * made and named the first time. NULL: no memory. */
+static pause_track *pause_track_of(trace_writer *w, size_t adapter, const stortimer_event *e)
 {
     uint32_t unit = pause_unit(e);
-    size_t at = find_pause(w, track->key, unit);
-    if (e->type == STORTIMER_EVENT_PAUSED && at == w->pause_count) {
-        open_pause *grown = st_room_for_one(w->pauses, &w->pause_room, w->pause_count,
-                                            sizeof *grown, 16);
-        if (!grown)
-            return false;
-        w->pauses = grown;
-        w->pauses[w->pause_count++] = (open_pause){track->key, unit};
-        *phase = "b";
-    } else if (e->type == STORTIMER_EVENT_PAUSE_ENDED && at < w->pause_count) {
-        w->pauses[at] = w->pauses[--w->pause_count];
-        *phase = "e";
+    for (size_t i = 0; i < w->pause_count; i++)
+        if (w->pauses[i].adapter == adapter && w->pauses[i].unit == unit)
+            return &w->pauses[i];
+    pause_track *grown = st_room_for_one(w->pauses, &w->pause_room, w->pause_count,
+                                         sizeof *grown, 16);
+    if (!grown)
+        return NULL;
+    w->pauses = grown;
+    pause_track *pause = &w->pauses[w->pause_count++];
+    *pause = (pause_track){.adapter = adapter, .unit = unit};
+    char fallback[64], buffer[64], name[160];
+    snprintf(name, sizeof name, "%s: %s", adapter_name(e, fallback, sizeof fallback),
+             subject(e, buffer, sizeof buffer));
+    put_thread_name(w, e->clock_id + 1, pause_tid(w, pause), name);
+    return pause;
+}
+
+/* Ends a pause's span at `end`: its PAUSE_ENDED event if `ended`, else
+ * its adapter's last time (the pause was in force when the log ended). */
+static void end_pause(trace_writer *w, pause_track *pause, uint64_t end,
+                      const stortimer_event *ended)
+{
+    char extra[64];
+    if (ended)
+        snprintf(extra, sizeof extra, ",\"ended_by\":\"%s\"", pause_end_reason(ended->status));
+    else
+        snprintf(extra, sizeof extra, ",\"note\":\"its end was not recorded\"");
+    put_slice(w, pid_of(w->tracks[pause->adapter].key), pause_tid(w, pause), &pause->begun, end,
+              "pause", extra);
+    pause->open = false;
+}
+
+/* A pause event: begins or ends its span, or is an instant (a pause pushed
+ * later, an end whose beginning was not recorded). True when it was taken
+ * as part of a span. False in *ok when no memory is left. */
+static bool pause_span(trace_writer *w, size_t adapter, const stortimer_event *e, bool *ok)
+{
+    *ok = true;
+    if (e->type != STORTIMER_EVENT_PAUSED && e->type != STORTIMER_EVENT_PAUSE_ENDED)
+        return false;
+    pause_track *pause = pause_track_of(w, adapter, e);
+    if (!pause) {
+        *ok = false;
+        return false;
     }
-    return true;
+    if (e->type == STORTIMER_EVENT_PAUSED && !pause->open) {
+        pause->begun = *e;
+        pause->open = true;
+        return true;
+    }
+    if (e->type == STORTIMER_EVENT_PAUSE_ENDED && pause->open) {
+        end_pause(w, pause, e->time, e);
+        return true;
+    }
+    return false;
 }
 
 static bool write_event(const stortimer_event *e, void *ctx)
@@ -298,52 +387,48 @@ static bool write_event(const stortimer_event *e, void *ctx)
         w->failed = true;
         return false;
     }
-    /* Slices must pair up on a track: a RETURNED whose FIRED came before
-     * the log started is left out; a FIRED whose RETURNED never came is
-     * ended where the next slice begins (or at the track's last event). */
+    /* A slice is written when it ends, whole. A RETURNED whose FIRED came
+     * before the log started is left out; a FIRED whose RETURNED never
+     * came is ended where the next slice begins (or at the track's last
+     * event). */
     bool begins = e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_DPC_STARTED;
     bool ends = e->type == STORTIMER_EVENT_RETURNED || e->type == STORTIMER_EVENT_DPC_RETURNED;
     if (ends && !track->open)
         return true;
-    if (begins && track->open)
-        close_slice(w, track, e->time);
-    if (begins || ends)
-        track->open = begins;
     if (e->time > track->last_time)
         track->last_time = e->time;
     w->written++;
+    if (begins) {
+        if (track->open)
+            end_slice(w, track, e->time, false);
+        track->begun = *e;
+        track->open = true;
+        return !ferror(w->out);
+    }
+    if (ends) {
+        end_slice(w, track, e->time, true);
+        return !ferror(w->out);
+    }
+    bool ok;
+    if (pause_span(w, (size_t)(track - w->tracks), e, &ok) || !ok) {
+        w->failed |= !ok;
+        return ok && !ferror(w->out);
+    }
     char buffer[64], title[160];
     const char *what = subject(e, buffer, sizeof buffer);
-    const char *phase = "i";
-    if (begins || ends) {
-        phase = begins ? "B" : "E";
-        snprintf(title, sizeof title, "%s", what);
-    } else if (e->type == STORTIMER_EVENT_PAUSED || e->type == STORTIMER_EVENT_PAUSE_ENDED) {
-        if (!pause_phase(w, track, e, &phase)) {
-            w->failed = true;
-            return false;
-        }
-        snprintf(title, sizeof title, "%s", phase[0] == 'i' ? stortimer_event_name(e->type) : what);
-    } else if (e->handle || e->legacy || e->dpc) {
+    if ((e->handle || e->legacy || e->dpc) && e->type != STORTIMER_EVENT_PAUSED &&
+        e->type != STORTIMER_EVENT_PAUSE_ENDED)
         snprintf(title, sizeof title, "%s: %s", stortimer_event_name(e->type), what);
-    } else {
+    else
         snprintf(title, sizeof title, "%s", stortimer_event_name(e->type));
-    }
     begin_event(w);
-    fprintf(w->out, "{\"ph\":\"%s\",\"pid\":%u,\"tid\":%llu,\"ts\":%llu,\"cat\":", phase,
+    fprintf(w->out, "{\"ph\":\"i\",\"s\":\"t\",\"pid\":%u,\"tid\":%llu,\"ts\":%llu,\"cat\":",
             e->clock_id + 1, (unsigned long long)e->adapter_id, (unsigned long long)e->time);
-    put_string(w->out, e->dpc ? "dpc"
-                       : e->type == STORTIMER_EVENT_FIRED || e->type == STORTIMER_EVENT_RETURNED
-                           ? "callback"
-                       : phase[0] == 'b' || phase[0] == 'e' ? "pause" : "timer");
+    put_string(w->out, e->dpc ? "dpc" : "timer");
     fputs(",\"name\":", w->out);
     put_string(w->out, title);
-    if (phase[0] == 'i')
-        fputs(",\"s\":\"t\"", w->out);
-    if (phase[0] == 'b' || phase[0] == 'e')
-        fprintf(w->out, ",\"id\":\"%llx.%x\"", (unsigned long long)track->key, pause_unit(e));
     put_args(w->out, e);
-    fputs("}", w->out);
+    fputs("}}", w->out);
     return !ferror(w->out);
 }
 
@@ -359,7 +444,10 @@ ULONG stortimer_trace_write(const char *path)
     bool ok = st_log_visit(write_event, &w) && !w.failed;
     for (size_t i = 0; i < w.track_count; i++)
         if (w.tracks[i].open)
-            close_slice(&w, &w.tracks[i], w.tracks[i].last_time);
+            end_slice(&w, &w.tracks[i], w.tracks[i].last_time, false);
+    for (size_t i = 0; i < w.pause_count; i++)
+        if (w.pauses[i].open)
+            end_pause(&w, &w.pauses[i], w.tracks[w.pauses[i].adapter].last_time, NULL);
     fprintf(out, "\n],\"otherData\":{\"producer\":\"stortimer\",\"events\":%llu,"
                  "\"dropped_events\":%llu}}\n",
             (unsigned long long)w.written, (unsigned long long)stortimer_log_dropped());
