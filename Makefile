@@ -4,6 +4,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 CONFIGURE = $(CMAKE) -S . -DCMAKE_BUILD_TYPE=RelWithDebInfo
 RUN_CTEST = tools/run-ctest
+# No "Entering/Leaving directory" lines, here or from cmake --build's make.
+MAKEFLAGS += --no-print-directory
 
 # `make test` runs every pass below, each one also usable alone:
 #   test-unit      today's build (gcc), every test; then a Release build and
@@ -42,7 +44,7 @@ TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=
 # committed corpus, for FUZZ_SECONDS; what it finds goes to $(BUILD)/asan/fuzz/corpus.
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build demo demo-virtual test test-unit test-asan test-tsan test-valgrind test-lint lint fuzz bench install clean
+.PHONY: view-trace-check all build demo demo-virtual test test-unit test-asan test-tsan test-valgrind test-lint lint fuzz bench install clean
 # One pass at a time: each already builds and tests with -j $(JOBS), and the
 # real-clock tests want the cores they were promised.
 .NOTPARALLEL:
@@ -55,10 +57,20 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The demo's build is quiet: its output (progress, errors) is shown only
+# when it fails. The program is $(BUILD)/examples/stortimer-demo.
+DEMO_BUILD = @log=$(BUILD)/demo-build.log; mkdir -p $(BUILD); \
+  echo "building stortimer-demo (log: $$log)"; \
+  { [ -f $(BUILD)/CMakeCache.txt ] || $(CONFIGURE) -B $(BUILD); } > $$log 2>&1 && \
+  $(CMAKE) --build $(BUILD) -j $(JOBS) --target stortimer-demo >> $$log 2>&1 || \
+  { grep -v '^\[ *[0-9]*%\]' $$log >&2; echo "make demo: the build failed (above)" >&2; exit 1; }
+
+demo:
+	$(DEMO_BUILD)
 	$(BUILD)/examples/stortimer-demo
 
-demo-virtual: build
+demo-virtual:
+	$(DEMO_BUILD)
 	$(BUILD)/examples/stortimer-demo --virtual
 
 # Runs every pass (building it), even after one fails, then sums them up.
@@ -174,11 +186,23 @@ bench:
 	$(CMAKE) --build $(BUILD)/bench -j $(JOBS) --target stortimer-bench stortimer-instructions
 	$(BUILD)/bench/bench/stortimer-bench --out $(BUILD)/bench/results $(BENCH_ARGS)
 
+# `make view-trace-check`: the demo's virtual trace, opened in speedscope in
+# headless Chromium (tools/view-trace installs both), renders with one
+# profile per track and every slice as long as its callback. Not part of
+# `make test`: it needs the npm registry once and a browser.
+view-trace-check: build
+	STORTIMER_TRACE=$(BUILD)/trace-demo.json $(BUILD)/examples/stortimer-demo --virtual --quiet >/dev/null
+	tools/view-trace --check $(BUILD)/trace-demo.json
+
 # `make install PREFIX=/opt/stortimer` (default /usr/local; DESTDIR is
-# honoured): libraries, headers, stortimer.pc, the CMake package, man pages.
+# honoured): libraries, headers, stortimer.pc, the CMake package, man pages,
+# bin/stortimer-demo. As root, without DESTDIR, it then runs ldconfig so
+# that a prefix on the system's library path serves programs at once.
 PREFIX ?= /usr/local
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	  echo ldconfig; ldconfig; fi
 
 clean:
 	rm -rf $(BUILD)

@@ -4,7 +4,8 @@
 #   libstortimer.so link, lib/libstortimer.a; include/storport.h and
 #   stortimer.h; lib/pkgconfig/stortimer.pc; lib/cmake/stortimer/ (the
 #   package: find_package(stortimer) gives stortimer::stortimer, the shared
-#   library, and stortimer::stortimer_static); share/man/man3/*.3.
+#   library, and stortimer::stortimer_static); share/man/man3/*.3;
+#   bin/stortimer-demo and share/man/man1/stortimer-demo.1.
 include(CMakePackageConfigHelpers)
 
 install(TARGETS stortimer_shared stortimer_static EXPORT stortimerTargets
@@ -51,3 +52,8 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/stortimer.pc
 
 install(DIRECTORY docs/man/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man3
   FILES_MATCHING PATTERN "*.3")
+
+# The demo: linked with the static library, so it runs from bin/ wherever
+# the prefix is.
+install(TARGETS stortimer-demo RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES docs/man/stortimer-demo.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

@@ -34,8 +34,8 @@ int main(void)
     StorPortInitializeTimer(ext, &adapter->PollTimer);
     StorPortRequestTimer(ext, adapter->PollTimer, PortPollTimer, NULL, 10 * 1000, 0);
     stortimer_clock_advance(clock, 60 * 1000 * 1000);   /* one minute, instantly */
-    printf("%u polls, clock at %llu us\n", adapter->Polls,
-           (unsigned long long)stortimer_clock_now(clock));  /* 5 polls */
+    printf("%u polls, clock at %llu us\n", adapter->Polls,   /* ULONG, ULONGLONG */
+           stortimer_clock_now(clock));                     /* 5 polls */
 
     StorPortFreeTimer(ext, adapter->PollTimer);
     stortimer_adapter_remove(ext, NULL);

@@ -27,7 +27,8 @@ void test_at_end(void (*fn)(void *), void *arg);
 
 void test_register(const char *name, void (*plain)(void), void (*on_clock)(fixture *), bool real);
 _Noreturn void test_fail(const char *file, int line, const char *what);
-void test_failf(const char *file, int line, const char *format, ...);
+void test_failf(const char *file, int line, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #define TEST_REGISTER_(id, name, plain, on_clock, real)                           \
     __attribute__((constructor)) static void register_##id(void)                  \

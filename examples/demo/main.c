@@ -246,8 +246,13 @@ static int demo_parse(demo_host *host, int argc, char **argv)
             host->trace_path = argv[++i];
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return demo_usage(stdout, argv[0], 0);
-        else
+        else {
+            if (strcmp(argv[i], "--trace") == 0)
+                fprintf(stderr, "stortimer-demo: option --trace needs a FILE\n");
+            else
+                fprintf(stderr, "stortimer-demo: unknown option '%s'\n", argv[i]);
             return demo_usage(stderr, argv[0], 2);
+        }
     }
     return -1;
 }

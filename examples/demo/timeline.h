@@ -36,7 +36,8 @@ void timeline_log(const char *source, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* The same, with a va_list: the example miniports' trace sink (miniport_trace.h). */
-void timeline_vlog(const char *source, const char *format, va_list args);
+void timeline_vlog(const char *source, const char *format, va_list args)
+    __attribute__((format(printf, 2, 0)));
 
 /* Prints (or, when !print, just consumes) the events recorded since the last call. */
 void timeline_flush(FILE *out, bool print);

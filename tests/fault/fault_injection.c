@@ -88,6 +88,7 @@ typedef struct trial {
 } trial;
 
 /* Says what went wrong, with the scenario, kind and N of the run. */
+__attribute__((format(printf, 2, 0)))
 static void trial_say(trial *t, const char *format, va_list args)
 {
     if (t->messages++ >= MESSAGES_PER_RUN)
@@ -98,6 +99,7 @@ static void trial_say(trial *t, const char *format, va_list args)
 }
 
 /* A call answered with a status the contract does not allow here. */
+__attribute__((format(printf, 2, 3)))
 static void wrong_status(trial *t, const char *format, ...)
 {
     va_list args;
@@ -108,6 +110,7 @@ static void wrong_status(trial *t, const char *format, ...)
 }
 
 /* A timer that did not fire exactly once at its time. */
+__attribute__((format(printf, 2, 3)))
 static void lost_timer(trial *t, const char *format, ...)
 {
     va_list args;

@@ -44,6 +44,7 @@ void end_every_arm(timer_record *t, uint64_t end, const char *why)
 }
 
 /* Appends to a message being built in text[size]; *used never passes size - 1. */
+__attribute__((format(printf, 4, 5)))
 static void append(char *text, size_t size, size_t *used, const char *format, ...)
 {
     va_list args;
