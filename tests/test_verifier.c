@@ -179,7 +179,7 @@ TEST(s11_2_verifier_reports_an_advance_from_a_callback)
     arm(ext, t, advance_inside, NULL, 10, 0);
     stortimer_clock_advance(virtual_fixture()->clock, 10);
     CHECK_EQ(added(before), 1);
-    CHECK(reports_contain("verifier: stortimer_clock_advance from a callback"));
+    CHECK(reports_contain("verifier: stortimer_clock_advance(0x"));
     reports_release();
     fx_remove(ext);
 }

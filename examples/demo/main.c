@@ -230,7 +230,8 @@ static int demo_usage(FILE *out, const char *program, int status)
             "  --trace FILE  write a Chrome trace of the run (open it in ui.perfetto.dev)\n"
             "  --help        show this text\n"
             "\n"
-            "Exits 0 when every check of the verdict passes, 1 otherwise.\n",
+            "Exits 0 when every check of the verdict passes, 1 otherwise,\n"
+            "2 for an unknown option.\n",
             program);
     return status;
 }

@@ -36,7 +36,7 @@ static void write_text(const char *text)
 static _Noreturn void stop(void)
 {
     write_text("stortimer: verifier: stopping the process at the first violation "
-               "(STORTIMER_VERIFY=abort)\n");
+               "(abort mode)\n");
     abort();
 }
 

@@ -41,7 +41,7 @@ static void lock_misuse(const void *caller, const char *routine, st_adapter *a)
 {
     ST_COUNT(st_adapter_counters(a), lock_misuse, 1);
     if (st_verifying())
-        st_verify_finding(caller, "lock misuse in %s", routine);
+        st_verify_finding(caller, "lock misuse in %s (see the report above)", routine);
 }
 
 /* ---- the DpcLock of one DPC (S14.12) ---- */

@@ -139,7 +139,7 @@ static void wait_for_startio(st_clock_member *m, st_adapter *a, bool holding_sta
 }
 
 /* Whether this thread may advance `clock`; reports why not. */
-static bool may_advance(const stortimer_clock *clock, const char *who)
+static bool may_advance(const stortimer_clock *clock, const char *who, const void *caller)
 {
     if (!clock) {
         st_report("%s: the real clock cannot be advanced", who);
@@ -151,7 +151,8 @@ static bool may_advance(const stortimer_clock *clock, const char *who)
         st_report("%s: called from a timer callback; use StorPortStallExecution "
                   "to let time pass there (ignored)", who);
         if (st_verifying())
-            st_verify_finding(NULL, "%s from a callback or DPC routine", who);
+            st_verify_finding(caller, "%s(%p) from a callback or DPC routine", who,
+                              (const void *)clock);
         return false;
     }
     return true;
@@ -276,7 +277,7 @@ static bool run_due_by(stortimer_clock *clock, uint64_t target, bool holding_sta
 
 void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
 {
-    if (!may_advance(clock, "stortimer_clock_advance"))
+    if (!may_advance(clock, "stortimer_clock_advance", ST_CALLER))
         return;
     bool holding = begin_advance(clock);
     uint64_t target = st_add_saturating(stortimer_clock_now(clock), microseconds);
@@ -287,7 +288,7 @@ void stortimer_clock_advance(stortimer_clock *clock, ULONGLONG microseconds)
 
 void stortimer_clock_advance_to(stortimer_clock *clock, ULONGLONG time)
 {
-    if (!may_advance(clock, "stortimer_clock_advance_to"))
+    if (!may_advance(clock, "stortimer_clock_advance_to", ST_CALLER))
         return;
     bool holding = begin_advance(clock);
     if (run_due_by(clock, time, holding))
@@ -331,7 +332,7 @@ BOOLEAN stortimer_clock_next_fire(stortimer_clock *clock, ULONGLONG *fire_time)
 
 BOOLEAN stortimer_clock_advance_to_next(stortimer_clock *clock)
 {
-    if (!may_advance(clock, "stortimer_clock_advance_to_next"))
+    if (!may_advance(clock, "stortimer_clock_advance_to_next", ST_CALLER))
         return FALSE;
     bool holding = begin_advance(clock);
     uint64_t at = 0;
@@ -376,7 +377,7 @@ ULONG stortimer_clock_run_until_idle(stortimer_clock *clock, ULONGLONG limit_us)
 {
     if (!clock)
         return STOR_STATUS_INVALID_PARAMETER;
-    if (!may_advance(clock, "stortimer_clock_run_until_idle"))
+    if (!may_advance(clock, "stortimer_clock_run_until_idle", ST_CALLER))
         return STOR_STATUS_INVALID_DEVICE_STATE;
     bool holding = begin_advance(clock);
     uint64_t limit = st_add_saturating(stortimer_clock_now(clock), limit_us);
