@@ -196,13 +196,15 @@ view-trace-check: build
 
 # `make install PREFIX=/opt/stortimer` (default /usr/local; DESTDIR is
 # honoured): libraries, headers, stortimer.pc, the CMake package, man pages,
-# bin/stortimer-demo. As root, without DESTDIR, it then runs ldconfig so
-# that a prefix on the system's library path serves programs at once.
+# bin/stortimer-demo. As root, without DESTDIR, into /usr or /usr/local, it
+# then runs ldconfig, so that the system's library path serves programs at
+# once (a custom prefix needs the rpath the README's link line carries).
 PREFIX ?= /usr/local
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
-	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
-	  echo ldconfig; ldconfig; fi
+	@case "$(PREFIX)" in /usr|/usr/local) system=1 ;; *) system= ;; esac; \
+	if [ -n "$$system" ] && [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
+	   command -v ldconfig >/dev/null; then echo ldconfig; ldconfig; fi
 
 clean:
 	rm -rf $(BUILD)
