@@ -21,6 +21,7 @@
  */
 #include "observe/trace.h"
 
+#include "adapters/pause_ops.h"
 #include "observe/event_log.h"
 #include "platform/alloc.h"
 #include "platform/report.h"
@@ -308,8 +309,7 @@ static void end_slice(trace_writer *w, trace_track *track, uint64_t end, bool re
 
 static uint32_t pause_unit(const stortimer_event *e)
 {
-    return e->unit ? (uint32_t)e->path_id << 16 | (uint32_t)e->target_id << 8 | e->lun
-                   : UINT32_C(1) << 24;
+    return e->unit ? st_unit_key(e->path_id, e->target_id, e->lun) : UINT32_C(1) << 24;
 }
 
 static unsigned long long pause_tid(const trace_writer *w, const pause_track *pause)

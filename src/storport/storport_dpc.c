@@ -117,7 +117,7 @@ BOOLEAN st_issue_dpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PVOID SystemArgument1
         return FALSE;                                                  /* S14.4 (1)-2 */
     }
     st_adapter *a = ref.adapter;
-    uint64_t now = st_clock_read(st_adapter_clock(a));
+    uint64_t now = stortimer_clock_now(st_adapter_clock(a)); /* a DPC is due at its issue */
     bool above = st_self.irql > DISPATCH_LEVEL;
     int saved_errno = errno; /* a signal handler must leave errno as found */
     st_outcome outcome =

@@ -62,14 +62,6 @@ static inline uint64_t st_clock_arm_time(const stortimer_clock *clock)
                  : st_real_now_ceil();
 }
 
-/* A clock's reading for a DPC's issue or a pause's start (rounded down:
- * an item issued now is due now). Async-signal-safe. */
-static inline uint64_t st_clock_read(const stortimer_clock *clock)
-{
-    return clock ? atomic_load_explicit(&clock->now, memory_order_acquire)
-                 : st_real_now_floor();
-}
-
 /* The clock's number for the event log: 0 for the real clock (NULL), then
  * 1, 2, ... by creation. */
 static inline uint32_t st_clock_id(const stortimer_clock *clock)
