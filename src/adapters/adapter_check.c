@@ -150,8 +150,7 @@ static void check_dpcs(check *c)
         linked++;
         if (!d->in_queue || !atomic_load(&d->queued))
             fail(c, "DPC %p is in the run queue but not marked queued", d->address);
-        if (d->next && (d->next->due < d->due ||
-                        (d->next->due == d->due && d->next->order < d->order)))
+        if (d->next && stw_key_before(d->next->due, d->next->order, d->due, d->order))
             fail(c, "the DPC run queue is out of (due, order) order at %p", d->address);
     }
     for (const st_dpc *d = a->dpcs.all; d; d = d->all_next) {

@@ -3,6 +3,7 @@
 
 #include "platform/alloc.h"
 #include "platform/thread_state.h"
+#include "wheel/timer_wheel.h"
 
 /* Fibonacci hashing of an address (its low bits are alignment). */
 static uint32_t slot_of(const void *address, uint32_t mask)
@@ -76,17 +77,11 @@ st_dpc *st_dpcs_add(st_dpcs *set, struct st_adapter *a, const void *address,
     return dpc;
 }
 
-/* Whether `a` goes before `b`: due time, then order (S14.8). */
-static bool goes_before(const st_dpc *a, const st_dpc *b)
-{
-    return a->due < b->due || (a->due == b->due && a->order < b->order);
-}
-
 void st_dpcs_enqueue(st_dpcs *set, st_dpc *dpc)
 {
     /* Issues come in order nearly always: look from the tail. */
     st_dpc *after = set->tail;
-    while (after && goes_before(dpc, after))
+    while (after && stw_key_before(dpc->due, dpc->order, after->due, after->order))
         after = after->prev;
     dpc->prev = after;
     dpc->next = after ? after->next : set->head;

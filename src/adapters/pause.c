@@ -2,6 +2,7 @@
 #include "adapters/pause.h"
 
 #include "platform/alloc.h"
+#include "wheel/timer_wheel.h"
 
 void st_pauses_reset(st_pauses *set)
 {
@@ -59,11 +60,12 @@ bool st_pause_end(st_pauses *set, st_pause *p, uint32_t reason)
     return true;
 }
 
-/* Whether `p`, paused, expires before the pause `first` names (if any). */
+/* Whether `p`, paused, expires before the pause `first` names (if any):
+ * by deadline, then order (S16.4). */
 static bool expires_before(const st_pause *p, const st_pause_ref *first)
 {
-    return !first->state || p->until < first->state->until ||
-           (p->until == first->state->until && p->order < first->state->order);
+    return !first->state ||
+           stw_key_before(p->until, p->order, first->state->until, first->state->order);
 }
 
 bool st_pauses_first_expiry(st_pauses *set, st_pause_ref *first)

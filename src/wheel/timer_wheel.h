@@ -63,10 +63,18 @@ typedef struct stw_node {
     uint64_t seq;        /* tie-break between equal fire times: smaller first */
 } stw_node;
 
-/* Whether node `a` fires before node `b`: fire time, then seq. */
+/* Whether (at, seq) comes before (other_at, other_seq): the time, then the
+ * seq. Every due-order comparison (S8.4, S14.8) is this one. */
+static inline bool stw_key_before(uint64_t at, uint64_t seq, uint64_t other_at,
+                                  uint64_t other_seq)
+{
+    return at < other_at || (at == other_at && seq < other_seq);
+}
+
+/* Whether node `a` fires before node `b`. */
 static inline bool stw_node_before(const stw_node *a, const stw_node *b)
 {
-    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+    return stw_key_before(a->at, a->seq, b->at, b->seq);
 }
 
 /* Where the caller's nodes are. */
