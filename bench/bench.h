@@ -14,6 +14,8 @@ typedef struct bench_opts {
     bool quick;          /* N up to 1e5, fewer samples: a fast try */
     const char *out_dir; /* where the CSV and SVG files go */
     const char *only;    /* one part's name, or NULL for every part */
+    const char *impl;    /* cost part: only implementations whose name starts
+                            with this (NULL: all) */
 } bench_opts;
 
 /* ---- progress on stderr: "[3/9] libuv 1e6: arming..." ---- */

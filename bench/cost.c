@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define REPS 5
 #define TIMEOUT_MIN_US 1
@@ -41,8 +42,10 @@ static size_t sizes(const bench_opts *opts, size_t ns[COST_MAX_NS])
     return opts->quick ? 2 : 3;
 }
 
-static bool applies(const cost_impl *impl, size_t n)
+static bool applies(const bench_opts *opts, const cost_impl *impl, size_t n)
 {
+    if (opts->impl && strncmp(impl->name, opts->impl, strlen(opts->impl)) != 0)
+        return false;
     return impl->max_n == 0 || n <= impl->max_n;
 }
 
@@ -52,7 +55,7 @@ int cost_steps(const bench_opts *opts)
     int steps = 0;
     for (size_t i = 0; i < cost_impl_count; i++)
         for (size_t k = 0; k < count; k++)
-            steps += applies(cost_impls[i], ns[k]);
+            steps += applies(opts, cost_impls[i], ns[k]);
     return steps;
 }
 
@@ -228,7 +231,7 @@ bool run_cost(const bench_opts *opts, cost_results *res)
     for (size_t k = 0; k < res->n_count; k++) {
         for (size_t i = 0; i < cost_impl_count; i++) {
             const cost_impl *impl = cost_impls[i];
-            if (!applies(impl, res->ns[k]))
+            if (!applies(opts, impl, res->ns[k]))
                 continue;
             char label[32];
             progress_step("%s %s", impl->name, n_label(res->ns[k], label));

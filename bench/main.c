@@ -20,10 +20,12 @@ static const char *const part_names[] = {"memory", "cost", "lateness", "dpc", "c
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: stortimer-bench [--quick] [--out DIR] [--only PART]\n"
+            "usage: stortimer-bench [--quick] [--out DIR] [--only PART] [--impl NAME]\n"
             "  --quick      N up to 1e5 only and fewer samples: a fast try\n"
             "  --out DIR    where the CSV and SVG files go (default ./bench-results)\n"
-            "  --only PART  one of: memory, cost, lateness, dpc, coalescing, scaling\n");
+            "  --only PART  one of: memory, cost, lateness, dpc, coalescing, scaling\n"
+            "  --impl NAME  cost part: only the implementations whose name starts\n"
+            "               with NAME (\"stortimer\": the API and the bare engine)\n");
 }
 
 static bool parse(int argc, char **argv, bench_opts *opts)
@@ -43,6 +45,8 @@ static bool parse(int argc, char **argv, bench_opts *opts)
                 fprintf(stderr, "stortimer-bench: unknown part '%s'\n", opts->only);
                 return false;
             }
+        } else if (strcmp(argv[i], "--impl") == 0 && i + 1 < argc) {
+            opts->impl = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             exit(0);
