@@ -40,10 +40,10 @@ static bool slot_init(st_adapter *a)
 {
     memset(a, 0, sizeof *a);
     st_handover_init(&a->handover);
-    if (!st_shards_init(&a->shards))
-        return false;
+    st_shards_init(&a->shards);
+    st_orders_init(&a->orders, a->shards.count);
     if (!st_mutex_init(&a->mutex))
-        goto no_mutex;
+        return false;
     if (!st_running_init(&a->run))
         goto no_cond;
     if (!st_lock_init(&a->startio))
@@ -61,8 +61,6 @@ no_startio:
     st_running_destroy(&a->run);
 no_cond:
     st_mutex_destroy(&a->mutex);
-no_mutex:
-    st_shards_destroy(&a->shards);
     return false;
 }
 
@@ -73,7 +71,6 @@ static void slot_destroy(st_adapter *a)
     st_lock_destroy(&a->startio);
     st_running_destroy(&a->run);
     st_mutex_destroy(&a->mutex);
-    st_shards_destroy(&a->shards);
 }
 
 /* A chunk of ready adapter slots, each with its legacy timer slot, or

@@ -120,7 +120,7 @@ static inline uint64_t st_adapter_next_order(const st_adapter *a)
  * one at its call, so that it is ordered with the arms (S14.8). */
 static inline uint64_t st_adapter_take_order(st_adapter *a)
 {
-    return st_orders_take(&a->orders);
+    return st_orders_take(&a->orders, 0);
 }
 
 /* The adapter's StartIo lock, which its timer callbacks hold (S8.1). */

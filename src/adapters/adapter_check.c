@@ -80,14 +80,15 @@ typedef struct cell_search {
 static void find_cell(const st_request *r, void *arg)
 {
     cell_search *s = arg;
-    if (r->timer == s->timer && r->order == s->order)
+    if (r->kind == ST_REQUEST_TIMER && r->timer == s->timer && r->order == s->order)
         s->found++;
 }
 
 static void count_cell(const st_request *r, void *arg)
 {
     check *c = arg;
-    if (r->timer && st_registry_still_issued(r->timer, r->issued) &&
+    if (r->kind == ST_REQUEST_TIMER && r->timer &&
+        st_registry_still_issued(r->timer, r->issued) &&
         st_arm_word_armed_with(r->timer, r->order))
         c->live_cells++;
 }

@@ -25,9 +25,21 @@
  * whose order no longer matches the word is stale and is dropped when it
  * comes up.
  *
- * The counter is per adapter, not global, so that threads arming timers of
+ * Orders are per adapter, not global, so that threads arming timers of
  * different adapters share no cache line; one adapter's orders follow real
- * time (one atomic counter), which is what S8.4's tie-break needs.
+ * time, which is what S8.4's tie-break needs: an arm that happens after
+ * another (in the C11 sense: the same thread, or through any lock or
+ * atomic the callers share) takes a larger order. They come from lanes,
+ * one per shard plus one shared: an order is the largest value any lane
+ * gave, plus one, with the lane's number in its low bits. A shard's lane is
+ * written only under that shard's lock, so an arm there takes its order
+ * with loads and one plain store, no locked instruction; and an arm that
+ * happens after another reads that arm's lane value or a later one (a
+ * lane's values only grow). Arms that run at the same time on two shards
+ * may take the same value; their lanes tell them apart, and either order
+ * is right for them. Everything else (arms above DISPATCH_LEVEL, DPC
+ * issues, pauses, a slot's reset) takes from the shared lane with a
+ * compare-and-swap.
  *
  * This file is the only one that reads or writes an arm word.
  */
@@ -38,15 +50,35 @@
 
 #include <stdbool.h>
 
-/* An adapter's arm orders: a line of its own, every arm takes one. */
+/* Lanes of orders: the shared one, first, then one per shard (shard s
+ * takes from lane s + 1). */
+#define ST_ORDER_LANE_BITS 3u
+#define ST_ORDER_LANES 5u
+#define ST_ORDER_SHARED 0u
+_Static_assert(ST_ORDER_LANES <= (1u << ST_ORDER_LANE_BITS), "a lane fits an order's low bits");
+
+/* An adapter's arm orders: a line per lane. */
 typedef struct st_orders {
-    _Alignas(64) _Atomic uint64_t last;   /* the last order given; never reset */
+    struct {
+        _Alignas(64) _Atomic uint64_t last;  /* the last value it gave; never reset */
+    } lane[ST_ORDER_LANES];
+    unsigned lanes;                          /* in use: 1 + its shards */
 } st_orders;
 
-/* A fresh arm order. */
-uint64_t st_orders_take(st_orders *orders);
+/* Orders for an adapter of `shards` shards (the lanes keep their values). */
+void st_orders_init(st_orders *orders, unsigned shards);
 
-/* The order the next arm will take (a bound: "armed from now on"). */
+/* The lane of shard `shard`. */
+static inline unsigned st_orders_lane_of_shard(unsigned shard)
+{
+    return shard + 1;
+}
+
+/* A fresh order from the shared lane (any thread, any IRQL), larger than
+ * `floor` and than every order given before this call. */
+uint64_t st_orders_take(st_orders *orders, uint64_t floor);
+
+/* A bound for the orders of arms from now on: each takes this or more. */
 uint64_t st_orders_next(const st_orders *orders);
 
 /* The timer a request names and the owner it believes the timer has: the
@@ -72,8 +104,11 @@ typedef enum st_claim_kind {
 } st_claim_kind;
 
 /* Changes the arm word as `kind` says; *order receives the arm's order (a
- * cancel: the order it cancelled). Lock-free, allocation-free. */
-st_claim st_claim_arm_word(const st_owner *owner, st_claim_kind kind, uint64_t *order);
+ * cancel: the order it cancelled). An arm takes its order from `lane`: a
+ * shard's, whose lock the caller holds, or ST_ORDER_SHARED. Lock-free,
+ * allocation-free. */
+st_claim st_claim_arm_word(const st_owner *owner, st_claim_kind kind, unsigned lane,
+                           uint64_t *order);
 
 /* A timer taken for a new handle or a new adapter: idle, with an order
  * newer than any the slot held before (raising `orders` past it). */

@@ -1,6 +1,9 @@
 /*
- * counters.h - statistics counters, always on: relaxed atomic adds in the
- * adapter or the shard that an event touches, summed when read.
+ * counters.h - statistics counters, always on: adds in the adapter or the
+ * shard that an event touches, summed when read. Most are relaxed atomic
+ * adds; the counts of an arm at or below DISPATCH_LEVEL are plain adds
+ * under its shard lock (ST_COUNT_LOCKED), so that an arm runs no locked
+ * instruction for its statistics.
  *
  * An adapter has one set, and each of its shards one (a shard's arm path
  * counts there, so that no line is shared between shards). The process
@@ -48,13 +51,25 @@ typedef struct st_counters {
 #define ST_COUNT(counters, field, n) \
     atomic_fetch_add_explicit(&(counters)->field, (n), memory_order_relaxed)
 
+/* Counts a field that, in this set, only holders of one lock count (a
+ * shard's arm counts, under its shard lock): a plain add, no locked
+ * instruction; a reader may see it a moment late, never torn. */
+#define ST_COUNT_LOCKED(counters, field, n)                                       \
+    atomic_store_explicit(&(counters)->field,                                     \
+                          atomic_load_explicit(&(counters)->field,                \
+                                               memory_order_relaxed) + (n),       \
+                          memory_order_relaxed)
+
 /* Counts a call answered with error `status` (rejected, and by status). */
 void st_count_rejection(st_counters *c, ULONG status);
 
-/* Counts a callback that started `lateness` us after its due time. */
+/* Counts a callback that started `lateness` us after its due time. Only
+ * the thread running the adapter's items counts these, under the adapter
+ * lock: plain adds. */
 void st_count_lateness(st_counters *c, uint64_t lateness);
 
-/* Counts a DPC routine that started `lateness` us after its issue. */
+/* Counts a DPC routine that started `lateness` us after its issue (the
+ * same: adapter lock held). */
 void st_count_dpc_lateness(st_counters *c, uint64_t lateness);
 
 /* Zeroes a set for a new adapter (or shard) in its slot. */

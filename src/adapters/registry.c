@@ -28,43 +28,32 @@ _Static_assert((UINT64_C(1) << ST_SLOT_BITS) <= STW_HEAD_BASE,
 static st_mutex registry_lock = ST_MUTEX_INITIALIZER;
 
 /*
- * The permutation that makes handles sparse: a four-round Feistel network
- * over the 64-bit plain value. It is a bijection, so handles stay unique; a
- * handle changed by one bit, or made up, decodes to a generation far beyond
- * anything its slot has issued.
+ * The permutation that makes handles sparse: a multiplication by an odd
+ * constant (a bijection modulo 2^64), then the high half folded into the
+ * low. A change of handle bit k changes the plain value from bit k up,
+ * carried through the product, so a handle changed by one bit, or made
+ * up, decodes to a generation far beyond anything its slot has issued;
+ * decoding is four instructions, not a cipher's rounds, since every
+ * StorPortRequestTimer decodes one.
  */
-static const uint32_t handle_keys[4] = {0x9E3779B9u, 0x7F4A7C15u, 0xF39CC060u, 0x5CEDC834u};
+#define HANDLE_MUL UINT64_C(0x9E3779B97F4A7C15)
+#define HANDLE_MUL_INVERSE UINT64_C(0xF1DE83E19937733D)
+_Static_assert(HANDLE_MUL * HANDLE_MUL_INVERSE == 1, "the inverse undoes the product");
 
-static uint32_t mix(uint32_t x, uint32_t key)
+/* Folds the high half into the low: its own inverse. */
+static uint64_t fold(uint64_t x)
 {
-    x ^= key;
-    x *= 0x85EBCA6Bu;
-    x ^= x >> 13;
-    x *= 0xC2B2AE35u;
-    x ^= x >> 16;
-    return x;
+    return x ^ (x >> 32);
 }
 
 static uint64_t encode_handle(uint64_t plain)
 {
-    uint32_t left = (uint32_t)(plain >> 32), right = (uint32_t)plain;
-    for (int round = 0; round < 4; round++) {
-        uint32_t next = left ^ mix(right, handle_keys[round]);
-        left = right;
-        right = next;
-    }
-    return (uint64_t)left << 32 | right;
+    return fold(plain * HANDLE_MUL);
 }
 
 static uint64_t decode_handle(uint64_t handle)
 {
-    uint32_t left = (uint32_t)(handle >> 32), right = (uint32_t)handle;
-    for (int round = 3; round >= 0; round--) {
-        uint32_t previous = right ^ mix(left, handle_keys[round]);
-        right = left;
-        left = previous;
-    }
-    return (uint64_t)left << 32 | right;
+    return fold(handle) * HANDLE_MUL_INVERSE;
 }
 
 static _Atomic(st_timer *) timer_chunks[ST_TIMER_CHUNKS];

@@ -16,7 +16,7 @@
 struct st_dpc;
 
 typedef enum st_request_kind {
-    ST_REQUEST_TIMER = 0,            /* the timer fields below */
+    ST_REQUEST_TIMER = 0,            /* a timer arm: the timer fields below */
     ST_REQUEST_DPC,                  /* `dpc` was issued; its record holds the issue */
     ST_REQUEST_PAUSE,                /* `pause` */
 } st_request_kind;
@@ -30,20 +30,26 @@ typedef struct st_pause_request {
     uint64_t order;                  /* the adapter's order at the call (S14.8) */
 } st_pause_request;
 
+/* One request; the kind says which member of the union it is, so that an
+ * arm, the common request, builds (and zeroes) only its own fields. */
 typedef struct st_request {
-    st_timer *timer;                 /* NULL: a refused request, nothing to do */
-    uint64_t issued;                 /* the handle's (or legacy slot's) live value */
-    bool legacy;                     /* the adapter's RequestTimerCall slot */
-    uint64_t order;                  /* the arm word's order */
-    uint64_t due;                    /* never fire before this (S5.4.1) */
-    uint64_t at;                     /* fire time, inside the window (S5.4.2) */
-    uint64_t window;                 /* the window used (for the event log) */
-    PHW_TIMER_EX callback;
-    PHW_TIMER legacy_callback;
-    PVOID context;
-    st_request_kind kind;            /* what the rest of the request is */
-    struct st_dpc *dpc;              /* ST_REQUEST_DPC */
-    st_pause_request pause;          /* ST_REQUEST_PAUSE */
+    st_request_kind kind;
+    union {
+        struct {                     /* ST_REQUEST_TIMER */
+            st_timer *timer;         /* NULL: a refused request, nothing to do */
+            uint64_t issued;         /* the handle's (or legacy slot's) live value */
+            bool legacy;             /* the adapter's RequestTimerCall slot */
+            uint64_t order;          /* the arm word's order */
+            uint64_t due;            /* never fire before this (S5.4.1) */
+            uint64_t at;             /* fire time, inside the window (S5.4.2) */
+            uint64_t window;         /* the window used (for the event log) */
+            PHW_TIMER_EX callback;
+            PHW_TIMER legacy_callback;
+            PVOID context;
+        };
+        struct st_dpc *dpc;          /* ST_REQUEST_DPC: its record holds the issue */
+        st_pause_request pause;      /* ST_REQUEST_PAUSE */
+    };
 } st_request;
 
 #endif

@@ -9,6 +9,7 @@
  * exact first time, rather than waking only to move them down a level. */
 #define ST_WAKE_SCAN_BUDGET 64u
 
+_Static_assert(ST_MAX_SHARDS < ST_ORDER_LANES, "each shard has an order lane of its own");
 _Static_assert(ST_WINDOW_MAX_US <= ST_U24_MAX, "a fire time's distance from its due time, "
                                               "at most the widest window, fits three bytes");
 
@@ -17,28 +18,12 @@ static st_timer *timer_of(const stw *wheel, stw_id id)
     return (st_timer *)stw_node_at(wheel, id); /* the node comes first */
 }
 
-static void destroy_locks(st_shards *set, uint32_t made)
-{
-    while (made--)
-        st_mutex_destroy(&set->shard[made].mutex);
-}
-
-bool st_shards_init(st_shards *set)
+void st_shards_init(st_shards *set)
 {
     unsigned cpus = st_os_cpu_count();
     set->count = cpus > ST_MAX_SHARDS ? ST_MAX_SHARDS : cpus;
-    for (uint32_t i = 0; i < set->count; i++) {
-        if (!st_mutex_init(&set->shard[i].mutex)) {
-            destroy_locks(set, i);
-            return false;
-        }
-    }
-    return true;
-}
-
-void st_shards_destroy(st_shards *set)
-{
-    destroy_locks(set, set->count);
+    for (uint32_t i = 0; i < set->count; i++)
+        set->shard[i].lock = (st_spinlock)ST_SPINLOCK_INITIALIZER;
 }
 
 void st_shards_reset(st_shards *set, uint64_t now)
@@ -54,10 +39,10 @@ st_shard *st_shards_lock_of(st_shards *set, const st_timer *t)
     for (;;) {
         uint32_t s = st_registry_shard(t);
         st_shard *shard = &set->shard[s < set->count ? s : 0];
-        st_mutex_lock(&shard->mutex);
+        st_spin_lock(&shard->lock);
         if (st_registry_shard(t) == s)
             return shard;
-        st_mutex_unlock(&shard->mutex); /* it moved meanwhile */
+        st_spin_unlock(&shard->lock); /* it moved meanwhile */
     }
 }
 
@@ -65,7 +50,7 @@ st_shard *st_shards_lock_of(st_shards *set, const st_timer *t)
  * returns the shard it is in, locked (and `from` still locked too). */
 static st_shard *move_timer(st_shards *set, st_timer *t, st_shard *from, st_shard *to)
 {
-    if (!to || to == from || !st_mutex_trylock(&to->mutex))
+    if (!to || to == from || !st_spin_trylock(&to->lock))
         return from;
     st_registry_set_shard(t, (uint32_t)(to - set->shard));
     return to;
@@ -88,7 +73,7 @@ void st_shard_queue(st_shards *set, st_shard *shard, st_shard *prefer, const st_
     t->node.seq = r->order;
     stw_insert(&home->wheel, id);
     if (home != shard)
-        st_mutex_unlock(&home->mutex);
+        st_spin_unlock(&home->lock);
 }
 
 void st_shard_unqueue(st_shard *shard, st_timer *t)
@@ -167,36 +152,54 @@ static bool fires_before(const st_timer *t, const st_timer *u)
            (t->node.at == u->node.at && t->node.seq < u->node.seq);
 }
 
-st_timer *st_shards_take_first(st_shards *set, uint64_t now, uint64_t cutoff,
-                               const st_timer *legacy, const stw_node *before, st_call *call,
-                               bool *started)
+/* Takes the first timer that `look` finds over every shard (the smallest
+ * (fire time, order): S8.4 across shards), unless it does not go before
+ * `before`; see st_shards_take_first. */
+static st_timer *take_first(st_shards *set, uint64_t time, uint64_t cutoff,
+                            st_timer *(*look)(st_shard *shard, uint64_t time, uint64_t cutoff),
+                            const st_timer *legacy, const stw_node *before, st_call *call,
+                            bool *started)
 {
     st_timer *first = NULL;
     st_shard *home = NULL;
     for (uint32_t i = 0; i < set->count; i++) {
         st_shard *shard = &set->shard[i];
-        st_mutex_lock(&shard->mutex);
-        st_timer *t = first_ready(shard, now, cutoff);
+        st_spin_lock(&shard->lock);
+        st_timer *t = look(shard, time, cutoff);
         if (t && fires_before(t, first)) {
             if (home)
-                st_mutex_unlock(&home->mutex);
+                st_spin_unlock(&home->lock);
             first = t;
             home = shard;
         } else {
-            st_mutex_unlock(&shard->mutex);
+            st_spin_unlock(&shard->lock);
         }
     }
     if (first && before && !stw_node_before(&first->node, before)) {
-        st_mutex_unlock(&home->mutex);
+        st_spin_unlock(&home->lock);
         return NULL; /* another source's item goes first */
     }
     if (first) {
         stw_remove(&home->wheel, st_registry_id(first));
         copy_arm(first, first == legacy, call);
         *started = st_arm_word_start(first, first->node.seq);
-        st_mutex_unlock(&home->mutex);
+        st_spin_unlock(&home->lock);
     }
     return first;
+}
+
+st_timer *st_shards_take_first(st_shards *set, uint64_t now, uint64_t cutoff,
+                               const st_timer *legacy, const stw_node *before, st_call *call,
+                               bool *started)
+{
+    return take_first(set, now, cutoff, first_ready, legacy, before, call, started);
+}
+
+st_timer *st_shards_take_first_due(st_shards *set, uint64_t limit, uint64_t cutoff,
+                                   const st_timer *legacy, const stw_node *before,
+                                   st_call *call, bool *started)
+{
+    return take_first(set, limit, cutoff, first_due, legacy, before, call, started);
 }
 
 bool st_shards_first_time(st_shards *set, uint64_t limit, uint64_t cutoff, bool far,
@@ -205,14 +208,14 @@ bool st_shards_first_time(st_shards *set, uint64_t limit, uint64_t cutoff, bool 
     bool found = false;
     for (uint32_t i = 0; i < set->count; i++) {
         st_shard *shard = &set->shard[i];
-        st_mutex_lock(&shard->mutex);
+        st_spin_lock(&shard->lock);
         st_timer *t = far ? first_live(&shard->wheel, stw_earliest)
                           : first_due(shard, limit, cutoff);
         if (t && (!found || t->node.at < *at)) {
             found = true;
             *at = t->node.at;
         }
-        st_mutex_unlock(&shard->mutex);
+        st_spin_unlock(&shard->lock);
     }
     return found;
 }
@@ -222,9 +225,9 @@ uint64_t st_shards_wake_time(st_shards *set)
     uint64_t wake = UINT64_MAX;
     for (uint32_t i = 0; i < set->count; i++) {
         st_shard *shard = &set->shard[i];
-        st_mutex_lock(&shard->mutex);
+        st_spin_lock(&shard->lock);
         uint64_t w = stw_next_within(&shard->wheel, ST_WAKE_SCAN_BUDGET);
-        st_mutex_unlock(&shard->mutex);
+        st_spin_unlock(&shard->lock);
         if (w < wake)
             wake = w;
     }
@@ -247,22 +250,22 @@ void st_shards_clear(st_shards *set)
 {
     for (uint32_t i = 0; i < set->count; i++) {
         st_shard *shard = &set->shard[i];
-        st_mutex_lock(&shard->mutex);
+        st_spin_lock(&shard->lock);
         stw_clear(&shard->wheel, shard->wheel.now);
-        st_mutex_unlock(&shard->mutex);
+        st_spin_unlock(&shard->lock);
     }
 }
 
 void st_shards_lock_all(st_shards *set)
 {
     for (uint32_t i = 0; i < set->count; i++)
-        st_mutex_lock(&set->shard[i].mutex);
+        st_spin_lock(&set->shard[i].lock);
 }
 
 void st_shards_unlock_all(st_shards *set)
 {
     for (uint32_t i = set->count; i-- > 0;)
-        st_mutex_unlock(&set->shard[i].mutex);
+        st_spin_unlock(&set->shard[i].lock);
 }
 
 bool st_shards_check_wheels(const st_shards *set)

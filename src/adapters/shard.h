@@ -40,7 +40,7 @@
 _Static_assert(ST_MAX_SHARDS <= ST_OWNER_SHARDS, "a shard number fits in an owner word");
 
 typedef struct st_shard {
-    _Alignas(64) st_mutex mutex;     /* the shard lock */
+    _Alignas(64) st_spinlock lock;   /* the shard lock */
     stw wheel;
     st_counters stats;               /* what its arm path counts */
 } st_shard;
@@ -58,10 +58,8 @@ typedef struct st_call {
     uint64_t due, at;
 } st_call;
 
-/* Makes the shard locks (one shard per processor); false, with nothing
- * left made, when the system refuses one. */
-bool st_shards_init(st_shards *set);
-void st_shards_destroy(st_shards *set);
+/* One shard per processor (at most ST_MAX_SHARDS), unlocked. */
+void st_shards_init(st_shards *set);
 
 /* Empty wheels at time `now`, zeroed counters: a new adapter. */
 void st_shards_reset(st_shards *set, uint64_t now);
@@ -75,9 +73,15 @@ static inline st_shard *st_shards_here(st_shards *set)
     return &set->shard[st_os_cpu() % set->count];
 }
 
+/* A shard's index in its set: the lane its arms take orders from. */
+static inline unsigned st_shard_index(const st_shards *set, const st_shard *shard)
+{
+    return (unsigned)(shard - set->shard);
+}
+
 static inline void st_shard_unlock(st_shard *shard)
 {
-    st_mutex_unlock(&shard->mutex);
+    st_spin_unlock(&shard->lock);
 }
 
 /* The counters of a shard's arm path. */
@@ -114,6 +118,13 @@ bool st_shard_queued_arm(const st_timer *t, uint64_t order, bool legacy, st_call
 st_timer *st_shards_take_first(st_shards *set, uint64_t now, uint64_t cutoff,
                                const st_timer *legacy, const stw_node *before, st_call *call,
                                bool *started);
+
+/* The same for the first timer due by `limit`, which may lie ahead of the
+ * wheels' time: they move only as far as they must to know (stw_settle).
+ * For a virtual clock that then moves to the timer's fire time. */
+st_timer *st_shards_take_first_due(st_shards *set, uint64_t limit, uint64_t cutoff,
+                                   const st_timer *legacy, const stw_node *before,
+                                   st_call *call, bool *started);
 
 /*
  * The smallest fire time over every shard: of timers due by `limit`,

@@ -22,10 +22,29 @@ uint64_t st_os_monotonic_ns(void);
  * time's scale (SPEC S13.5). Async-signal-safe. */
 int64_t st_os_realtime_100ns(void);
 
+#if defined(__has_include) && defined(__has_builtin)
+#if __has_include(<sys/rseq.h>) && __has_builtin(__builtin_thread_pointer)
+#include <sys/rseq.h>
+#define ST_OS_HAVE_RSEQ 1
+#endif
+#endif
+
 /* The processor the caller runs on (0 if unknown): on every arm, so
- * inline. Async-signal-safe. */
+ * inline. Where the C library registers the thread's restartable-sequences
+ * area, the kernel keeps the processor there and it is one load; else (an
+ * older C library, or under valgrind, which refuses the registration) a
+ * call. Async-signal-safe. */
 static inline unsigned st_os_cpu(void)
 {
+#ifdef ST_OS_HAVE_RSEQ
+    if (__rseq_size) {
+        const volatile struct rseq *area =
+            (const volatile struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+        int32_t cpu = (int32_t)area->cpu_id;
+        if (cpu >= 0)
+            return (unsigned)cpu;
+    }
+#endif
     int cpu = sched_getcpu();
     return cpu < 0 ? 0 : (unsigned)cpu;
 }

@@ -1,7 +1,36 @@
-/* sync.c - creating pthread objects, each a fault point (sync.h). */
+/* sync.c - creating pthread objects, each a fault point, and the spin
+ * lock's contended path (sync.h). */
 #include "platform/sync.h"
 
 #include "platform/fault.h"
+
+#include <sched.h>
+
+/* Spins this many times before each yield: about a critical section's
+ * length. */
+#define ST_SPINS_BEFORE_YIELD 64
+
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void st_spin_lock_contended(st_spinlock *lock)
+{
+    for (;;) {
+        for (int i = 0; i < ST_SPINS_BEFORE_YIELD; i++) {
+            if (!atomic_load_explicit(&lock->held, memory_order_relaxed) &&
+                !atomic_exchange_explicit(&lock->held, 1, memory_order_acquire))
+                return;
+            spin_pause();
+        }
+        sched_yield();
+    }
+}
 
 bool st_mutex_init(st_mutex *mutex)
 {
