@@ -85,6 +85,27 @@ static void set_owner(st_timer *t, uint32_t owner)
     atomic_store(&t->owner, (uint16_t)owner); /* shard 0 */
 }
 
+/*
+ * Memory for chunk `chunk`: chunks of a small table are allocated one by
+ * one; once the table is large (ST_HUGE_FROM_CHUNK chunks, 8 MiB), whole
+ * huge-page blocks are, and each feeds the next chunks. A random look at a
+ * large table then costs a cache miss, not also a TLB miss (BENCHMARKS.md).
+ * NULL if memory is short. registry_lock held.
+ */
+#define ST_CHUNKS_PER_BLOCK (ST_HUGE_BLOCK / (ST_TIMER_CHUNK * sizeof(st_timer)))
+#define ST_HUGE_FROM_CHUNK 128u
+_Static_assert(ST_HUGE_FROM_CHUNK % ST_CHUNKS_PER_BLOCK == 0, "blocks start at a block's chunk");
+
+static st_timer *chunk_memory(uint32_t chunk)
+{
+    static st_timer *block;              /* the current huge block */
+    if (chunk < ST_HUGE_FROM_CHUNK)
+        return st_calloc_retained(ST_TIMER_CHUNK, sizeof(st_timer));
+    if (chunk % ST_CHUNKS_PER_BLOCK == 0 || !block)
+        block = st_calloc_retained_huge();
+    return block ? block + (chunk % ST_CHUNKS_PER_BLOCK) * ST_TIMER_CHUNK : NULL;
+}
+
 /* A new slot; NULL if none can be had. registry_lock held. */
 static st_timer *make_timer_slot(void)
 {
@@ -92,7 +113,7 @@ static st_timer *make_timer_slot(void)
         return NULL;
     uint32_t chunk = timers_made / ST_TIMER_CHUNK;
     if (!atomic_load_explicit(&timer_chunks[chunk], memory_order_relaxed)) {
-        st_timer *fresh = st_calloc_retained(ST_TIMER_CHUNK, sizeof *fresh);
+        st_timer *fresh = chunk_memory(chunk);
         if (!fresh)
             return NULL;
         for (uint32_t i = 0; i < ST_TIMER_CHUNK; i++) {

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void *st_calloc(size_t count, size_t size)
 {
@@ -58,6 +59,21 @@ void *st_calloc_retained(size_t count, size_t size)
     void *p = aligned_alloc(64, bytes);
     if (p)
         memset(p, 0, bytes);
+    return p;
+}
+
+void *st_calloc_retained_huge(void)
+{
+    if (st_fault_strikes(ST_FAULT_MEMORY))
+        return NULL;
+    void *p = aligned_alloc(ST_HUGE_BLOCK, ST_HUGE_BLOCK);
+    if (!p)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    /* Advice only: without transparent huge pages it changes nothing. */
+    (void)madvise(p, ST_HUGE_BLOCK, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, ST_HUGE_BLOCK);
     return p;
 }
 

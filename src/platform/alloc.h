@@ -29,4 +29,12 @@ void *st_room_for_one(void *items, size_t *room, size_t count, size_t size, size
 void *st_calloc_retained(size_t count, size_t size); /* zeroed, 64-byte aligned */
 void st_free_retained(void *ptr);
 
+/* Retained memory in blocks of ST_HUGE_BLOCK bytes, aligned to it and
+ * advised to be backed by huge pages (one TLB entry for the block instead
+ * of 512), zeroed; NULL when memory is short. For tables whose lines are
+ * reached at random: a large table of 4 KiB pages misses the TLB on
+ * nearly every look. */
+#define ST_HUGE_BLOCK ((size_t)2 << 20)
+void *st_calloc_retained_huge(void);
+
 #endif
