@@ -172,9 +172,10 @@ static void run_timer(st_adapter *a, const st_work *w, const st_horizon *horizon
     if (!w->started)
         return;
     st_running_begin(&a->run, w->timer);
-    ST_COUNT(&a->stats, fired, 1);
+    /* Counted only here, under the adapter lock: plain adds. */
+    ST_COUNT_LOCKED(&a->stats, fired, 1);
     if (w->legacy)
-        ST_COUNT(&a->stats, legacy_fired, 1);
+        ST_COUNT_LOCKED(&a->stats, legacy_fired, 1);
     st_count_lateness(&a->stats, w->now - w->call.due);
     st_mutex_unlock(&a->mutex);
     st_run_meter meter = meter_start(horizon);
@@ -265,6 +266,47 @@ static bool timer_due(st_adapter *a, uint64_t now, uint64_t cutoff)
 {
     uint64_t at;
     return st_shards_first_time(&a->shards, now, cutoff, false, &at);
+}
+
+/* Takes the adapter's first item due by `limit` if it is a timer, and
+ * moves the clock to its fire time. Adapter and StartIo locks held. */
+static bool take_first_timer_due(st_adapter *a, uint64_t limit, const st_horizon *horizon,
+                                 st_work *w)
+{
+    stw_node other;
+    st_work_kind kind;
+    bool lockless = first_lockless(a, limit, &other, &kind);
+    w->timer = st_shards_take_first_due(&a->shards, limit, horizon->cutoff, a->legacy,
+                                        lockless ? &other : NULL, &w->call, &w->started);
+    if (!w->timer)
+        return false;
+    horizon->raise(horizon->clock, w->call.at);
+    w->now = horizon->now(horizon->clock);
+    w->extension = st_adapter_extension(a);
+    w->kind = ST_WORK_TIMER;
+    w->legacy = w->timer == a->legacy;
+    if (!w->legacy)
+        st_registry_current(w->timer, &w->issued);
+    return true;
+}
+
+st_run_result st_work_run_first_due(st_adapter *a, uint64_t serial, const st_horizon *horizon,
+                                    uint64_t limit)
+{
+    if (!st_lock_try_acquire(&a->startio))
+        return ST_RUN_NOTHING;
+    st_mutex_lock(&a->mutex);
+    if (st_handover_ready(&a->handover))
+        st_timer_apply_handovers(a);
+    st_run_result result = ST_RUN_NOTHING;
+    st_work w;
+    if (st_adapter_is(a, serial) && take_first_timer_due(a, limit, horizon, &w)) {
+        run_timer(a, &w, horizon);
+        result = ST_RUN_AGAIN;
+    }
+    st_mutex_unlock(&a->mutex);
+    st_lock_release(&a->startio);
+    return result;
 }
 
 st_run_result st_work_run_next(st_adapter *a, uint64_t serial, const st_horizon *horizon)

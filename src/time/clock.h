@@ -31,7 +31,7 @@ struct stortimer_clock {
     _Atomic uint64_t now;            /* microseconds */
     st_mutex list_lock;              /* guards the member list */
     st_clock_member *members;
-    uint32_t member_count;
+    _Atomic uint32_t member_count;   /* changed under the list lock */
     /* Records of adapters that left the clock, for the next to come: a
      * thread that waits for an adapter's StartIo lock without the list lock
      * may still read its record, so records live as long as the clock. */
