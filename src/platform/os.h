@@ -22,11 +22,12 @@ uint64_t st_os_monotonic_ns(void);
  * time's scale (SPEC S13.5). Async-signal-safe. */
 int64_t st_os_realtime_100ns(void);
 
-#if defined(__has_include) && defined(__has_builtin)
-#if __has_include(<sys/rseq.h>) && __has_builtin(__builtin_thread_pointer)
+/* glibc 2.35 and later register the area (and have <sys/rseq.h>); gcc 11
+ * and clang know __builtin_thread_pointer. (<sched.h> defines __GLIBC__.) */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && \
+    (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 11))
 #include <sys/rseq.h>
 #define ST_OS_HAVE_RSEQ 1
-#endif
 #endif
 
 /* The processor the caller runs on (0 if unknown): on every arm, so
