@@ -20,6 +20,7 @@ typedef struct st_running {
     bool release_after;              /* freed by its own callback: give the
                                         slot back once it returns */
     st_cond idle;                    /* broadcast when a callback returns */
+    unsigned waiters;                /* threads waiting on `idle` */
 } st_running;
 
 /* False when the system refuses a condition variable. */
@@ -41,7 +42,8 @@ static inline bool st_running_end(st_running *r)
     bool release = r->release_after;
     r->timer = NULL;
     r->release_after = false;
-    st_cond_broadcast(&r->idle);
+    if (r->waiters)
+        st_cond_broadcast(&r->idle);
     return release;
 }
 
@@ -61,7 +63,8 @@ static inline void st_running_begin_dpc(st_running *r, struct st_dpc *dpc)
 static inline void st_running_end_dpc(st_running *r)
 {
     r->dpc = NULL;
-    st_cond_broadcast(&r->idle);
+    if (r->waiters)
+        st_cond_broadcast(&r->idle);
 }
 
 /* `t`'s own callback freed it: its slot is given back when it returns. */

@@ -296,11 +296,15 @@ st_run_result st_work_run_first_due(st_adapter *a, uint64_t serial, const st_hor
     if (!st_lock_try_acquire(&a->startio))
         return ST_RUN_NOTHING;
     st_mutex_lock(&a->mutex);
-    if (st_handover_ready(&a->handover))
-        st_timer_apply_handovers(a);
     st_run_result result = ST_RUN_NOTHING;
     st_work w;
-    if (st_adapter_is(a, serial) && take_first_timer_due(a, limit, horizon, &w)) {
+    for (unsigned ran = 0; ran < ST_WORK_QUICK_RUN && horizon->alone(horizon->clock) &&
+                           st_adapter_is(a, serial);
+         ran++) {
+        if (st_handover_ready(&a->handover))
+            st_timer_apply_handovers(a);
+        if (!take_first_timer_due(a, limit, horizon, &w))
+            break;
         run_timer(a, &w, horizon);
         result = ST_RUN_AGAIN;
     }

@@ -25,6 +25,8 @@ typedef struct st_horizon {
     /* A virtual clock: moves it forward to a time (st_work_run_first_due);
      * NULL for the real clock. */
     void (*raise)(void *clock, uint64_t time);
+    /* A virtual clock: whether the adapter is still its only one. */
+    bool (*alone)(void *clock);
 } st_horizon;
 
 typedef enum st_run_result {
@@ -46,15 +48,18 @@ typedef enum st_run_result {
 st_run_result st_work_run_next(st_adapter *a, uint64_t serial, const st_horizon *horizon);
 
 /*
- * A virtual clock's quick step, for a clock with this one adapter: with
- * one hold of the adapter's locks, takes its first item due by `limit` if
- * that is a timer callback, moves the clock to its fire time and runs it
- * (ST_RUN_AGAIN). ST_RUN_NOTHING, with nothing done, when anything else
- * comes first (a DPC, a pause expiry, nothing due, the StartIo lock held
+ * A virtual clock's quick steps, while this adapter is the clock's only
+ * one (horizon->alone): with one hold of its StartIo and adapter locks,
+ * takes its first item due by `limit` if that is a timer callback, moves
+ * the clock to its fire time (horizon->raise) and runs it; again, up to
+ * ST_WORK_QUICK_RUN callbacks, then lets the locks go. ST_RUN_AGAIN if it
+ * ran any; ST_RUN_NOTHING, with nothing done, when anything else comes
+ * first (a DPC, a pause expiry, nothing due, the StartIo lock held
  * elsewhere): the caller takes the general path (st_work_run_next). So a
  * run of callbacks costs one pass over the shards each, not a look and a
- * take.
+ * take, and no lock round of its own.
  */
+#define ST_WORK_QUICK_RUN 64u
 st_run_result st_work_run_first_due(st_adapter *a, uint64_t serial, const st_horizon *horizon,
                                     uint64_t limit);
 

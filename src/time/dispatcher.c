@@ -79,7 +79,7 @@ static void *dispatcher_main(void *arg)
     st_adapter *a = d->adapter;
     /* Our lateness is at least the kernel's timer slack: ask for its finest. */
     st_os_finest_timer_slack();
-    const st_horizon horizon = {read_real_clock, NULL, 0, NULL};
+    const st_horizon horizon = {read_real_clock, NULL, 0, NULL, NULL};
     for (;;) {
         st_run_result result;
         while ((result = st_work_run_next(a, d->serial, &horizon)) == ST_RUN_AGAIN ||

@@ -41,6 +41,14 @@ static void raise_clock(void *clock, uint64_t time)
     st_clock_raise_to(clock, time);
 }
 
+/* Whether the clock has one adapter (read without its list lock: a hint,
+ * re-read before every quick step). */
+static bool one_adapter(void *clock)
+{
+    return atomic_load_explicit(&((stortimer_clock *)clock)->member_count,
+                                memory_order_relaxed) == 1;
+}
+
 /* Whether this thread holds the adapter's StartIo lock. */
 static bool startio_mine(st_adapter *a)
 {
@@ -202,7 +210,7 @@ static st_run_result run_one(stortimer_clock *clock, st_clock_member *m,
                              const st_adapter_ref *ref, bool holding_startio_locks)
 {
     st_adapter *a = ref->adapter;
-    st_horizon horizon = {read_clock, clock, atomic_load(&m->cutoff), raise_clock};
+    st_horizon horizon = {read_clock, clock, atomic_load(&m->cutoff), raise_clock, one_adapter};
     st_run_result result = st_work_run_next(a, ref->serial, &horizon);
     if (result == ST_RUN_LOCK_BUSY) {
         st_mutex_unlock(&clock->advance_lock);
@@ -214,8 +222,8 @@ static st_run_result run_one(stortimer_clock *clock, st_clock_member *m,
 
 /*
  * While the adapter of `m` is the clock's only one, runs its timer
- * callbacks due by `limit` with a quick step each (st_work_run_first_due),
- * until anything else is first; the general loop goes on from there. With
+ * callbacks due by `limit` with quick steps (st_work_run_first_due), until
+ * anything else is first; the general loop goes on from there. With
  * one adapter, its first item is the clock's first (pick_next), so the
  * order is the same. Not at the clock's last microsecond, where arms made
  * from then on wait for the next advance (set_end_of_time).
@@ -225,9 +233,8 @@ static void run_solo(stortimer_clock *clock, st_clock_member *m, const st_adapte
 {
     if (limit == UINT64_MAX)
         limit--;
-    st_horizon horizon = {read_clock, clock, atomic_load(&m->cutoff), raise_clock};
-    while (atomic_load_explicit(&clock->member_count, memory_order_relaxed) == 1 &&
-           st_work_run_first_due(ref->adapter, ref->serial, &horizon, limit) == ST_RUN_AGAIN) {
+    st_horizon horizon = {read_clock, clock, atomic_load(&m->cutoff), raise_clock, one_adapter};
+    while (st_work_run_first_due(ref->adapter, ref->serial, &horizon, limit) == ST_RUN_AGAIN) {
     }
 }
 
