@@ -20,8 +20,11 @@ static st_timer *timer_of(const stw *wheel, stw_id id)
 
 void st_shards_init(st_shards *set)
 {
+    /* A power of two, so that a processor's shard is a mask away. */
     unsigned cpus = st_os_cpu_count();
-    set->count = cpus > ST_MAX_SHARDS ? ST_MAX_SHARDS : cpus;
+    set->count = 1;
+    while (set->count * 2 <= cpus && set->count * 2 <= ST_MAX_SHARDS)
+        set->count *= 2;
     for (uint32_t i = 0; i < set->count; i++)
         set->shard[i].lock = (st_spinlock)ST_SPINLOCK_INITIALIZER;
 }

@@ -2,8 +2,8 @@
  * shard.h - a share of an adapter's timers: a lock, a timing wheel and
  * counters of its own, on cache lines of their own.
  *
- * Arms and cancels at or below DISPATCH_LEVEL take only their timer's
- * shard lock, so threads arming timers of one adapter on different
+ * Arms at or below DISPATCH_LEVEL take only their timer's shard lock
+ * (cancels take none, below), so threads arming timers of one adapter on different
  * processors do not queue on one lock nor pass one wheel's lines back and
  * forth. A timer's node is in one shard's wheel; which one, its owner word
  * says (registry.h). An arm moves the timer to the shard of the processor
@@ -12,10 +12,18 @@
  * so a processor's I/O timers gather in its shard. Whoever wants a timer's
  * shard locks the one the owner word names and checks it still names it.
  *
- * Arm orders still come from the adapter's one counter (S8.4 ties go by arm
- * order across shards, so it cannot be per shard): that counter's cache
- * line is what threads arming timers of one adapter still share, and why
- * two of them do not reach twice one thread's throughput (BENCHMARKS.md).
+ * Arm orders come from the adapter's order lanes (arm_word.h): an arm
+ * under a shard lock takes one from that shard's lane with plain loads and
+ * a store, reading the other lanes so that S8.4 ties go by arm order across
+ * shards. Those reads are what threads arming timers of one adapter still
+ * share: each reads the line the other writes (BENCHMARKS.md).
+ *
+ * Shard locks are spin locks (platform/sync.h): what they guard is a few
+ * wheel links, and letting one go runs no locked instruction. A cancel at
+ * or below DISPATCH_LEVEL takes no shard lock at all: it changes the arm
+ * word, and leaves the node queued, stale, until the timer's next arm
+ * unqueues it or it comes up and is dropped (timer_ops.c).
+ *
  * Firing looks at every shard in index order and takes the timer with the
  * smallest (fire time, arm order) over all of them, so one adapter's
  * callbacks still start in S8.4 order and a virtual clock steps exactly as
@@ -46,7 +54,7 @@ typedef struct st_shard {
 } st_shard;
 
 typedef struct st_shards {
-    uint32_t count;                  /* in use, 1 to ST_MAX_SHARDS */
+    uint32_t count;                  /* in use: 1, 2 or 4 */
     st_shard shard[ST_MAX_SHARDS];
 } st_shards;
 
@@ -58,7 +66,8 @@ typedef struct st_call {
     uint64_t due, at;
 } st_call;
 
-/* One shard per processor (at most ST_MAX_SHARDS), unlocked. */
+/* One shard per processor, at most ST_MAX_SHARDS, a power of two (a
+ * machine of 3 processors has 2), unlocked. */
 void st_shards_init(st_shards *set);
 
 /* Empty wheels at time `now`, zeroed counters: a new adapter. */
@@ -70,7 +79,7 @@ st_shard *st_shards_lock_of(st_shards *set, const st_timer *t);
 /* The shard of the processor the caller runs on: where its arms go. */
 static inline st_shard *st_shards_here(st_shards *set)
 {
-    return &set->shard[st_os_cpu() % set->count];
+    return &set->shard[st_os_cpu() & (set->count - 1)];
 }
 
 /* A shard's index in its set: the lane its arms take orders from. */
