@@ -590,3 +590,31 @@ TEST_BOTH(s5_6_rearm_inside_callback_then_busy_then_cancel)
     fx_settle(fx);
     CHECK_EQ(atomic_load(&p.fired), 1);
 }
+
+/* S12.2: a handle is never dereferenced and is sparse: a live handle with
+ * any one of its 64 bits changed names no timer, for every timer of an
+ * adapter, and the timers themselves are untouched. */
+static VOID never_called(PVOID ext, PVOID context)
+{
+    (void)ext;
+    (void)context;
+    CHECK(false);
+}
+
+TEST(s12_2_a_live_handle_changed_in_any_one_bit_is_invalid_parameter)
+{
+    PVOID ext = virtual_adapter(0);
+    PVOID handles[32];
+    for (int i = 0; i < 32; i++)
+        handles[i] = new_timer(ext);
+    for (int i = 0; i < 32; i++) {
+        for (int bit = 0; bit < 64; bit++) {
+            PVOID forged = (PVOID)((uintptr_t)handles[i] ^ ((uintptr_t)1 << bit));
+            CHECK_STATUS(StorPortRequestTimer(ext, forged, never_called, NULL, 1000, 0),
+                         STOR_STATUS_INVALID_PARAMETER);
+        }
+    }
+    for (int i = 0; i < 32; i++)
+        arm(ext, handles[i], never_called, NULL, 1000, 0); /* idle, each of them */
+    CHECK_EQ(stats_of(ext).rejected_invalid_parameter, 32 * 64);
+}

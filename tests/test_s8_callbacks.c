@@ -1005,3 +1005,42 @@ TEST(s8_4_ordering_spans_one_advance_and_many)
     }
     fx_remove(ext);
 }
+
+/* S8.4 across a clock's adapters: a callback that puts a second adapter on
+ * its clock and arms a timer there, due before its own adapter's next one,
+ * sees that timer start in its turn. (While a clock has one adapter, an
+ * advance fires its callbacks in quick steps, time/stepping.c; they must
+ * end as soon as it has two.) */
+static order_item joined_item;
+static PVOID joined_ext;
+
+static VOID join_second_adapter(PVOID ext, PVOID context)
+{
+    order_item *it = context;
+    order_callback(ext, it);
+    joined_ext = fx_adapter(it->log->fx, 0);
+    arm(joined_ext, new_timer(joined_ext), order_callback, &joined_item, 10, 0);
+}
+
+TEST(s8_4_an_adapter_that_joins_the_clock_mid_advance_gets_its_turn)
+{
+    fixture *fx = virtual_fixture();
+    PVOID ext = fx_adapter(fx, 0), h[3] = {new_timer(ext), new_timer(ext), new_timer(ext)};
+    order_log log = {.fx = fx};
+    order_item before = {&log, 0, NULL, NULL, 0, 0}, joins = {&log, 1, NULL, NULL, 0, 0};
+    order_item after = {&log, 3, NULL, NULL, 0, 0};
+    joined_item = (order_item){&log, 2, NULL, NULL, 0, 0};
+    ULONGLONG start = fx_now(fx);
+    arm(ext, h[0], order_callback, &before, 50, 0);
+    arm(ext, h[1], join_second_adapter, &joins, 100, 0); /* + 10: the joined timer */
+    arm(ext, h[2], order_callback, &after, 200, 0);
+    stortimer_clock_advance(fx->clock, 1000);
+    CHECK_EQ(atomic_load(&log.n), 4);
+    static const ULONGLONG at[4] = {50, 100, 110, 200};
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(log.seq[i], i);
+        CHECK_EQ(log.at[i], start + at[i]);
+    }
+    fx_remove(joined_ext);
+    fx_remove(ext);
+}

@@ -73,8 +73,11 @@ TEST(s5_4_shards_arm_moves_the_timer_to_the_arming_processors_shard)
     CHECK_EQ(shard_of(h), 0); /* a new timer starts in the first shard */
     arming a = {ext, h, probe_callback, &p, 1000};
     on_cpu(1, arm_it, &a);
-    uint32_t shards = (uint32_t)processors() < ST_MAX_SHARDS ? (uint32_t)processors() : ST_MAX_SHARDS;
-    CHECK_EQ(shard_of(h), (uint32_t)(1 % processors()) % shards);
+    /* The largest power of two up to the processors and ST_MAX_SHARDS. */
+    uint32_t shards = 1;
+    while (shards * 2 <= (uint32_t)processors() && shards * 2 <= ST_MAX_SHARDS)
+        shards *= 2;
+    CHECK_EQ(shard_of(h), (uint32_t)(1 % processors()) & (shards - 1));
     stortimer_clock_advance(virtual_fixture()->clock, 1000);
     CHECK_EQ(atomic_load(&p.fired), 1);
 }
@@ -138,6 +141,36 @@ TEST(s8_4_shards_equal_fire_times_go_by_arm_order_across_processors)
         a[i] = (arming){ext, new_timer(ext), record_seq, (PVOID)(intptr_t)i, 500};
         on_cpu(i % 2, arm_it, &a[i]);
     }
+    stortimer_clock_advance(virtual_fixture()->clock, 500);
+    CHECK_EQ(atomic_load(&fired_n), 8);
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ(atomic_load(&fired_seq[i]), i);
+}
+
+static void cancel_it(void *p)
+{
+    arming *a = p;
+    CHECK_STATUS(StorPortRequestTimer(a->ext, a->handle, a->callback, a->context, 0, 0),
+                 STOR_STATUS_SUCCESS);
+}
+
+/* S8.4 with orders taken from every shard's lane (arm_word.h): timers that
+ * already live in two shards are re-armed, each from its own processor,
+ * with one fire time; they start in the order of those arms, although
+ * each shard's lane alone counts only its own (shard 0's had given 8
+ * orders, shard 1's none). */
+TEST(s8_4_shards_rearms_in_two_shards_go_by_arm_order)
+{
+    PVOID ext = virtual_adapter(0);
+    arming a[8];
+    for (int i = 0; i < 8; i++) { /* timer i now lives in shard i % 2 */
+        a[i] = (arming){ext, new_timer(ext), record_seq, (PVOID)(intptr_t)i, 500};
+        on_cpu(i % 2, arm_it, &a[i]);
+        on_cpu(i % 2, cancel_it, &a[i]);
+    }
+    atomic_store(&fired_n, 0);
+    for (int i = 0; i < 8; i++)
+        on_cpu(i % 2, arm_it, &a[i]);
     stortimer_clock_advance(virtual_fixture()->clock, 500);
     CHECK_EQ(atomic_load(&fired_n), 8);
     for (int i = 0; i < 8; i++)
