@@ -115,6 +115,7 @@ int main(int argc, char **argv)
         ok = (r.have_memory = run_memory(&opts, r.memory)) && ok;
     if (wanted(&opts, "cost")) {
         r.have_cost = run_cost(&opts, &r.cost);
+        r.cost_filtered = opts.impl != NULL;
         ok = r.have_cost && ok;
         ok = plot_cost_vs_n(&opts, &r.cost) && ok;
     }

@@ -1,10 +1,11 @@
 /*
  * scaling.c - arm+cancel pairs per second through StorPortRequestTimer from
- * one thread, then from two, each thread on its own virtual-clock adapter
- * with 1e5 live timers (each adapter has its own lock and wheel: the
- * library's shards); then two threads on one adapter, each with its own 1e5
- * timers, which share that adapter's lock. A pair cancels a random live
- * timer and arms it again with a random timeout.
+ * one thread, from two, each on its own virtual-clock adapter with 1e5 live
+ * timers, and from two on one adapter, each with its own 1e5 timers (which
+ * go to the shards of the processors they run on). A pair cancels a random
+ * live timer and arms it again with a random timeout. Each run times the
+ * three in turn; the ratios are the medians of each run's own ratios, so
+ * that a machine whose speed drifts between runs moves all three alike.
  */
 #include "realtime.h"
 
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 
 #define LIVE 100000
-#define RUNS 3
+#define RUNS 5
 #define INPUTS 65536 /* a power of two: inputs are reused round-robin */
 
 static VOID never_fired(PVOID extension, PVOID context)
@@ -107,23 +108,23 @@ static void *worker_main(void *arg)
 }
 
 /* One timed run of `threads` workers; pairs per second, summed. */
-static double timed_run(worker *workers, int threads, uint64_t duration_us)
+static double timed_run(worker *const *workers, int threads, uint64_t duration_us)
 {
     pthread_barrier_t start;
     _Atomic bool stop = false;
     pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
     for (int t = 0; t < threads; t++) {
-        workers[t].start = &start;
-        workers[t].stop = &stop;
-        pthread_create(&workers[t].thread, NULL, worker_main, &workers[t]);
+        workers[t]->start = &start;
+        workers[t]->stop = &stop;
+        pthread_create(&workers[t]->thread, NULL, worker_main, workers[t]);
     }
     pthread_barrier_wait(&start);
     sleep_us(duration_us);
     atomic_store(&stop, true);
     double rate = 0;
     for (int t = 0; t < threads; t++) {
-        pthread_join(workers[t].thread, NULL);
-        rate += (double)workers[t].pairs * 1e9 / (double)workers[t].elapsed_ns;
+        pthread_join(workers[t]->thread, NULL);
+        rate += (double)workers[t]->pairs * 1e9 / (double)workers[t]->elapsed_ns;
     }
     pthread_barrier_destroy(&start);
     return rate;
@@ -132,56 +133,78 @@ static double timed_run(worker *workers, int threads, uint64_t duration_us)
 int scaling_steps(const bench_opts *opts)
 {
     (void)opts;
-    return 3;
+    return 1;
 }
 
-/* Median pairs per second of `threads` workers, on one adapter if `shared`. */
-static bool measure(int threads, bool shared, uint64_t duration_us, double *rate)
+/* The three workers: the first and second on adapters of their own, the
+ * third on the first's adapter. */
+enum { WORKERS = 3 };
+
+static bool setup_workers(worker w[WORKERS])
 {
-    progress_step("scaling, %d arming thread%s%s", threads, threads > 1 ? "s" : "",
-                  shared ? " on one adapter" : "");
-    worker workers[2] = {0};
-    progress_phase("arming 1e5 timers per thread");
     bool ok = true;
-    for (int t = 0; t < threads; t++)
-        ok = worker_setup(&workers[t], 0x5ca1e000u + (uint64_t)t,
-                          shared && t > 0 ? workers[0].ext : NULL) && ok;
-    double rates[RUNS];
-    progress_phase("measuring");
-    for (int run = 0; ok && run < RUNS; run++)
-        rates[run] = timed_run(workers, threads, duration_us);
-    for (int t = threads - 1; t >= 0; t--) {
-        if (workers[t].errors)
-            ok = false;
-        worker_teardown(&workers[t]);
+    for (int t = 0; t < WORKERS; t++)
+        ok = worker_setup(&w[t], 0x5ca1e000u + (uint64_t)t, t == 2 ? w[0].ext : NULL) && ok;
+    return ok;
+}
+
+static bool teardown_workers(worker w[WORKERS])
+{
+    bool ok = true;
+    for (int t = WORKERS - 1; t >= 0; t--) {
+        ok = !w[t].errors && ok;
+        worker_teardown(&w[t]);
     }
-    if (ok)
-        *rate = median_of(rates, RUNS);
+    return ok;
+}
+
+/* RUNS runs of the three configurations in turn: medians of the rates and
+ * of each run's ratios to its one-thread rate. */
+static bool measure(uint64_t duration_us, scaling_results *res)
+{
+    progress_step("scaling: 1 thread, 2 on two adapters, 2 on one adapter");
+    static worker w[WORKERS];
+    progress_phase("arming 1e5 timers per thread");
+    bool ok = setup_workers(w);
+    worker *one[] = {&w[0]}, *two[] = {&w[0], &w[1]}, *shared[] = {&w[0], &w[2]};
+    double rate[3][RUNS], ratio[2][RUNS];
+    progress_phase("measuring");
+    for (int run = 0; ok && run < RUNS; run++) {
+        rate[0][run] = timed_run(one, 1, duration_us);
+        rate[1][run] = timed_run(two, 2, duration_us);
+        rate[2][run] = timed_run(shared, 2, duration_us);
+        ratio[0][run] = rate[1][run] / rate[0][run];
+        ratio[1][run] = rate[2][run] / rate[0][run];
+    }
+    ok = teardown_workers(w) && ok;
+    if (ok) {
+        res->pairs_per_s[0] = median_of(rate[0], RUNS);
+        res->pairs_per_s[1] = median_of(rate[1], RUNS);
+        res->one_adapter_pairs_per_s = median_of(rate[2], RUNS);
+        res->ratio = median_of(ratio[0], RUNS);
+        res->one_adapter_ratio = median_of(ratio[1], RUNS);
+    }
     return ok;
 }
 
 bool run_scaling(const bench_opts *opts, scaling_results *res)
 {
     uint64_t duration_us = opts->quick ? 300000 : 1000000;
-    if (!measure(1, false, duration_us, &res->pairs_per_s[0]) ||
-        !measure(2, false, duration_us, &res->pairs_per_s[1]) ||
-        !measure(2, true, duration_us, &res->one_adapter_pairs_per_s)) {
+    if (!measure(duration_us, res)) {
         fprintf(stderr, "stortimer-bench: the scaling part failed\n");
         return false;
     }
-    res->ratio = res->pairs_per_s[1] / res->pairs_per_s[0];
-    res->one_adapter_ratio = res->one_adapter_pairs_per_s / res->pairs_per_s[0];
     res->measured = true;
 
     printf("\n== Scaling: arm+cancel pairs per second through StorPortRequestTimer ==\n");
-    printf("(1e5 live timers per thread, virtual clocks; median of %d runs of %.1f s)\n", RUNS,
+    printf("(1e5 live timers per thread, virtual clocks; %d runs of %.1f s, each timing the\n"
+           "three in turn; medians of the rates and of each run's ratios)\n", RUNS,
            (double)duration_us / 1e6);
     printf("%-34s %14s %8s\n", "threads", "pairs/s", "ratio");
     printf("%-34s %14.0f %7.2fx\n", "1", res->pairs_per_s[0], 1.0);
     printf("%-34s %14.0f %7.2fx\n", "2, each on its own adapter", res->pairs_per_s[1], res->ratio);
     printf("%-34s %14.0f %7.2fx\n", "2 on one adapter (its shards)", res->one_adapter_pairs_per_s,
            res->one_adapter_ratio);
-    printf("2 threads / 1 thread: %.2fx\n", res->ratio);
 
     FILE *f = csv_open(opts, "scaling.csv", "threads,adapters,pairs_per_s");
     if (!f)

@@ -7,6 +7,7 @@
 
 typedef struct run_results {
     bool have_cost, have_memory, have_lateness, have_dpc, have_coalescing, have_scaling;
+    bool cost_filtered;           /* --impl: some implementations not measured */
     cost_results cost;
     memory_result memory[COST_MAX_IMPLS];
     lateness_results lateness;
