@@ -171,6 +171,32 @@ TEST_REAL(s10_stats_count_wakeups_beside_callbacks_on_the_real_clock)
     CHECK_EQ(stats_of(virtual_adapter(0)).wakeups, 0);
 }
 
+/* Real only: a virtual clock has no dispatcher to wake. A wake-up that
+ * finds nothing due is counted in idle_wakeups as well as in wakeups: here
+ * the one that learns of the arm, and the one at the planned time of the
+ * timer cancelled meanwhile (a sleep is not moved later). */
+TEST_REAL(s10_stats_count_wakeups_that_found_nothing_due)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    probe p;
+    probe_init(&p, fx, ext);
+    PVOID timer = new_timer(ext);
+    arm(ext, timer, probe_callback, &p, 30000, 0);
+    sleep_us(10000);
+    arm(ext, timer, probe_callback, &p, 0, 0); /* cancelled while it sleeps */
+    sleep_us(60000);
+    stortimer_stats s = stats_of(ext);
+    CHECK_EQ(s.fired, 0);
+    CHECK(s.idle_wakeups >= 1);
+    CHECK_EQ(s.idle_wakeups, s.wakeups); /* none of them ran anything */
+    arm(ext, timer, probe_callback, &p, 10000, 0);
+    CHECK(fx_await(fx, &p.fired, 1));
+    sleep_us(10000);
+    stortimer_stats t = stats_of(ext);
+    CHECK_EQ(t.wakeups - t.idle_wakeups, s.wakeups - s.idle_wakeups + 1); /* the one that fired */
+    CHECK_EQ(stats_of(virtual_adapter(0)).idle_wakeups, 0);
+}
+
 /* ---- printing ---- */
 
 /* What stats_print wrote, as one string (freed at the end of the test). */
