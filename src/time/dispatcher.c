@@ -12,7 +12,10 @@
  * moved later, so when the timer it waits for is cancelled or re-armed
  * later it still wakes at the planned time, finds nothing due, plans again
  * and sleeps. Such wake-ups are counted apart (idle_wakeups), as are those
- * that only learn of an arm earlier than the plan or of a hand-over.
+ * that only learn of an arm earlier than the plan or of a hand-over. A
+ * plan is never made for a timer already cancelled: nodes a lock-free
+ * cancel leaves queued are dropped when the wake time is looked up
+ * (st_shards_wake_time).
  */
 #include "time/dispatcher.h"
 
