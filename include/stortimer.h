@@ -318,7 +318,8 @@ typedef struct stortimer_stats {
     ULONGLONG rejected;           /* calls answered with an error status */
     ULONGLONG notification_misuse;/* bad RequestTimerCall arguments (SPEC S7.5) */
     ULONGLONG lock_misuse;        /* recursive or wrong-IRQL lock use (S8.3) */
-    ULONGLONG wakeups;            /* dispatcher wake-ups (real clock) */
+    ULONGLONG wakeups;            /* dispatcher wake-ups from a sleep (real clock),
+                                     idle_wakeups included */
     ULONGLONG lateness_max_us;    /* worst fire time past the due time */
     ULONGLONG lateness_total_us;  /* sum, for a mean over `fired` */
     /* Added with the toolkit: */
@@ -357,6 +358,9 @@ typedef struct stortimer_stats {
     ULONGLONG unit_pause_expiries;
     ULONGLONG long_stalls;        /* StorPortStallExecution of 1,000 us or more (S17.2) */
     ULONGLONG time_query_misuse;  /* StorPortQuerySystemTime(NULL) (S13.6) */
+    /* Added with idle wake-ups: */
+    ULONGLONG idle_wakeups;       /* of `wakeups`, those that found nothing due
+                                     (no callback, DPC or pause expiry) */
 } stortimer_stats;
 
 /*

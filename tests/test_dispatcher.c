@@ -121,6 +121,74 @@ TEST_REAL(s5_7_dispatcher_wakes_for_an_arm_above_dispatch)
     CHECK(fx_await(fx, &p.fired, 1));
 }
 
+/* Cancels `timer` as an interrupt path would: lock-free, its node left
+ * queued in the wheel until it comes up (S5.7). */
+static void cancel_lock_free(PVOID ext, PVOID timer)
+{
+    KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    ULONG status = StorPortRequestTimer(ext, timer, probe_callback, NULL, 0, 0);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_SUCCESS);
+}
+
+/* S5.5: a cancel whose node stays queued (lock-free) is not planned for.
+ * The hand-over that follows wakes the dispatcher, which plans for the
+ * handed-over timer, not for the cancelled one before it. */
+/* Real only: counts dispatcher wake-ups; a virtual clock has no dispatcher thread. */
+TEST_REAL(s5_5_a_cancelled_timer_left_queued_costs_no_wakeup)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    probe later;
+    probe_init(&later, fx, ext);
+    PVOID first = new_timer(ext), second = new_timer(ext);
+    arm(ext, first, probe_callback, &later, 100000, 0);
+    sleep_us(20000); /* asleep until the 100 ms timer */
+    stortimer_stats before = stats_of(ext);
+    cancel_lock_free(ext, first);
+    KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    ULONG status = StorPortRequestTimer(ext, second, probe_callback, &later, 200000, 0);
+    stortimer_irql_lower(old);
+    CHECK_STATUS(status, STOR_STATUS_SUCCESS);
+    CHECK(fx_await(fx, &later.fired, 1));
+    sleep_us(20000);
+    stortimer_stats after = stats_of(ext);
+    /* One to take the hand-over (nothing due), one to fire it; none at
+     * 100 ms for the cancelled timer. */
+    CHECK(after.wakeups - before.wakeups <= 2);
+    CHECK(after.idle_wakeups - before.idle_wakeups <= 1);
+    CHECK_EQ(atomic_load(&later.fired), 1);
+    CHECK_EQ(fx_remove(ext), 2);
+}
+
+/* S5.4.1, S5.4.2: an arm earlier than the dispatcher's plan wakes it to plan
+ * again (a wake-up that finds nothing due), and the timer fires at its own
+ * time, never early; the cancelled timer the old plan was for costs no
+ * wake-up of its own. */
+/* Real only: the dispatcher's plan (both: s5_4_2_an_earlier_timer_is_not_held_back_by_a_later_one). */
+TEST_REAL(s5_4_1_an_arm_earlier_than_the_plan_fires_on_time)
+{
+    PVOID ext = fx_adapter(fx, 0);
+    probe early, never;
+    probe_init(&early, fx, ext);
+    probe_init(&never, fx, ext);
+    PVOID far = new_timer(ext);
+    arm(ext, far, probe_callback, &never, 150000, 0);
+    sleep_us(20000); /* asleep until the 150 ms timer */
+    cancel_lock_free(ext, far);
+    stortimer_stats before = stats_of(ext);
+    uint64_t start = fx_now(fx);
+    arm(ext, new_timer(ext), probe_callback, &early, 10000, 0);
+    CHECK(fx_await(fx, &early.fired, 1));
+    check_fired_at(fx, early.at[0], start, 10000);
+    CHECK(early.at[0] < start + 100000); /* not held back by the old plan */
+    sleep_us(200000); /* past the cancelled timer's time */
+    stortimer_stats after = stats_of(ext);
+    CHECK(after.wakeups - before.wakeups <= 2); /* to plan again, to fire */
+    CHECK(after.idle_wakeups - before.idle_wakeups <= 1);
+    CHECK_EQ(atomic_load(&never.fired), 0);
+    CHECK_EQ(fx_remove(ext), 2);
+}
+
 /* ---- never early, to the nanosecond (white-box: src/time/clock.h) ---- */
 
 

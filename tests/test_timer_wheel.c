@@ -178,8 +178,11 @@ TEST(s5_4_2_wheel_next_within_a_budget_is_exact_for_a_small_slot)
     for (stw_id i = 0; i < 3; i++)
         queue(w, i, at[i], i);
     CHECK(stw_next(w) < 550001);
-    CHECK_EQ(stw_next_within(w, 3), 550001);
-    CHECK_EQ(stw_next_within(w, 2), stw_next(w)); /* over budget: the slot's start */
+    stw_id node;
+    CHECK_EQ(stw_next_within(w, 3, &node), 550001);
+    CHECK_EQ(node, 1);
+    CHECK_EQ(stw_next_within(w, 2, &node), stw_next(w)); /* over budget: the slot's start */
+    CHECK_EQ(node, STW_NONE);
     free(w);
 }
 

@@ -186,10 +186,12 @@ bool stortimer_demo_summary_print(FILE *out, const stortimer_demo_summary *s)
         fprintf(out, "  wake-ups    n/a on a virtual clock: callbacks ran inside the host's "
                 "clock advances, on its thread\n");
     else
-        fprintf(out, "  wake-ups    %llu dispatcher wake-ups for %llu callbacks (an arm that "
-                "moves the next\n              deadline earlier wakes it too; a window lets "
-                "several callbacks share one)\n", (unsigned long long)lib->wakeups,
-                (unsigned long long)lib->fired);
+        fprintf(out, "  wake-ups    %llu dispatcher wake-ups for %llu callbacks and %llu DPCs; "
+                "%llu found nothing due\n              (an arm that moves the next deadline "
+                "earlier wakes it too; a window lets\n              several callbacks share "
+                "one)\n", (unsigned long long)lib->wakeups,
+                (unsigned long long)lib->fired, (unsigned long long)lib->dpcs_started,
+                (unsigned long long)lib->idle_wakeups);
     history_print(out, &m->History);
     if (s->timeline_dropped)
         fprintf(out, "  timeline    %u events did not fit in the log\n", s->timeline_dropped);

@@ -32,7 +32,7 @@
     X(dpc_runaway_stops) X(dpc_lateness_total_us) X(synchronized_calls)       \
     X(pauses) X(resumes) X(resumes_unpaused) X(pause_expiries) X(unit_pauses) \
     X(unit_resumes) X(unit_resumes_unpaused) X(unit_pause_expiries)           \
-    X(long_stalls) X(time_query_misuse)
+    X(long_stalls) X(time_query_misuse) X(idle_wakeups)
 
 typedef struct st_counters {
 #define ST_DECLARE_COUNTER(name) _Atomic uint64_t name;

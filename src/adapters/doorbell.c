@@ -54,9 +54,10 @@ void st_doorbell_plan(st_doorbell *d, uint64_t wake_us)
     atomic_store(&d->planned, wake_us);
 }
 
-void st_doorbell_sleep(st_doorbell *d, uint32_t read, uint64_t wake_us)
+bool st_doorbell_sleep(st_doorbell *d, uint32_t read, uint64_t wake_us)
 {
-    st_os_wait_until(&d->word, read, wake_us);
+    bool slept = st_os_wait_until(&d->word, read, wake_us);
     /* Awake: an arm now bumps the word instead of ringing. */
     atomic_store(&d->planned, 0);
+    return slept;
 }

@@ -52,9 +52,10 @@ static inline void st_doorbell_note_startio_release(st_doorbell *d)
 
 /* The sleeper: reads the word before it looks at the wheels, plans its wake
  * time (adapter lock held), then sleeps until then or until rung after the
- * read; awake again, it says so. */
+ * read; awake again, it says so. The sleep answers false when it returned
+ * without sleeping (rung or bumped after the read): not a wake-up. */
 uint32_t st_doorbell_read(st_doorbell *d);
 void st_doorbell_plan(st_doorbell *d, uint64_t wake_us);
-void st_doorbell_sleep(st_doorbell *d, uint32_t read, uint64_t wake_us);
+bool st_doorbell_sleep(st_doorbell *d, uint32_t read, uint64_t wake_us);
 
 #endif

@@ -223,13 +223,30 @@ bool st_shards_first_time(st_shards *set, uint64_t limit, uint64_t cutoff, bool 
     return found;
 }
 
+/* When a sleeper should wake for this shard. A node cancelled or
+ * superseded lock-free is dropped, not planned for: a wake-up at its time
+ * would find nothing due. Shard locked. */
+static uint64_t shard_wake_time(stw *wheel)
+{
+    for (;;) {
+        stw_id id;
+        uint64_t at = stw_next_within(wheel, ST_WAKE_SCAN_BUDGET, &id);
+        if (id == STW_NONE)
+            return at; /* empty, or a crowded slot's start */
+        st_timer *t = timer_of(wheel, id);
+        if (st_arm_word_armed_with(t, t->node.seq))
+            return at;
+        stw_remove(wheel, id);
+    }
+}
+
 uint64_t st_shards_wake_time(st_shards *set)
 {
     uint64_t wake = UINT64_MAX;
     for (uint32_t i = 0; i < set->count; i++) {
         st_shard *shard = &set->shard[i];
         st_spin_lock(&shard->lock);
-        uint64_t w = stw_next_within(&shard->wheel, ST_WAKE_SCAN_BUDGET);
+        uint64_t w = shard_wake_time(&shard->wheel);
         st_spin_unlock(&shard->lock);
         if (w < wake)
             wake = w;

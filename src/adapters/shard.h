@@ -147,6 +147,8 @@ bool st_shards_first_time(st_shards *set, uint64_t limit, uint64_t cutoff, bool 
  * When a sleeper should wake for these shards: their first fire time; or,
  * when that lies in a slot above level 0 holding more than a few timers,
  * the slot's start, where they move down a level. UINT64_MAX when empty.
+ * Nodes left queued by a lock-free cancel or re-arm that come first are
+ * dropped on the way: no wake-up is planned for a timer that will not fire.
  */
 uint64_t st_shards_wake_time(st_shards *set);
 

@@ -10,9 +10,11 @@ static int print_wakeups(FILE *out, const stortimer_stats *s)
     if (!s->wakeups)
         return fprintf(out, "  wake-ups   0 (virtual clock, or nothing fired yet); "
                             "%llu callbacks\n", (unsigned long long)s->fired);
-    return fprintf(out, "  wake-ups   %llu for %llu callbacks (%.2f callbacks per wake-up)\n",
+    return fprintf(out, "  wake-ups   %llu for %llu callbacks (%.2f callbacks per wake-up); "
+                   "%llu found nothing due\n",
                    (unsigned long long)s->wakeups, (unsigned long long)s->fired,
-                   (double)s->fired / (double)s->wakeups);
+                   (double)s->fired / (double)s->wakeups,
+                   (unsigned long long)s->idle_wakeups);
 }
 
 /* A lateness histogram, one line per non-empty bucket, with a bar. */

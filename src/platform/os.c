@@ -79,7 +79,7 @@ void st_os_finest_timer_slack(void)
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 }
 
-void st_os_wait_until(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_us)
+bool st_os_wait_until(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_us)
 {
     struct timespec deadline, *timeout = NULL;
     if (deadline_us < ST_FAR_FUTURE_US) {
@@ -88,8 +88,9 @@ void st_os_wait_until(_Atomic uint32_t *word, uint32_t expected, uint64_t deadli
         timeout = &deadline;
     }
     /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
-    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
-            timeout, NULL, FUTEX_BITSET_MATCH_ANY);
+    long rc = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+                      expected, timeout, NULL, FUTEX_BITSET_MATCH_ANY);
+    return rc == 0 || errno != EAGAIN;
 }
 
 void st_os_wake(_Atomic uint32_t *word)

@@ -13,6 +13,7 @@
 
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* CLOCK_MONOTONIC in nanoseconds (SPEC S11.1). Async-signal-safe. */
@@ -71,9 +72,10 @@ void st_os_finest_timer_slack(void);
 /*
  * Sleeps while *word == expected, until woken or until the absolute
  * CLOCK_MONOTONIC time `deadline_us` (far future: no deadline). May return
- * early, spuriously. Wakes one sleeper on `word`: async-signal-safe.
+ * early, spuriously. False when it did not sleep: *word had changed
+ * already. Wakes one sleeper on `word`: async-signal-safe.
  */
-void st_os_wait_until(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_us);
+bool st_os_wait_until(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_us);
 void st_os_wake(_Atomic uint32_t *word);
 
 #endif

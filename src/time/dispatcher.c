@@ -7,6 +7,15 @@
  * slot whose timers must move down a level first (a timer armed far ahead
  * without a window can cost a few such wake-ups on its way); timers that
  * share a fire time (window.h) share the wake-up.
+ *
+ * A plan can go stale while the thread sleeps: a futex sleep cannot be
+ * moved later, so when the timer it waits for is cancelled or re-armed
+ * later it still wakes at the planned time, finds nothing due, plans again
+ * and sleeps. Such wake-ups are counted apart (idle_wakeups), as are those
+ * that only learn of an arm earlier than the plan or of a hand-over. A
+ * plan is never made for a timer already cancelled: nodes a lock-free
+ * cancel leaves queued are dropped when the wake time is looked up
+ * (st_shards_wake_time).
  */
 #include "time/dispatcher.h"
 
@@ -80,11 +89,17 @@ static void *dispatcher_main(void *arg)
     /* Our lateness is at least the kernel's timer slack: ask for its finest. */
     st_os_finest_timer_slack();
     const st_horizon horizon = {read_real_clock, NULL, 0, NULL, NULL};
+    bool woke = false; /* from a sleep, and nothing looked at since */
     for (;;) {
         st_run_result result;
+        bool ran = false;
         while ((result = st_work_run_next(a, d->serial, &horizon)) == ST_RUN_AGAIN ||
-               result == ST_RUN_DPC) {
-        }
+               result == ST_RUN_DPC)
+            ran = true;
+        /* Nothing due: it plans again and goes back to sleep. */
+        if (woke && !ran && result == ST_RUN_NOTHING)
+            ST_COUNT(st_adapter_counters(a), idle_wakeups, 1);
+        woke = false;
         uint32_t rung = st_doorbell_read(&a->doorbell);
         if (atomic_load(&d->stopping))
             return NULL;
@@ -95,7 +110,9 @@ static void *dispatcher_main(void *arg)
         uint64_t wake;
         if (!plan_sleep(d, &wake))
             continue;
-        st_doorbell_sleep(&a->doorbell, rung, wake);
+        if (!st_doorbell_sleep(&a->doorbell, rung, wake))
+            continue; /* rung since the read: it looks again without having slept */
+        woke = true;
         ST_COUNT(st_adapter_counters(a), wakeups, 1);
         ST_LOG(a, .type = STORTIMER_EVENT_WAKEUP, .fire_time = wake);
     }

@@ -161,23 +161,34 @@ uint64_t stw_next(const stw *w)
     return earliest_slot(w, &level, &s);
 }
 
-uint64_t stw_next_within(const stw *w, unsigned budget)
+uint64_t stw_next_within(const stw *w, unsigned budget, stw_id *node)
 {
-    stw_id first = stw_first_ready(w);
+    stw_id unused, first = stw_first_ready(w);
+    if (!node)
+        node = &unused;
+    *node = first;
     if (first != STW_NONE)
         return stw_node_at(w, first)->at;
     unsigned level, s;
     uint64_t start = earliest_slot(w, &level, &s);
-    if (level == 0 || level == STW_LEVELS)
+    if (level == STW_LEVELS)
         return start;
     stw_id head = head_id(level, s);
+    if (level == 0) { /* a level-0 slot is one microsecond: its nodes share it */
+        *node = w->head[head - STW_HEAD_BASE].next;
+        return start;
+    }
     uint64_t smallest = UINT64_MAX;
     for (stw_id id = w->head[head - STW_HEAD_BASE].next; id != head;
          id = stw_node_at(w, id)->link.next) {
-        if (budget-- == 0)
+        if (budget-- == 0) {
+            *node = STW_NONE;
             return start; /* too many to look at: the slot's start */
-        if (stw_node_at(w, id)->at < smallest)
+        }
+        if (stw_node_at(w, id)->at < smallest) {
             smallest = stw_node_at(w, id)->at;
+            *node = id;
+        }
     }
     return smallest;
 }

@@ -127,9 +127,12 @@ uint64_t stw_next(const stw *w);
 /*
  * stw_next, made exact when the earliest slot is above level 0 and holds at
  * most `budget` nodes: their smallest time. Bounded work, for a sleeper
- * that would rather not wake only to move nodes down a level.
+ * that would rather not wake only to move nodes down a level. *node (if not
+ * NULL) receives a node of that time, so that a caller can check it is
+ * still wanted; STW_NONE when the time is a crowded slot's start or the
+ * wheel is empty.
  */
-uint64_t stw_next_within(const stw *w, unsigned budget);
+uint64_t stw_next_within(const stw *w, unsigned budget, stw_id *node);
 
 /*
  * A node with the smallest time (the first ready node if any), or
