@@ -62,6 +62,26 @@ TEST(s13_2_views_follow_the_formulas_at_tick_edges)
     }
 }
 
+/* S13.2 at the end of virtual time: with a 1 us tick, floor(t / T) of the
+ * clock's last microsecond does not fit a LONGLONG; the tick count (like
+ * the counter and the system time) saturates at its largest value, and
+ * never reads negative. */
+TEST(s13_2_tick_count_saturates_at_the_clocks_last_microsecond)
+{
+    stortimer_clock *clock = test_virtual_clock();
+    CHECK_STATUS(stortimer_clock_set_tick(clock, 1), STOR_STATUS_SUCCESS);
+    fixture fx = {"virtual", clock};
+    PVOID ext = fx_adapter(&fx, 0);
+    stortimer_clock_advance_to(clock, UINT64_MAX);
+    stortimer_time_views v = views_of(clock);
+    CHECK_EQ(v.tick_count, INT64_MAX);
+    CHECK_EQ(v.performance_counter, INT64_MAX);
+    LARGE_INTEGER ticks = {.QuadPart = 0};
+    StorPortNotification(QueryTickCount, ext, &ticks);
+    CHECK_EQ(ticks.QuadPart, INT64_MAX);
+    fx_remove(ext);
+}
+
 TEST_BOTH(s13_2_system_time_moves_in_whole_ticks)
 {
     stortimer_thread_bind_clock(fx->clock);

@@ -52,7 +52,7 @@ static void fill(const st_time_scale *scale, uint64_t t, int64_t counter,
     views->now_us = t;
     views->tick_us = tick;
     views->system_time = system_time(atomic_load(&scale->base), t, tick);
-    views->tick_count = (int64_t)(t / tick);
+    views->tick_count = mul_saturating(t / tick, 1); /* a LONGLONG: never negative */
     views->performance_counter = counter;
     views->performance_frequency = 10000000;
     views->timer_min_interval = tick * 10u;
