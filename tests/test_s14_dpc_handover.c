@@ -14,6 +14,11 @@
 
 /* ---- S14.5 above DISPATCH_LEVEL ---- */
 
+static VOID legacy_nothing(PVOID DeviceExtension)
+{
+    (void)DeviceExtension;
+}
+
 TEST_BOTH(s14_5_issue_above_dispatch_is_handed_over_and_runs)
 {
     PVOID ext = fx_adapter(fx, 0);
@@ -91,6 +96,35 @@ TEST(s14_5_full_hand_over_queue_answers_false_and_leaves_the_dpc_idle)
             CHECK(StorPortIssueDpc(ext, &dpcs[i], NULL, NULL));
     stortimer_clock_advance(vclock(), 0);
     CHECK_EQ(atomic_load(&rec.n), N);
+}
+
+/* S16.9: a call at or below DISPATCH_LEVEL takes effect only after the
+ * hand-overs made before it, so it applies them, and frees their cells:
+ * StorPortInitializeDpc too, though it checks other adapters' DPCs first.
+ * After a full queue of legacy arms above DISPATCH_LEVEL and one
+ * InitializeDpc, the next arm above DISPATCH_LEVEL finds room. */
+TEST(s16_9_initialize_dpc_applies_the_hand_overs_made_before_it)
+{
+    PVOID ext = virtual_adapter(0);
+    static STOR_DPC dpc;
+    KIRQL old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    for (int i = 0; i < 300; i++)
+        StorPortNotification(RequestTimerCall, ext, legacy_nothing, (ULONG)1000);
+    stortimer_irql_lower(old);
+    stortimer_stats full = stats_of(ext); /* reading applies them too: compare counts */
+    CHECK(full.rejected_insufficient_resources > 0);
+    old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    for (int i = 0; i < 300; i++)
+        StorPortNotification(RequestTimerCall, ext, legacy_nothing, (ULONG)1000);
+    stortimer_irql_lower(old);
+    StorPortInitializeDpc(ext, &dpc, dpc_a);
+    old = stortimer_irql_raise(STOR_DEVICE_LEVEL);
+    StorPortNotification(RequestTimerCall, ext, legacy_nothing, (ULONG)1000);
+    stortimer_irql_lower(old);
+    stortimer_stats after = stats_of(ext);
+    CHECK_EQ(after.rejected_insufficient_resources - full.rejected_insufficient_resources,
+             300 - 256);
+    CHECK_EQ(after.handed_over - full.handed_over, 256 + 1);
 }
 
 /* ---- a real signal handler, landing on a thread at device IRQL ---- */

@@ -78,6 +78,11 @@ void st_initialize_dpc(PVOID DeviceExtension, PSTOR_DPC Dpc, PHW_DPC_ROUTINE HwD
         refuse(routine, a, DeviceExtension, Dpc, STORTIMER_DPC_REFUSED_ARGUMENT, true, caller);
         return;                                                           /* S14.3 (2) */
     }
+    /* Hand-overs made before the call take effect first (S16.9), as at
+     * every call at or below DISPATCH_LEVEL that names an adapter; the
+     * checks below look at other adapters, so not under this one's lock. */
+    if (st_adapter_lock_current(&ref))
+        st_adapter_unlock(ref.adapter);
     ULONG reason = 0;
     switch (st_dpc_initialize(&ref, Dpc, HwDpcRoutine)) {
     case ST_DONE: break;                                                  /* S14.3 (6) */
