@@ -17,19 +17,17 @@
 
 #include <string.h>
 
-#define ST_ADAPTER_CHUNK 8u
-#define ST_ADAPTER_CHUNKS 2047u
 _Static_assert(ST_ADAPTER_CHUNKS * ST_ADAPTER_CHUNK <= ST_OWNER_MAX,
                "an adapter slot index + 1 fits in a timer's owner word");
 
 static st_mutex table_lock = ST_MUTEX_INITIALIZER;
-static _Atomic(st_adapter *) adapter_chunks[ST_ADAPTER_CHUNKS];
+_Atomic(st_adapter *) st_adapter_chunks[ST_ADAPTER_CHUNKS];
 static _Atomic uint32_t adapters_made;   /* slots made so far (a high-water mark) */
 static st_adapter *adapters_free;        /* under table_lock */
 
 static st_adapter *adapter_slot(uint32_t index)
 {
-    st_adapter *chunk = atomic_load_explicit(&adapter_chunks[index / ST_ADAPTER_CHUNK],
+    st_adapter *chunk = atomic_load_explicit(&st_adapter_chunks[index / ST_ADAPTER_CHUNK],
                                              memory_order_acquire);
     return chunk ? &chunk[index % ST_ADAPTER_CHUNK] : NULL;
 }
@@ -110,10 +108,10 @@ st_adapter *st_adapter_take_slot(void)
         uint32_t index = atomic_load_explicit(&adapters_made, memory_order_relaxed);
         uint32_t chunk = index / ST_ADAPTER_CHUNK;
         if (chunk < ST_ADAPTER_CHUNKS) {
-            if (!atomic_load_explicit(&adapter_chunks[chunk], memory_order_relaxed)) {
+            if (!atomic_load_explicit(&st_adapter_chunks[chunk], memory_order_relaxed)) {
                 st_adapter *fresh = make_chunk(chunk);
                 if (fresh)
-                    atomic_store_explicit(&adapter_chunks[chunk], fresh, memory_order_release);
+                    atomic_store_explicit(&st_adapter_chunks[chunk], fresh, memory_order_release);
             }
             a = adapter_slot(index);
             if (a)
@@ -166,11 +164,6 @@ bool st_adapter_find(const void *extension, st_adapter_ref *ref)
         if (match(adapter_slot(i), extension, ref))
             return true;
     return false;
-}
-
-st_adapter *st_adapter_of_owner(uint32_t owner)
-{
-    return owner ? adapter_slot(owner - 1u) : NULL;
 }
 
 /* The lock of adapter `a` at address `object`, or NULL. */

@@ -154,8 +154,24 @@ void st_adapter_give_back_slot(st_adapter *a);
  * only: never dereferences it. Lock-free. */
 bool st_adapter_find(const void *extension, st_adapter_ref *ref);
 
-/* The adapter of a timer slot's owner (live or not), or NULL. Lock-free. */
-st_adapter *st_adapter_of_owner(uint32_t owner);
+/* Adapter slots: slot i is entry i % ST_ADAPTER_CHUNK of chunk
+ * i / ST_ADAPTER_CHUNK (adapter.c writes each entry once, before any of
+ * its slots is handed out). */
+#define ST_ADAPTER_CHUNK 8u
+#define ST_ADAPTER_CHUNKS 2047u
+extern _Atomic(st_adapter *) st_adapter_chunks[ST_ADAPTER_CHUNKS];
+
+/* The adapter of a timer slot's owner (live or not), or NULL. Lock-free;
+ * inline: every StorPortRequestTimer asks it. */
+static inline st_adapter *st_adapter_of_owner(uint32_t owner)
+{
+    if (!owner || owner > ST_ADAPTER_CHUNKS * ST_ADAPTER_CHUNK)
+        return NULL;
+    uint32_t index = owner - 1u;
+    st_adapter *chunk = atomic_load_explicit(&st_adapter_chunks[index / ST_ADAPTER_CHUNK],
+                                             memory_order_acquire);
+    return chunk ? &chunk[index % ST_ADAPTER_CHUNK] : NULL;
+}
 
 /* The adapter lock at address `object` (an st_lock of an adapter), with
  * its adapter; NULL if `object` is no lock of ours. Compares addresses. */

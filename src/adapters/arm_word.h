@@ -46,6 +46,7 @@
 #ifndef STORTIMER_ADAPTERS_ARM_WORD_H
 #define STORTIMER_ADAPTERS_ARM_WORD_H
 
+#include "adapters/registry.h"
 #include "adapters/timer.h"
 
 #include <stdbool.h>
@@ -103,12 +104,74 @@ typedef enum st_claim_kind {
     ST_CANCEL,                /* clear pending */
 } st_claim_kind;
 
+/* The largest value any lane gave. */
+static inline uint64_t st_orders_high(const st_orders *orders)
+{
+    uint64_t high = 0;
+    for (unsigned i = 0; i < orders->lanes; i++) {
+        uint64_t v = atomic_load_explicit(&orders->lane[i].last, memory_order_relaxed);
+        high = v > high ? v : high;
+    }
+    return high;
+}
+
+static inline uint64_t st_order_of(uint64_t value, unsigned lane)
+{
+    return value << ST_ORDER_LANE_BITS | lane;
+}
+
+static inline uint64_t st_order_value(uint64_t order)
+{
+    return order >> ST_ORDER_LANE_BITS;
+}
+
+/* A fresh order from a shard's lane, that shard's lock held: loads and one
+ * plain store, no locked instruction; larger than `floor`. */
+static inline uint64_t st_orders_take_in(st_orders *orders, unsigned lane, uint64_t floor)
+{
+    uint64_t high = st_orders_high(orders);
+    uint64_t value = (high > st_order_value(floor) ? high : st_order_value(floor)) + 1;
+    atomic_store_explicit(&orders->lane[lane].last, value, memory_order_relaxed);
+    return st_order_of(value, lane);
+}
+
+/* The word's format: (order << 1) | pending. */
+#define ST_ARM_PENDING UINT64_C(1)
+
 /* Changes the arm word as `kind` says; *order receives the arm's order (a
  * cancel: the order it cancelled). An arm takes its order from `lane`: a
  * shard's, whose lock the caller holds, or ST_ORDER_SHARED. Lock-free,
- * allocation-free. */
-st_claim st_claim_arm_word(const st_owner *owner, st_claim_kind kind, unsigned lane,
-                           uint64_t *order);
+ * allocation-free; inline, so that each caller's kind is compiled alone. */
+static inline st_claim st_claim_arm_word(const st_owner *owner, st_claim_kind kind,
+                                         unsigned lane, uint64_t *order)
+{
+    _Atomic uint64_t *word = &owner->timer->arm;
+    uint64_t arm = atomic_load(word);
+    for (;;) {
+        /* Checked after the word was read: see above. */
+        if (!st_registry_still_issued(owner->timer, owner->issued))
+            return ST_CLAIM_GONE;
+        bool pending = arm & ST_ARM_PENDING;
+        uint64_t next, mine = 0;
+        if (kind == ST_CANCEL) {
+            if (!pending)
+                return ST_CLAIM_NOTHING;
+            next = arm & ~ST_ARM_PENDING;
+        } else {
+            if (pending && kind == ST_ARM)
+                return ST_CLAIM_BUSY;
+            /* Taken after the read, and above the word's: newer. */
+            mine = lane == ST_ORDER_SHARED ? st_orders_take(owner->orders, arm >> 1)
+                                           : st_orders_take_in(owner->orders, lane, arm >> 1);
+            next = mine << 1 | ST_ARM_PENDING;
+        }
+        if (atomic_compare_exchange_strong(word, &arm, next)) {
+            *order = kind == ST_CANCEL ? arm >> 1 : mine;
+            return pending && kind == ST_REPLACE ? ST_CLAIM_REPLACED : ST_CLAIM_DONE;
+        }
+        /* The word changed under us: `arm` holds its new value; look again. */
+    }
+}
 
 /* A timer taken for a new handle or a new adapter: idle, with an order
  * newer than any the slot held before (raising `orders` past it). */
@@ -125,9 +188,6 @@ bool st_arm_word_retire(st_orders *orders, st_timer *t);
 
 /* Clears the pending bit if set; true when a pending arm was cancelled. */
 bool st_arm_word_cancel_pending(st_timer *t);
-
-/* The word's format: (order << 1) | pending. */
-#define ST_ARM_PENDING UINT64_C(1)
 
 /* Whether an arm is pending now (a hint for lock-free callers). */
 static inline bool st_arm_word_pending(const st_timer *t)

@@ -4,15 +4,8 @@
 #include "platform/alloc.h"
 #include "platform/sync.h"
 
-#define ST_TIMER_CHUNK_SHIFT 10u
-#define ST_TIMER_CHUNK (1u << ST_TIMER_CHUNK_SHIFT)
-#define ST_TIMER_CHUNKS ((1u << ST_SLOT_BITS) / ST_TIMER_CHUNK)
-#define ST_SLOT_MASK ((UINT64_C(1) << ST_SLOT_BITS) - 1)
 #define ST_LIVE ST_REGISTRY_LIVE
-/* Bit 62 of `issued`: the slot is kept for good by its adapter (its legacy
- * timer). Every value of such a slot carries it, and no handle may name one
- * (st_registry_live_timer): a value forged for it decodes to nothing. */
-#define ST_FOR_GOOD (UINT64_C(1) << 62)
+#define ST_FOR_GOOD ST_REGISTRY_FOR_GOOD
 /* Handles' generations fit in the 38 bits between the slot index and
  * ST_FOR_GOOD. */
 #define ST_GENERATION_MAX ((UINT64_C(1) << (62 - ST_SLOT_BITS)) - 1)
@@ -27,36 +20,12 @@ _Static_assert((UINT64_C(1) << ST_SLOT_BITS) <= STW_HEAD_BASE,
 /* Slots made, the common pool and the chunk table's growth. */
 static st_mutex registry_lock = ST_MUTEX_INITIALIZER;
 
-/*
- * The permutation that makes handles sparse: a multiplication by an odd
- * constant (a bijection modulo 2^64), then the high half folded into the
- * low. A change of handle bit k changes the plain value from bit k up,
- * carried through the product, so a handle changed by one bit, or made
- * up, decodes to a generation far beyond anything its slot has issued;
- * decoding is four instructions, not a cipher's rounds, since every
- * StorPortRequestTimer decodes one.
- */
-#define HANDLE_MUL UINT64_C(0x9E3779B97F4A7C15)
-#define HANDLE_MUL_INVERSE UINT64_C(0xF1DE83E19937733D)
-_Static_assert(HANDLE_MUL * HANDLE_MUL_INVERSE == 1, "the inverse undoes the product");
-
-/* Folds the high half into the low: its own inverse. */
-static uint64_t fold(uint64_t x)
-{
-    return x ^ (x >> 32);
-}
-
 static uint64_t encode_handle(uint64_t plain)
 {
-    return fold(plain * HANDLE_MUL);
+    return st_registry_fold(plain * ST_HANDLE_MUL);
 }
 
-static uint64_t decode_handle(uint64_t handle)
-{
-    return fold(handle) * HANDLE_MUL_INVERSE;
-}
-
-static _Atomic(st_timer *) timer_chunks[ST_TIMER_CHUNKS];
+_Atomic(st_timer *) st_registry_chunks[ST_TIMER_CHUNKS];
 /* The same chunks, for the wheels (stw_table): each entry is written once,
  * under registry_lock, before any slot of its chunk is handed out. */
 static void *timer_chunk_bases[ST_TIMER_CHUNKS];
@@ -65,9 +34,7 @@ static stw_id pool = STW_NONE;           /* slots of no owner, under registry_lo
 
 static st_timer *timer_slot(uint32_t slot)
 {
-    st_timer *chunk = atomic_load_explicit(&timer_chunks[slot / ST_TIMER_CHUNK],
-                                           memory_order_acquire);
-    return chunk ? &chunk[slot % ST_TIMER_CHUNK] : NULL;
+    return st_registry_slot(slot);
 }
 
 stw_table st_registry_timer_table(void)
@@ -112,7 +79,7 @@ static st_timer *make_timer_slot(void)
     if (timers_made >= (1u << ST_SLOT_BITS))
         return NULL;
     uint32_t chunk = timers_made / ST_TIMER_CHUNK;
-    if (!atomic_load_explicit(&timer_chunks[chunk], memory_order_relaxed)) {
+    if (!atomic_load_explicit(&st_registry_chunks[chunk], memory_order_relaxed)) {
         st_timer *fresh = chunk_memory(chunk);
         if (!fresh)
             return NULL;
@@ -121,7 +88,7 @@ static st_timer *make_timer_slot(void)
             stw_node_init(&fresh[i].node);
         }
         timer_chunk_bases[chunk] = fresh;
-        atomic_store_explicit(&timer_chunks[chunk], fresh, memory_order_release);
+        atomic_store_explicit(&st_registry_chunks[chunk], fresh, memory_order_release);
     }
     return timer_slot(timers_made++);
 }
@@ -257,18 +224,6 @@ bool st_registry_still_issued(const st_timer *t, uint64_t issued)
     return atomic_load(&t->issued) == issued;
 }
 
-st_timer *st_registry_live_timer(uint64_t handle, uint64_t *issued)
-{
-    uint64_t plain = decode_handle(handle);
-    if (plain & (ST_LIVE | ST_FOR_GOOD))
-        return NULL; /* no handle decodes to this: forged */
-    st_timer *t = timer_slot((uint32_t)(plain & ST_SLOT_MASK));
-    if (!t || !st_registry_still_issued(t, plain | ST_LIVE))
-        return NULL;
-    *issued = plain | ST_LIVE;
-    return t;
-}
-
 uint64_t st_registry_handle(const st_timer *t)
 {
     return encode_handle(plain_of(t));
@@ -281,7 +236,7 @@ uint64_t st_registry_handle_of(uint64_t issued)
 
 bool st_registry_was_freed(uint32_t owner, uint64_t handle)
 {
-    uint64_t plain = decode_handle(handle);
+    uint64_t plain = st_registry_decode(handle);
     st_timer *t = (plain & (ST_LIVE | ST_FOR_GOOD)) ? NULL
                                                      : timer_slot((uint32_t)(plain & ST_SLOT_MASK));
     if (!t || st_registry_owner(t) != owner)

@@ -39,6 +39,13 @@
 
 #include <stdbool.h>
 
+/* The table of chunks: slot s is entry s % ST_TIMER_CHUNK of chunk
+ * s / ST_TIMER_CHUNK. */
+#define ST_TIMER_CHUNK_SHIFT 10u
+#define ST_TIMER_CHUNK (1u << ST_TIMER_CHUNK_SHIFT)
+#define ST_TIMER_CHUNKS ((1u << ST_SLOT_BITS) / ST_TIMER_CHUNK)
+#define ST_SLOT_MASK ((UINT64_C(1) << ST_SLOT_BITS) - 1)
+
 /* Owners are adapter slot indices + 1; this many fit in an owner word. */
 #define ST_OWNER_SHARD_SHIFT 14
 #define ST_OWNER_MAX ((1u << ST_OWNER_SHARD_SHIFT) - 1)
@@ -115,10 +122,64 @@ static inline bool st_registry_is_live(const st_timer *t)
     return st_registry_current(t, &issued);
 }
 
+/* Bit 62 of an `issued` value: the slot is kept for good by its adapter
+ * (its legacy timer). Every value of such a slot carries it, and no
+ * handle may name one (st_registry_live_timer): a value forged for it
+ * decodes to nothing. */
+#define ST_REGISTRY_FOR_GOOD (UINT64_C(1) << 62)
+
+/*
+ * The permutation that makes handles sparse: a multiplication by an odd
+ * constant (a bijection modulo 2^64), then the high half folded into the
+ * low. A change of handle bit k changes the plain value from bit k up,
+ * carried through the product, so a handle changed by one bit, or made
+ * up, decodes to a generation far beyond anything its slot has issued.
+ * Decoding is four instructions, inline, since every StorPortRequestTimer
+ * decodes one.
+ */
+#define ST_HANDLE_MUL UINT64_C(0x9E3779B97F4A7C15)
+#define ST_HANDLE_MUL_INVERSE UINT64_C(0xF1DE83E19937733D)
+_Static_assert(ST_HANDLE_MUL * ST_HANDLE_MUL_INVERSE == 1, "the inverse undoes the product");
+
+/* Folds the high half into the low: its own inverse. */
+static inline uint64_t st_registry_fold(uint64_t x)
+{
+    return x ^ (x >> 32);
+}
+
+static inline uint64_t st_registry_decode(uint64_t handle)
+{
+    return st_registry_fold(handle) * ST_HANDLE_MUL_INVERSE;
+}
+
+/* The chunks (registry.c writes them; each entry once, before any slot of
+ * its chunk is handed out). */
+extern _Atomic(st_timer *) st_registry_chunks[ST_TIMER_CHUNKS];
+
+/* Slot `slot`, NULL if it was never made. */
+static inline st_timer *st_registry_slot(uint32_t slot)
+{
+    st_timer *chunk = atomic_load_explicit(&st_registry_chunks[slot / ST_TIMER_CHUNK],
+                                           memory_order_acquire);
+    return chunk ? &chunk[slot % ST_TIMER_CHUNK] : NULL;
+}
+
 /* The slot whose live handle `handle` is, with its `issued` value; NULL
  * for a handle freed, never issued or made up, and for one naming a slot
- * kept for good. Lock-free, never dereferences anything the caller gave. */
-st_timer *st_registry_live_timer(uint64_t handle, uint64_t *issued);
+ * kept for good. Lock-free, never dereferences anything the caller gave.
+ * (It compares `issued` itself rather than through
+ * st_registry_still_issued, whose call a test may wrap.) */
+static inline st_timer *st_registry_live_timer(uint64_t handle, uint64_t *issued)
+{
+    uint64_t plain = st_registry_decode(handle);
+    if (plain & (ST_REGISTRY_LIVE | ST_REGISTRY_FOR_GOOD))
+        return NULL; /* no handle decodes to this: forged */
+    st_timer *t = st_registry_slot((uint32_t)(plain & ST_SLOT_MASK));
+    if (!t || atomic_load(&t->issued) != (plain | ST_REGISTRY_LIVE))
+        return NULL;
+    *issued = plain | ST_REGISTRY_LIVE;
+    return t;
+}
 
 /* The handle the slot issued last (live or not), and the handle an
  * `issued` value stands for. */

@@ -37,18 +37,6 @@ void st_shards_reset(st_shards *set, uint64_t now)
     }
 }
 
-st_shard *st_shards_lock_of(st_shards *set, const st_timer *t)
-{
-    for (;;) {
-        uint32_t s = st_registry_shard(t);
-        st_shard *shard = &set->shard[s < set->count ? s : 0];
-        st_spin_lock(&shard->lock);
-        if (st_registry_shard(t) == s)
-            return shard;
-        st_spin_unlock(&shard->lock); /* it moved meanwhile */
-    }
-}
-
 /* Moves `t` from locked shard `from` to `to` if `to` can be locked at once;
  * returns the shard it is in, locked (and `from` still locked too). */
 static st_shard *move_timer(st_shards *set, st_timer *t, st_shard *from, st_shard *to)

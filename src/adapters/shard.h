@@ -74,7 +74,17 @@ void st_shards_init(st_shards *set);
 void st_shards_reset(st_shards *set, uint64_t now);
 
 /* Locks and returns the shard whose wheel holds (or last held) `t`. */
-st_shard *st_shards_lock_of(st_shards *set, const st_timer *t);
+static inline st_shard *st_shards_lock_of(st_shards *set, const st_timer *t)
+{
+    for (;;) {
+        uint32_t s = st_registry_shard(t);
+        st_shard *shard = &set->shard[s < set->count ? s : 0];
+        st_spin_lock(&shard->lock);
+        if (st_registry_shard(t) == s)
+            return shard;
+        st_spin_unlock(&shard->lock); /* it moved meanwhile */
+    }
+}
 
 /* The shard of the processor the caller runs on: where its arms go. */
 static inline st_shard *st_shards_here(st_shards *set)

@@ -95,8 +95,8 @@ ST_LOG_PATH static void log_cancel(const st_target *target, st_claim claim, uint
 
 /* Counts an arm's or a replace's outcome, the same for both paths.
  * `cancelled` is always an atomic add: lock-free cancels count it too. */
-static st_outcome arm_outcome(const st_target *target, st_counters *c, st_claim claim,
-                              bool locked)
+static inline st_outcome arm_outcome(const st_target *target, st_counters *c,
+                                     st_claim claim, bool locked)
 {
     switch (claim) {
     case ST_CLAIM_GONE:
