@@ -39,7 +39,6 @@ static bool slot_init(st_adapter *a)
     memset(a, 0, sizeof *a);
     st_handover_init(&a->handover);
     st_shards_init(&a->shards);
-    st_orders_init(&a->orders, a->shards.count);
     if (!st_mutex_init(&a->mutex))
         return false;
     if (!st_running_init(&a->run))

@@ -10,26 +10,24 @@ static uint64_t idle_word(uint64_t order)
     return order << 1;
 }
 
-void st_orders_init(st_orders *orders, unsigned shards)
+/* Raises the counter to at least `floor`. */
+static void orders_raise(st_orders *orders, uint64_t floor)
 {
-    orders->lanes = 1 + shards;
+    uint64_t now = atomic_load(&orders->last);
+    while (now < floor && !atomic_compare_exchange_weak(&orders->last, &now, floor)) {
+    }
 }
 
 uint64_t st_orders_take(st_orders *orders, uint64_t floor)
 {
-    _Atomic uint64_t *shared = &orders->lane[ST_ORDER_SHARED].last;
-    uint64_t last = atomic_load(shared), value;
-    do {
-        uint64_t high = st_orders_high(orders);
-        value = (high > st_order_value(floor) ? high : st_order_value(floor)) + 1;
-        value = value > last ? value : last + 1;
-    } while (!atomic_compare_exchange_weak(shared, &last, value));
-    return st_order_of(value, ST_ORDER_SHARED);
+    if (floor)
+        orders_raise(orders, floor);
+    return atomic_fetch_add(&orders->last, 1) + 1;
 }
 
 uint64_t st_orders_next(const st_orders *orders)
 {
-    return st_order_of(st_orders_high(orders) + 1, 0);
+    return atomic_load(&orders->last) + 1;
 }
 
 void st_arm_word_reset(st_orders *orders, st_timer *t)

@@ -25,21 +25,16 @@
  * whose order no longer matches the word is stale and is dropped when it
  * comes up.
  *
- * Orders are per adapter, not global, so that threads arming timers of
+ * The counter is per adapter, not global, so that threads arming timers of
  * different adapters share no cache line; one adapter's orders follow real
- * time, which is what S8.4's tie-break needs: an arm that happens after
- * another (in the C11 sense: the same thread, or through any lock or
- * atomic the callers share) takes a larger order. They come from lanes,
- * one per shard plus one shared: an order is the largest value any lane
- * gave, plus one, with the lane's number in its low bits. A shard's lane is
- * written only under that shard's lock, so an arm there takes its order
- * with loads and one plain store, no locked instruction; and an arm that
- * happens after another reads that arm's lane value or a later one (a
- * lane's values only grow). Arms that run at the same time on two shards
- * may take the same value; their lanes tell them apart, and either order
- * is right for them. Everything else (arms above DISPATCH_LEVEL, DPC
- * issues, pauses, a slot's reset) takes from the shared lane with a
- * compare-and-swap.
+ * time (one atomic counter), which is what S8.4's tie-break needs: an arm
+ * that happens after another takes a larger order. Lanes of orders, one
+ * per shard, each taking the largest value of all lanes plus one without
+ * a locked instruction, were measured and dropped (BENCHMARKS.md): each
+ * arm then reads every other lane's line, which the arms there write, and
+ * two threads arming timers of one adapter made 0.85 times the pairs of
+ * one, against 1.18 times with the counter's one locked add; one thread
+ * gained 4 ns an arm.
  *
  * This file is the only one that reads or writes an arm word.
  */
@@ -51,35 +46,16 @@
 
 #include <stdbool.h>
 
-/* Lanes of orders: the shared one, first, then one per shard (shard s
- * takes from lane s + 1). */
-#define ST_ORDER_LANE_BITS 3u
-#define ST_ORDER_LANES 5u
-#define ST_ORDER_SHARED 0u
-_Static_assert(ST_ORDER_LANES <= (1u << ST_ORDER_LANE_BITS), "a lane fits an order's low bits");
-
-/* An adapter's arm orders: a line per lane. */
+/* An adapter's arm orders: a line of its own, every arm takes one. */
 typedef struct st_orders {
-    struct {
-        _Alignas(64) _Atomic uint64_t last;  /* the last value it gave; never reset */
-    } lane[ST_ORDER_LANES];
-    unsigned lanes;                          /* in use: 1 + its shards */
+    _Alignas(64) _Atomic uint64_t last;   /* the last order given; never reset */
 } st_orders;
 
-/* Orders for an adapter of `shards` shards (the lanes keep their values). */
-void st_orders_init(st_orders *orders, unsigned shards);
-
-/* The lane of shard `shard`. */
-static inline unsigned st_orders_lane_of_shard(unsigned shard)
-{
-    return shard + 1;
-}
-
-/* A fresh order from the shared lane (any thread, any IRQL), larger than
- * `floor` and than every order given before this call. */
+/* A fresh order, larger than `floor` and than every order given before
+ * (any thread, any IRQL). */
 uint64_t st_orders_take(st_orders *orders, uint64_t floor);
 
-/* A bound for the orders of arms from now on: each takes this or more. */
+/* The order the next arm will take (a bound: "armed from now on"). */
 uint64_t st_orders_next(const st_orders *orders);
 
 /* The timer a request names and the owner it believes the timer has: the
@@ -104,46 +80,14 @@ typedef enum st_claim_kind {
     ST_CANCEL,                /* clear pending */
 } st_claim_kind;
 
-/* The largest value any lane gave. */
-static inline uint64_t st_orders_high(const st_orders *orders)
-{
-    uint64_t high = 0;
-    for (unsigned i = 0; i < orders->lanes; i++) {
-        uint64_t v = atomic_load_explicit(&orders->lane[i].last, memory_order_relaxed);
-        high = v > high ? v : high;
-    }
-    return high;
-}
-
-static inline uint64_t st_order_of(uint64_t value, unsigned lane)
-{
-    return value << ST_ORDER_LANE_BITS | lane;
-}
-
-static inline uint64_t st_order_value(uint64_t order)
-{
-    return order >> ST_ORDER_LANE_BITS;
-}
-
-/* A fresh order from a shard's lane, that shard's lock held: loads and one
- * plain store, no locked instruction; larger than `floor`. */
-static inline uint64_t st_orders_take_in(st_orders *orders, unsigned lane, uint64_t floor)
-{
-    uint64_t high = st_orders_high(orders);
-    uint64_t value = (high > st_order_value(floor) ? high : st_order_value(floor)) + 1;
-    atomic_store_explicit(&orders->lane[lane].last, value, memory_order_relaxed);
-    return st_order_of(value, lane);
-}
-
 /* The word's format: (order << 1) | pending. */
 #define ST_ARM_PENDING UINT64_C(1)
 
 /* Changes the arm word as `kind` says; *order receives the arm's order (a
- * cancel: the order it cancelled). An arm takes its order from `lane`: a
- * shard's, whose lock the caller holds, or ST_ORDER_SHARED. Lock-free,
- * allocation-free; inline, so that each caller's kind is compiled alone. */
+ * cancel: the order it cancelled). Lock-free, allocation-free; inline, so
+ * that each caller's kind is compiled alone. */
 static inline st_claim st_claim_arm_word(const st_owner *owner, st_claim_kind kind,
-                                         unsigned lane, uint64_t *order)
+                                         uint64_t *order)
 {
     _Atomic uint64_t *word = &owner->timer->arm;
     uint64_t arm = atomic_load(word);
@@ -160,9 +104,8 @@ static inline st_claim st_claim_arm_word(const st_owner *owner, st_claim_kind ki
         } else {
             if (pending && kind == ST_ARM)
                 return ST_CLAIM_BUSY;
-            /* Taken after the read, and above the word's: newer. */
-            mine = lane == ST_ORDER_SHARED ? st_orders_take(owner->orders, arm >> 1)
-                                           : st_orders_take_in(owner->orders, lane, arm >> 1);
+            /* Taken after the read, from the counter that wrote it: newer. */
+            mine = st_orders_take(owner->orders, 0);
             next = mine << 1 | ST_ARM_PENDING;
         }
         if (atomic_compare_exchange_strong(word, &arm, next)) {

@@ -9,7 +9,6 @@
  * exact first time, rather than waking only to move them down a level. */
 #define ST_WAKE_SCAN_BUDGET 64u
 
-_Static_assert(ST_MAX_SHARDS < ST_ORDER_LANES, "each shard has an order lane of its own");
 _Static_assert(ST_WINDOW_MAX_US <= ST_U24_MAX, "a fire time's distance from its due time, "
                                               "at most the widest window, fits three bytes");
 

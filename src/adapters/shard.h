@@ -12,11 +12,11 @@
  * so a processor's I/O timers gather in its shard. Whoever wants a timer's
  * shard locks the one the owner word names and checks it still names it.
  *
- * Arm orders come from the adapter's order lanes (arm_word.h): an arm
- * under a shard lock takes one from that shard's lane with plain loads and
- * a store, reading the other lanes so that S8.4 ties go by arm order across
- * shards. Those reads are what threads arming timers of one adapter still
- * share: each reads the line the other writes (BENCHMARKS.md).
+ * Arm orders still come from the adapter's one counter (S8.4 ties go by
+ * arm order across shards, so it cannot be per shard): that counter's cache
+ * line is what threads arming timers of one adapter still share, and why
+ * two of them do not reach twice one thread's pairs (BENCHMARKS.md;
+ * arm_word.h says what lanes of orders did instead).
  *
  * Shard locks are spin locks (platform/sync.h): what they guard is a few
  * wheel links, and letting one go runs no locked instruction. A cancel at
@@ -90,12 +90,6 @@ static inline st_shard *st_shards_lock_of(st_shards *set, const st_timer *t)
 static inline st_shard *st_shards_here(st_shards *set)
 {
     return &set->shard[st_os_cpu() & (set->count - 1)];
-}
-
-/* A shard's index in its set: the lane its arms take orders from. */
-static inline unsigned st_shard_index(const st_shards *set, const st_shard *shard)
-{
-    return (unsigned)(shard - set->shard);
 }
 
 static inline void st_shard_unlock(st_shard *shard)

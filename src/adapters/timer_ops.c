@@ -133,7 +133,7 @@ static st_outcome hand_over(const st_target *target, st_request *request)
         }
         return ST_QUEUE_FULL;
     }
-    st_claim claim = st_claim_arm_word(&target->owner, kind, ST_ORDER_SHARED, &request->order);
+    st_claim claim = st_claim_arm_word(&target->owner, kind, &request->order);
     bool armed = claim == ST_CLAIM_DONE || claim == ST_CLAIM_REPLACED;
     /* Logged before it is published: once published, its callback may
      * start (and be logged) at once. */
@@ -157,8 +157,7 @@ static st_outcome arm_locked(const st_target *target, st_shard *shard, st_shard 
                              st_request *request)
 {
     st_adapter *a = target->adapter;
-    unsigned lane = st_orders_lane_of_shard(st_shard_index(&a->shards, shard));
-    st_claim claim = st_claim_arm_word(&target->owner, target->legacy ? ST_REPLACE : ST_ARM, lane,
+    st_claim claim = st_claim_arm_word(&target->owner, target->legacy ? ST_REPLACE : ST_ARM,
                                        &request->order);
     if (st_logging() && claim != ST_CLAIM_GONE)
         log_arm(target, claim, request);
@@ -177,7 +176,7 @@ static st_outcome cancel(const st_target *target, st_shard *shard, bool locked,
                          const st_callback *callback)
 {
     uint64_t order = 0;
-    st_claim claim = st_claim_arm_word(&target->owner, ST_CANCEL, ST_ORDER_SHARED, &order);
+    st_claim claim = st_claim_arm_word(&target->owner, ST_CANCEL, &order);
     if (claim == ST_CLAIM_GONE)
         return ST_GONE;
     if (claim == ST_CLAIM_DONE)
