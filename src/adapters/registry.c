@@ -252,7 +252,10 @@ void st_registry_set_shard(st_timer *t, uint32_t shard)
     /* Both shard locks are held, and a live slot's owner bits do not
      * change: nobody else writes the word now. */
     uint32_t owner = st_registry_owner(t);
-    atomic_store(&t->owner, (uint16_t)(shard << ST_OWNER_SHARD_SHIFT | owner));
+    /* Release: a plain store here (a sequentially consistent one is a
+     * locked exchange), read with acquire by whoever locks by it. */
+    atomic_store_explicit(&t->owner, (uint16_t)(shard << ST_OWNER_SHARD_SHIFT | owner),
+                          memory_order_release);
 }
 
 bool st_registry_free_list_ok(uint32_t owner, stw_id list, uint32_t *count)
