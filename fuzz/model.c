@@ -1073,6 +1073,11 @@ void model_initialize_dpc(PVOID extension, PSTOR_DPC dpc, PHW_DPC_ROUTINE routin
 BOOLEAN model_issue_dpc(PVOID extension, PSTOR_DPC dpc, PVOID argument1, PVOID argument2)
 {
     int a = find_adapter(extension);
+    /* At or below DISPATCH_LEVEL the library looks the DPC up under the
+     * adapter lock, after the hand-overs made before the call (S16.9): a
+     * DPC of another adapter is refused after them, not before. */
+    if (a != NOBODY && dpc && m.irql <= DISPATCH_LEVEL)
+        drain(a);
     int i = a == NOBODY || !dpc ? NOBODY : find_dpc(dpc);
     if (i == NOBODY || m.dpcs[i].adapter != a) {
         stats_of(a)->dpc_issue_refused++;
