@@ -16,9 +16,8 @@
  *   - its free list holds only its own dead slots, each once;
  *   - the legacy slot is its own for good, and live.
  * Arms and cancels made above DISPATCH_LEVEL change the arm word and the
- * hand-over queue without those locks, and so does a cancel at or below it
- * (timer_ops.c): while one is under way the two checks they blur (pending
- * items, counters) are skipped, never failed.
+ * hand-over queue without those locks: while one is under way the two
+ * checks they blur (pending items, counters) are skipped, never failed.
  */
 #ifndef STORTIMER_ADAPTERS_ADAPTER_CHECK_H
 #define STORTIMER_ADAPTERS_ADAPTER_CHECK_H

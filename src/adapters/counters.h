@@ -1,9 +1,9 @@
 /*
  * counters.h - statistics counters, always on: adds in the adapter or the
  * shard that an event touches, summed when read. Most are relaxed atomic
- * adds; the counts of an arm at or below DISPATCH_LEVEL are plain adds
- * under its shard lock (ST_COUNT_LOCKED), so that an arm runs no locked
- * instruction for its statistics.
+ * adds; the counts of an arm or a cancel at or below DISPATCH_LEVEL are
+ * plain adds under its shard lock (ST_COUNT_LOCKED), so that neither runs
+ * a locked instruction for its statistics.
  *
  * An adapter has one set, and each of its shards one (a shard's arm path
  * counts there, so that no line is shared between shards). The process

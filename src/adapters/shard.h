@@ -2,8 +2,8 @@
  * shard.h - a share of an adapter's timers: a lock, a timing wheel and
  * counters of its own, on cache lines of their own.
  *
- * Arms at or below DISPATCH_LEVEL take only their timer's shard lock
- * (cancels take none, below), so threads arming timers of one adapter on different
+ * Arms and cancels at or below DISPATCH_LEVEL take only their timer's
+ * shard lock, so threads arming timers of one adapter on different
  * processors do not queue on one lock nor pass one wheel's lines back and
  * forth. A timer's node is in one shard's wheel; which one, its owner word
  * says (registry.h). An arm moves the timer to the shard of the processor
@@ -19,10 +19,8 @@
  * arm_word.h says what lanes of orders did instead).
  *
  * Shard locks are spin locks (platform/sync.h): what they guard is a few
- * wheel links, and letting one go runs no locked instruction. A cancel at
- * or below DISPATCH_LEVEL takes no shard lock at all: it changes the arm
- * word, and leaves the node queued, stale, until the timer's next arm
- * unqueues it or it comes up and is dropped (timer_ops.c).
+ * wheel links, and letting one go runs no locked instruction. The counts
+ * of an arm or cancel made under one are plain adds (counters.h).
  *
  * Firing looks at every shard in index order and takes the timer with the
  * smallest (fire time, arm order) over all of them, so one adapter's

@@ -93,8 +93,7 @@ ST_LOG_PATH static void log_cancel(const st_target *target, st_claim claim, uint
             ST_COUNT(counters, field, 1);               \
     } while (0)
 
-/* Counts an arm's or a replace's outcome, the same for both paths.
- * `cancelled` is always an atomic add: lock-free cancels count it too. */
+/* Counts an arm's or a replace's outcome, the same for both paths. */
 static inline st_outcome arm_outcome(const st_target *target, st_counters *c,
                                      st_claim claim, bool locked)
 {
@@ -105,7 +104,7 @@ static inline st_outcome arm_outcome(const st_target *target, st_counters *c,
         COUNT_ARM(locked, c, busy);
         return ST_BUSY;
     case ST_CLAIM_REPLACED:
-        ST_COUNT(c, cancelled, 1);
+        COUNT_ARM(locked, c, cancelled);
         /* fall through */
     default:
         COUNT_ARM(locked, c, armed);
@@ -169,10 +168,12 @@ static st_outcome arm_locked(const st_target *target, st_shard *shard, st_shard 
     return outcome;
 }
 
-/* Cancels lock-free (any IRQL), counting in `shard`; holding its lock
- * (the timer's shard) it also unqueues the node now, instead of leaving it
- * stale until its timer is next armed or it comes up. */
-static st_outcome cancel(const st_target *target, st_shard *shard, bool locked,
+/* Cancels: the arm word's change is the cancel (S5.5), lock-free at any
+ * IRQL. Holding the timer's shard lock (`locked`, at or below
+ * DISPATCH_LEVEL) it counts there with a plain add and unqueues the node
+ * now; above DISPATCH_LEVEL it counts in `c`, the adapter's own set, and
+ * the node is dropped when it comes up. */
+static st_outcome cancel(const st_target *target, st_counters *c, st_shard *shard, bool locked,
                          const st_callback *callback)
 {
     uint64_t order = 0;
@@ -180,7 +181,7 @@ static st_outcome cancel(const st_target *target, st_shard *shard, bool locked,
     if (claim == ST_CLAIM_GONE)
         return ST_GONE;
     if (claim == ST_CLAIM_DONE)
-        ST_COUNT(st_shard_counters(shard), cancelled, 1);
+        COUNT_ARM(locked, c, cancelled);
     if (st_logging())
         log_cancel(target, claim, order, locked, callback);
     if (locked)
@@ -229,49 +230,25 @@ st_outcome st_timer_arm(const st_target *target, st_path path, uint64_t now, uin
     return outcome;
 }
 
-/*
- * A lock-free cancel at or below DISPATCH_LEVEL changes what the adapter
- * checker counts (pending arms, `cancelled`) without the locks the checker
- * takes. A checked build, which runs the checker after every call, marks
- * it as a hand-over is marked (handover.h), so that the checker skips
- * those counts meanwhile; other builds pay nothing for it.
- */
-#ifdef STORTIMER_CHECKS
-#define lock_free_begin(a) st_handover_begin(&(a)->handover)
-#define lock_free_end(a) st_handover_end(&(a)->handover)
-#else
-#define lock_free_begin(a) ((void)0)
-#define lock_free_end(a) ((void)0)
-#endif
-
 st_outcome st_timer_cancel(const st_target *target, st_path path, const st_callback *callback)
 {
     st_adapter *a = target->adapter;
-    st_shard *here = st_shards_here(&a->shards); /* where a lock-free cancel counts */
     if (path == ST_PATH_HANDED_OVER) {
         st_handover_begin(&a->handover);
-        st_outcome outcome = cancel(target, here, false, callback);
+        st_outcome outcome = cancel(target, &a->stats, NULL, false, callback);
         st_handover_end(&a->handover);
         return outcome;
     }
     apply_waiting(a);
-    if (!st_logging()) {
-        /* The arm word's change is the whole cancel (S5.5); the node stays
-         * queued, stale, until its timer is next armed, which unqueues it
-         * under the shard lock it takes anyway, or until it comes up and
-         * is dropped. So a cancel and the re-arm after it take one shard
-         * lock, not two. */
-        lock_free_begin(a);
-        st_outcome outcome = st_adapter_live(a) ? cancel(target, here, false, callback)
-                                                   : ST_GONE;
-        lock_free_end(a);
-        return outcome;
-    }
-    /* Logged: under the shard lock, so that the log says what the
-     * cancelled arm was (its queued node). */
+    /* Under the shard lock: a removal takes every shard lock before its
+     * counters retire, so a cancel's count lands before that, and the log
+     * can say what the cancelled arm was. (Without the lock, a cancel
+     * would need a mark of its own for the removal to wait for: two more
+     * locked instructions than the lock's one; BENCHMARKS.md.) */
     st_shard *shard = st_shards_lock_of(&a->shards, target->owner.timer);
-    st_outcome outcome = st_adapter_live(a) ? cancel(target, shard, true, callback)
-                                               : ST_GONE;
+    st_outcome outcome = st_adapter_live(a)
+                             ? cancel(target, st_shard_counters(shard), shard, true, callback)
+                             : ST_GONE;
     st_shard_unlock(shard);
     return outcome;
 }
