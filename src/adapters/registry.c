@@ -68,7 +68,7 @@ static st_timer *chunk_memory(uint32_t chunk)
     static st_timer *block;              /* the current huge block */
     if (chunk < ST_HUGE_FROM_CHUNK)
         return st_calloc_retained(ST_TIMER_CHUNK, sizeof(st_timer));
-    if (chunk % ST_CHUNKS_PER_BLOCK == 0 || !block)
+    if (chunk % ST_CHUNKS_PER_BLOCK == 0)
         block = st_calloc_retained_huge();
     return block ? block + (chunk % ST_CHUNKS_PER_BLOCK) * ST_TIMER_CHUNK : NULL;
 }

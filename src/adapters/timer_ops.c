@@ -81,35 +81,34 @@ ST_LOG_PATH static void log_cancel(const st_target *target, st_claim claim, uint
 
 /* ---- arming and cancelling ---- */
 
-/* Counts one event of an arm: at or below DISPATCH_LEVEL in the timer's
- * shard, whose lock the caller holds (a plain add: only its holders count
- * these fields there); above it in the adapter's own set, holding nothing
- * (an atomic add). */
-#define COUNT_ARM(locked, counters, field)              \
-    do {                                                \
-        if (locked)                                     \
-            ST_COUNT_LOCKED(counters, field, 1);        \
-        else                                            \
-            ST_COUNT(counters, field, 1);               \
+/* Counts one event of a request: at or below DISPATCH_LEVEL in the
+ * timer's shard `locked`, whose lock the caller holds (a plain add: every
+ * count into a shard's set is made under its lock); above it (`locked`
+ * NULL) in the adapter's own set, holding nothing (an atomic add). */
+#define COUNT(target, locked, field)                                       \
+    do {                                                                   \
+        if (locked)                                                        \
+            ST_COUNT_LOCKED(st_shard_counters(locked), field, 1);          \
+        else                                                               \
+            ST_COUNT(&(target)->adapter->stats, field, 1);                 \
     } while (0)
 
 /* Counts an arm's or a replace's outcome, the same for both paths. */
-static inline st_outcome arm_outcome(const st_target *target, st_counters *c,
-                                     st_claim claim, bool locked)
+static inline st_outcome arm_outcome(const st_target *target, st_shard *locked, st_claim claim)
 {
     switch (claim) {
     case ST_CLAIM_GONE:
         return ST_GONE;
     case ST_CLAIM_BUSY:
-        COUNT_ARM(locked, c, busy);
+        COUNT(target, locked, busy);
         return ST_BUSY;
     case ST_CLAIM_REPLACED:
-        COUNT_ARM(locked, c, cancelled);
+        COUNT(target, locked, cancelled);
         /* fall through */
     default:
-        COUNT_ARM(locked, c, armed);
+        COUNT(target, locked, armed);
         if (target->legacy)
-            COUNT_ARM(locked, c, legacy_armed);
+            COUNT(target, locked, legacy_armed);
         return ST_DONE;
     }
 }
@@ -128,7 +127,7 @@ static st_outcome hand_over(const st_target *target, st_request *request)
         if (kind == ST_ARM && st_arm_word_pending(target->owner.timer)) {
             if (st_logging())
                 log_arm(target, ST_CLAIM_BUSY, request);
-            return arm_outcome(target, &a->stats, ST_CLAIM_BUSY, false);
+            return arm_outcome(target, NULL, ST_CLAIM_BUSY);
         }
         return ST_QUEUE_FULL;
     }
@@ -141,7 +140,7 @@ static st_outcome hand_over(const st_target *target, st_request *request)
     if (!armed)
         request->timer = NULL; /* publish the cell as a no-op */
     st_handover_publish(cell, ticket, request);
-    st_outcome outcome = arm_outcome(target, &a->stats, claim, false);
+    st_outcome outcome = arm_outcome(target, NULL, claim);
     if (armed)
         ST_COUNT(&a->stats, handed_over, 1);
     /* Rung even for a no-op cell: the sleeper's drain stops at the first
@@ -160,7 +159,7 @@ static st_outcome arm_locked(const st_target *target, st_shard *shard, st_shard 
                                        &request->order);
     if (st_logging() && claim != ST_CLAIM_GONE)
         log_arm(target, claim, request);
-    st_outcome outcome = arm_outcome(target, st_shard_counters(shard), claim, true);
+    st_outcome outcome = arm_outcome(target, shard, claim);
     if (outcome == ST_DONE) {
         st_shard_queue(&a->shards, shard, here, request);
         st_doorbell_note_arm(&a->doorbell, request->at);
@@ -170,22 +169,20 @@ static st_outcome arm_locked(const st_target *target, st_shard *shard, st_shard 
 
 /* Cancels: the arm word's change is the cancel (S5.5), lock-free at any
  * IRQL. Holding the timer's shard lock (`locked`, at or below
- * DISPATCH_LEVEL) it counts there with a plain add and unqueues the node
- * now; above DISPATCH_LEVEL it counts in `c`, the adapter's own set, and
- * the node is dropped when it comes up. */
-static st_outcome cancel(const st_target *target, st_counters *c, st_shard *shard, bool locked,
-                         const st_callback *callback)
+ * DISPATCH_LEVEL) it also unqueues the node now; above DISPATCH_LEVEL
+ * (`locked` NULL) the node is dropped when it comes up. */
+static st_outcome cancel(const st_target *target, st_shard *locked, const st_callback *callback)
 {
     uint64_t order = 0;
     st_claim claim = st_claim_arm_word(&target->owner, ST_CANCEL, &order);
     if (claim == ST_CLAIM_GONE)
         return ST_GONE;
     if (claim == ST_CLAIM_DONE)
-        COUNT_ARM(locked, c, cancelled);
+        COUNT(target, locked, cancelled);
     if (st_logging())
-        log_cancel(target, claim, order, locked, callback);
+        log_cancel(target, claim, order, locked != NULL, callback);
     if (locked)
-        st_shard_unqueue(shard, target->owner.timer);
+        st_shard_unqueue(locked, target->owner.timer);
     return ST_DONE;
 }
 
@@ -235,7 +232,7 @@ st_outcome st_timer_cancel(const st_target *target, st_path path, const st_callb
     st_adapter *a = target->adapter;
     if (path == ST_PATH_HANDED_OVER) {
         st_handover_begin(&a->handover);
-        st_outcome outcome = cancel(target, &a->stats, NULL, false, callback);
+        st_outcome outcome = cancel(target, NULL, callback);
         st_handover_end(&a->handover);
         return outcome;
     }
@@ -246,9 +243,7 @@ st_outcome st_timer_cancel(const st_target *target, st_path path, const st_callb
      * would need a mark of its own for the removal to wait for: two more
      * locked instructions than the lock's one; BENCHMARKS.md.) */
     st_shard *shard = st_shards_lock_of(&a->shards, target->owner.timer);
-    st_outcome outcome = st_adapter_live(a)
-                             ? cancel(target, st_shard_counters(shard), shard, true, callback)
-                             : ST_GONE;
+    st_outcome outcome = st_adapter_live(a) ? cancel(target, shard, callback) : ST_GONE;
     st_shard_unlock(shard);
     return outcome;
 }

@@ -71,6 +71,15 @@ static void take_lockless(st_adapter *a, st_work_kind kind, st_work *w)
         st_dpcs_take(&a->dpcs, &w->dpc);
 }
 
+/* Fills in what a timer taken out of its shard (w->timer) runs as. */
+static void taken_timer(st_adapter *a, st_work *w)
+{
+    w->kind = ST_WORK_TIMER;
+    w->legacy = w->timer == a->legacy;
+    if (!w->legacy)
+        st_registry_current(w->timer, &w->issued);
+}
+
 /* The adapter's first due item, taken out of its source: of every source
  * with the StartIo lock held (`startio`), else of those that need none.
  * Adapter lock held. */
@@ -86,10 +95,7 @@ static bool take_next_due(st_adapter *a, uint64_t now, uint64_t cutoff, bool sta
         w->timer = st_shards_take_first(&a->shards, now, cutoff, a->legacy,
                                         lockless ? &other : NULL, &w->call, &w->started);
         if (w->timer) {
-            w->kind = ST_WORK_TIMER;
-            w->legacy = w->timer == a->legacy;
-            if (!w->legacy)
-                st_registry_current(w->timer, &w->issued);
+            taken_timer(a, w);
             return true;
         }
     }
@@ -283,10 +289,7 @@ static bool take_first_timer_due(st_adapter *a, uint64_t limit, const st_horizon
     horizon->raise(horizon->clock, w->call.at);
     w->now = horizon->now(horizon->clock);
     w->extension = st_adapter_extension(a);
-    w->kind = ST_WORK_TIMER;
-    w->legacy = w->timer == a->legacy;
-    if (!w->legacy)
-        st_registry_current(w->timer, &w->issued);
+    taken_timer(a, w);
     return true;
 }
 

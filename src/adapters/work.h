@@ -49,10 +49,13 @@ st_run_result st_work_run_next(st_adapter *a, uint64_t serial, const st_horizon 
 
 /*
  * A virtual clock's quick steps, while this adapter is the clock's only
- * one (horizon->alone): with one hold of its StartIo and adapter locks,
- * takes its first item due by `limit` if that is a timer callback, moves
- * the clock to its fire time (horizon->raise) and runs it; again, up to
- * ST_WORK_QUICK_RUN callbacks, then lets the locks go. ST_RUN_AGAIN if it
+ * one (horizon->alone): holding its StartIo lock throughout, and its
+ * adapter lock between callbacks (let go around each, as always), takes
+ * its first item due by `limit` if that is a timer callback, moves the
+ * clock to its fire time (horizon->raise) and runs it; again, up to
+ * ST_WORK_QUICK_RUN callbacks, then lets the locks go (a host thread
+ * waiting for the StartIo lock may take it then; nothing promises it
+ * will). ST_RUN_AGAIN if it
  * ran any; ST_RUN_NOTHING, with nothing done, when anything else comes
  * first (a DPC, a pause expiry, nothing due, the StartIo lock held
  * elsewhere): the caller takes the general path (st_work_run_next). So a
