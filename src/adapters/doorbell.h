@@ -30,8 +30,10 @@ typedef struct st_doorbell {
 void st_doorbell_open(st_doorbell *d);
 void st_doorbell_close(st_doorbell *d);
 
-/* After an arm that fires at `at` (its shard lock held): wakes the sleeper
- * if it must now wake earlier, or makes it look again if it is awake. */
+/* After an arm that fires at `at` is queued (its shard lock let go: the
+ * sleeper takes no shard lock while it plans, and a ring may be a system
+ * call): wakes the sleeper if it must now wake earlier, or makes it look
+ * again if it is awake. */
 void st_doorbell_note_arm(st_doorbell *d, uint64_t at);
 
 /* Wakes the sleeper whatever it planned. Async-signal-safe. */

@@ -160,10 +160,8 @@ static st_outcome arm_locked(const st_target *target, st_shard *shard, st_shard 
     if (st_logging() && claim != ST_CLAIM_GONE)
         log_arm(target, claim, request);
     st_outcome outcome = arm_outcome(target, shard, claim);
-    if (outcome == ST_DONE) {
+    if (outcome == ST_DONE)
         st_shard_queue(&a->shards, shard, here, request);
-        st_doorbell_note_arm(&a->doorbell, request->at);
-    }
     return outcome;
 }
 
@@ -224,6 +222,9 @@ st_outcome st_timer_arm(const st_target *target, st_path path, uint64_t now, uin
     st_outcome outcome = st_adapter_live(a) ? arm_locked(target, shard, here, &request)
                                                : ST_GONE;
     st_shard_unlock(shard);
+    /* After the spin lock: ringing may be a system call. */
+    if (outcome == ST_DONE)
+        st_doorbell_note_arm(&a->doorbell, request.at);
     return outcome;
 }
 
@@ -256,11 +257,12 @@ static void apply_handover(st_adapter *a, const st_request *r)
     if (!st_registry_still_issued(r->timer, r->issued))
         return; /* freed, or its adapter removed, since */
     st_shard *shard = st_shards_lock_of(&a->shards, r->timer);
-    if (st_arm_word_armed_with(r->timer, r->order)) {
+    bool queued = st_arm_word_armed_with(r->timer, r->order);
+    if (queued)
         st_shard_queue(&a->shards, shard, NULL, r);
-        st_doorbell_note_arm(&a->doorbell, r->at);
-    }
     st_shard_unlock(shard);
+    if (queued)
+        st_doorbell_note_arm(&a->doorbell, r->at);
 }
 
 /* A hand-over of another kind: a DPC issue (S14.5), queued even while the
