@@ -26,12 +26,8 @@ static void raise_max(_Atomic uint64_t *max, uint64_t value)
     }
 }
 
-/* The same for a field that only holders of one lock count (counters.h). */
-static void bump_locked(_Atomic uint64_t *counter, uint64_t n)
-{
-    atomic_store_explicit(counter, get(counter) + n, memory_order_relaxed);
-}
-
+/* The same for a maximum that only holders of one lock raise
+ * (st_count_plain, counters.h). */
 static void raise_max_locked(_Atomic uint64_t *max, uint64_t value)
 {
     if (value > get(max))
@@ -64,16 +60,16 @@ static unsigned lateness_bucket(uint64_t lateness)
 
 void st_count_lateness(st_counters *c, uint64_t lateness)
 {
-    bump_locked(&c->lateness_total_us, lateness);
+    st_count_plain(&c->lateness_total_us, lateness);
     raise_max_locked(&c->lateness_max_us, lateness);
-    bump_locked(&c->lateness_histogram[lateness_bucket(lateness)], 1);
+    st_count_plain(&c->lateness_histogram[lateness_bucket(lateness)], 1);
 }
 
 void st_count_dpc_lateness(st_counters *c, uint64_t lateness)
 {
-    bump_locked(&c->dpc_lateness_total_us, lateness);
+    st_count_plain(&c->dpc_lateness_total_us, lateness);
     raise_max_locked(&c->dpc_lateness_max_us, lateness);
-    bump_locked(&c->dpc_lateness_histogram[lateness_bucket(lateness)], 1);
+    st_count_plain(&c->dpc_lateness_histogram[lateness_bucket(lateness)], 1);
 }
 
 void st_counters_reset(st_counters *c)

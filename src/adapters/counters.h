@@ -51,14 +51,17 @@ typedef struct st_counters {
 #define ST_COUNT(counters, field, n) \
     atomic_fetch_add_explicit(&(counters)->field, (n), memory_order_relaxed)
 
+/* Adds to a counter that only holders of one lock add to: a plain add, no
+ * locked instruction; a reader may see it a moment late, never torn. */
+static inline void st_count_plain(_Atomic uint64_t *counter, uint64_t n)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
 /* Counts a field that, in this set, only holders of one lock count (a
- * shard's arm counts, under its shard lock): a plain add, no locked
- * instruction; a reader may see it a moment late, never torn. */
-#define ST_COUNT_LOCKED(counters, field, n)                                       \
-    atomic_store_explicit(&(counters)->field,                                     \
-                          atomic_load_explicit(&(counters)->field,                \
-                                               memory_order_relaxed) + (n),       \
-                          memory_order_relaxed)
+ * shard's counts, under its shard lock). */
+#define ST_COUNT_LOCKED(counters, field, n) st_count_plain(&(counters)->field, (n))
 
 /* Counts a call answered with error `status` (rejected, and by status). */
 void st_count_rejection(st_counters *c, ULONG status);
